@@ -1,0 +1,53 @@
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { Config } from './config/index.ts'
+import type { DatabaseHandle } from './db/database.ts'
+import { installErrorHandler } from './http/error-handler.ts'
+import { healthRoutes, type ReadinessCheck } from './http/health.ts'
+import { installNotFoundHandler } from './http/not-found.ts'
+import { generateRequestId, requestContext } from './http/request-context.ts'
+import { installValidation } from './http/validation.ts'
+import type { Clock } from './lib/clock.ts'
+import type { Logger } from './logging/logger.ts'
+import { securityHeaders } from './security/headers.ts'
+
+export interface AppDeps {
+  config: Config
+  database: DatabaseHandle
+  logger: Logger
+  clock: Clock
+  /** SESSION_SECRET, or the one kept in DATA_DIR (config/secret.ts). */
+  sessionSecret: string
+}
+
+const JSON_BODY_LIMIT_BYTES = 1024 * 1024
+
+/**
+ * The whole application, built from its dependencies. The server (main.ts) and the tests
+ * (which inject requests in-process) both build it here, so both run the same stack.
+ * Layers are registered in lifecycle order: read this file first.
+ */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config, database } = deps
+  const app = Fastify({
+    logger: false, // our own JSON lines (logging/), not Fastify's
+    genReqId: generateRequestId,
+    requestIdHeader: false, // a client-chosen request id is never trusted
+    // A hop count is valid at runtime (Fastify's proxy-addr handling); its types omit numbers.
+    trustProxy: config.trustProxy as boolean | string[],
+    bodyLimit: JSON_BODY_LIMIT_BYTES,
+    requestTimeout: 30_000,
+    return503OnClosing: true,
+  })
+
+  installValidation(app)
+  installNotFoundHandler(app)
+  installErrorHandler(app)
+
+  const readinessChecks: ReadinessCheck[] = [{ name: 'database', check: () => database.ping() }]
+
+  await app.register(requestContext, { logger: deps.logger }) // request id + child logger first
+  await app.register(securityHeaders)
+  await app.register(healthRoutes, { checks: readinessChecks })
+
+  return app
+}

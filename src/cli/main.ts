@@ -1,0 +1,48 @@
+import { EXIT_USAGE, type CliIo, type Command, type CommandResult } from './io.ts'
+
+const analyzeLogs: Command = {
+  name: 'analyze-logs',
+  summary: 'error rates, latency percentiles, top errors and alerts from JSON logs',
+  usage: 'Usage: lectern analyze-logs --help\n',
+  // Loaded on demand: the server never pays for the analyzer's modules, nor the analyzer for the server's.
+  run: async (argv, io) => (await import('./analyze-logs/index.ts')).analyzeLogsCommand(argv, io),
+}
+
+const serve: Command = {
+  name: 'serve',
+  summary: 'run the web server',
+  usage: '',
+  run: async (argv, io) => (await import('./serve.ts')).serveCommand.run(argv, io),
+}
+
+const COMMANDS: Command[] = [serve, analyzeLogs]
+
+export function usage(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length))
+  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`)
+  return `Lectern: a self-hosted learning platform.
+
+Usage: lectern <command> [options]
+
+Commands:
+${lines.join('\n')}
+
+Run "lectern <command> --help" for a command's options.
+Exit status: 0 ok, 1 the command ran and found a problem, 2 usage or input error.
+`
+}
+
+/** argv (after the program name) → a command's result. */
+export async function main(argv: string[], io: CliIo): Promise<CommandResult> {
+  const [name, ...rest] = argv
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(usage())
+    return name === undefined ? EXIT_USAGE : 0
+  }
+  const command = COMMANDS.find((c) => c.name === name)
+  if (!command) {
+    io.stderr.write(`lectern: unknown command "${name}"\n\n${usage()}`)
+    return EXIT_USAGE
+  }
+  return command.run(rest, io)
+}

@@ -1,0 +1,105 @@
+import { resolve } from 'node:path'
+import {
+  ConfigError,
+  parseChoice,
+  parseDuration,
+  parseInteger,
+  parseLimit,
+  parseTrustProxy,
+  type Limit,
+  type TrustProxy,
+} from './parse.ts'
+
+export { ConfigError, parseDuration, parseLimit, parseTrustProxy } from './parse.ts'
+export type { Limit, TrustProxy } from './parse.ts'
+
+export const LOG_LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const
+export type LogLevel = (typeof LOG_LEVELS)[number]
+
+export const MIN_SESSION_SECRET_BYTES = 32
+
+export interface Config {
+  readonly port: number
+  readonly host: string
+  readonly dataDir: string
+  readonly databaseUrl: string | null
+  readonly redisUrl: string | null
+  /** null: generate once and keep it in DATA_DIR (see ensureSessionSecret). */
+  readonly sessionSecret: string | null
+  readonly trustProxy: TrustProxy
+  readonly cookieSecure: 'auto' | 'true' | 'false'
+  readonly logLevel: LogLevel
+  readonly logFile: string | null
+  readonly logRetentionDays: number
+  readonly csrfTokenTtlMs: number
+  readonly rateLimits: {
+    readonly login: Limit
+    readonly loginUser: Limit
+    readonly register: Limit
+    readonly avatar: Limit
+  }
+  readonly maxUploadBytes: number
+  readonly maxImageWidth: number
+  readonly maxImageHeight: number
+}
+
+type Env = Readonly<Record<string, string | undefined>>
+
+function urlWithScheme(value: string | undefined, variable: string, schemes: string[]): string | null {
+  if (value === undefined || value.trim() === '') return null
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new ConfigError(variable, 'is not a valid URL')
+  }
+  if (!schemes.includes(url.protocol)) {
+    throw new ConfigError(variable, `must start with ${schemes.map((s) => `${s}//`).join(' or ')}`)
+  }
+  return value
+}
+
+function sessionSecret(value: string | undefined): string | null {
+  if (value === undefined || value === '') return null
+  if (Buffer.byteLength(value, 'utf8') < MIN_SESSION_SECRET_BYTES) {
+    throw new ConfigError('SESSION_SECRET', `must be at least ${MIN_SESSION_SECRET_BYTES} bytes`)
+  }
+  return value
+}
+
+/**
+ * The whole configuration, parsed and validated once from the environment.
+ * Nothing else reads process.env: tests pass their own values.
+ * Throws ConfigError naming the first bad variable.
+ */
+export function loadConfig(env: Env, cwd = process.cwd()): Config {
+  const get = (name: string, fallback: string) => {
+    const value = env[name]
+    return value === undefined || value.trim() === '' ? fallback : value
+  }
+  const config: Config = {
+    port: parseInteger(get('PORT', '3000'), 'PORT', 0, 65535),
+    host: get('HOST', '127.0.0.1').trim(),
+    dataDir: resolve(cwd, get('DATA_DIR', './data')),
+    databaseUrl: urlWithScheme(env.DATABASE_URL, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    redisUrl: urlWithScheme(env.REDIS_URL, 'REDIS_URL', ['redis:', 'rediss:']),
+    sessionSecret: sessionSecret(env.SESSION_SECRET),
+    trustProxy: parseTrustProxy(env.TRUST_PROXY),
+    cookieSecure: parseChoice(get('COOKIE_SECURE', 'auto'), 'COOKIE_SECURE', ['auto', 'true', 'false'] as const),
+    logLevel: parseChoice(get('LOG_LEVEL', 'info'), 'LOG_LEVEL', LOG_LEVELS),
+    logFile: env.LOG_FILE?.trim() ? resolve(cwd, env.LOG_FILE.trim()) : null,
+    logRetentionDays: parseInteger(get('LOG_RETENTION_DAYS', '14'), 'LOG_RETENTION_DAYS', 1, 3650),
+    csrfTokenTtlMs: parseDuration(get('CSRF_TOKEN_TTL', '1h'), 'CSRF_TOKEN_TTL'),
+    rateLimits: Object.freeze({
+      login: parseLimit(get('RATE_LIMIT_LOGIN', '5/15m'), 'RATE_LIMIT_LOGIN'),
+      loginUser: parseLimit(get('RATE_LIMIT_LOGIN_USER', '10/15m'), 'RATE_LIMIT_LOGIN_USER'),
+      register: parseLimit(get('RATE_LIMIT_REGISTER', '5/1h'), 'RATE_LIMIT_REGISTER'),
+      avatar: parseLimit(get('RATE_LIMIT_AVATAR', '10/1h'), 'RATE_LIMIT_AVATAR'),
+    }),
+    maxUploadBytes: parseInteger(get('MAX_UPLOAD_BYTES', '5242880'), 'MAX_UPLOAD_BYTES', 1024, 1024 * 1024 * 1024),
+    maxImageWidth: parseInteger(get('MAX_IMAGE_WIDTH', '4096'), 'MAX_IMAGE_WIDTH', 1, 65535),
+    maxImageHeight: parseInteger(get('MAX_IMAGE_HEIGHT', '4096'), 'MAX_IMAGE_HEIGHT', 1, 65535),
+  }
+  if (config.host === '') throw new ConfigError('HOST', 'must not be empty')
+  return Object.freeze(config)
+}

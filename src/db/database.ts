@@ -1,0 +1,92 @@
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import SQLite from 'better-sqlite3'
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationResult } from 'kysely'
+import pg from 'pg'
+import type { DialectName } from './dialect.ts'
+import { migrations } from './migrations/index.ts'
+import type { Database } from './schema.ts'
+
+export const SQLITE_FILE_NAME = 'lectern.sqlite'
+const PG_INT8_OID = 20
+
+export interface DatabaseHandle {
+  db: Kysely<Database>
+  dialect: DialectName
+  /** Resolves when the database answers a trivial query within the timeout; rejects otherwise. */
+  ping(timeoutMs?: number): Promise<void>
+  close(): Promise<void>
+}
+
+export interface OpenDatabaseOptions {
+  /** postgres://… for PostgreSQL; null for SQLite. */
+  databaseUrl: string | null
+  /** Folder for the SQLite file; ':memory:' for a private in-memory database (tests). */
+  sqlitePath: string
+  /** PostgreSQL only: a schema to work in (tests isolate themselves this way). */
+  pgSchema?: string
+  pgPoolSize?: number
+}
+
+export function sqlitePathFor(dataDir: string): string {
+  mkdirSync(dataDir, { recursive: true })
+  return join(dataDir, SQLITE_FILE_NAME)
+}
+
+function openSqlite(path: string): Kysely<Database> {
+  const sqlite = new SQLite(path)
+  if (path !== ':memory:') sqlite.pragma('journal_mode = WAL')
+  // Writers wait for each other briefly instead of failing at once (CLI and server on one file).
+  sqlite.pragma('busy_timeout = 5000')
+  sqlite.pragma('foreign_keys = ON')
+  sqlite.pragma('synchronous = NORMAL')
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) })
+}
+
+function openPostgres(url: string, schema: string | undefined, poolSize: number): Kysely<Database> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    // Fail fast: a database that does not answer is a 503, not a request that hangs.
+    connectionTimeoutMillis: 3000,
+    query_timeout: 10_000,
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+  })
+  // A pool error (server restarted under an idle client) must not crash the process;
+  // the next query gets a fresh connection.
+  pool.on('error', () => {})
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+}
+
+export function openDatabase(opts: OpenDatabaseOptions): DatabaseHandle {
+  // Milliseconds since the epoch are bigint in PostgreSQL; they fit a JS number exactly.
+  pg.types.setTypeParser(PG_INT8_OID, (value) => Number(value))
+  const dialect: DialectName = opts.databaseUrl ? 'postgres' : 'sqlite'
+  const db = opts.databaseUrl
+    ? openPostgres(opts.databaseUrl, opts.pgSchema, opts.pgPoolSize ?? 10)
+    : openSqlite(opts.sqlitePath)
+  return {
+    db,
+    dialect,
+    async ping(timeoutMs = 2000) {
+      let timer: NodeJS.Timeout | undefined
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('database ping timed out')), timeoutMs)
+      })
+      try {
+        await Promise.race([sql`select 1`.execute(db), timeout])
+      } finally {
+        clearTimeout(timer)
+      }
+    },
+    close: () => db.destroy(),
+  }
+}
+
+/** Brings the schema up to date. Safe when several instances start at once (Kysely takes a lock). */
+export async function migrateToLatest(db: Kysely<Database>): Promise<MigrationResult[]> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } })
+  const { error, results } = await migrator.migrateToLatest()
+  if (error) throw error instanceof Error ? error : new Error(String(error))
+  return results ?? []
+}

@@ -1,0 +1,10 @@
+import type { Migration } from 'kysely'
+import * as users from './0001_users.ts'
+
+/**
+ * Every migration, in order. Names sort by their number; a new migration is a new file and a
+ * new line here, never an edit of an old one.
+ */
+export const migrations: Record<string, Migration> = {
+  '0001_users': users,
+}

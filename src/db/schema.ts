@@ -1,0 +1,32 @@
+import type { Generated } from 'kysely'
+
+/**
+ * The typed shape of every table, for queries. Portable column conventions (see docs/adr/0002):
+ * timestamps are integer milliseconds since the epoch, flags are 0/1 integers, ids are integers.
+ * Migrations never import this file: they describe the schema as it was then.
+ */
+export interface UsersTable {
+  id: Generated<number>
+  username: string
+  /** Lower-cased copy: uniqueness and look-ups ignore case on every database. */
+  username_lower: string
+  email: string
+  email_lower: string
+  password_hash: string
+  display_name: string
+  bio: string
+  role: 'learner' | 'instructor' | 'admin'
+  disabled: number
+  created_at: number
+  updated_at: number
+}
+
+export interface AppMetaTable {
+  key: string
+  value: string
+}
+
+export interface Database {
+  users: UsersTable
+  app_meta: AppMetaTable
+}

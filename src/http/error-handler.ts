@@ -1,0 +1,72 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { requestEvent } from './request-context.ts'
+import { HttpError, INTERNAL_ERROR_MESSAGE, payloadTooLarge, unsupportedMediaType } from './errors.ts'
+
+interface ValidationIssue {
+  keyword: string
+  instancePath: string
+  message?: string
+  params: Record<string, unknown>
+}
+
+/** Ajv's report → one sentence a client developer can act on. */
+export function describeValidationIssue(issue: ValidationIssue, context: string): string {
+  const field = issue.instancePath.replace(/^\//, '').replaceAll('/', '.')
+  if (issue.keyword === 'additionalProperties') return `Unknown field: ${String(issue.params.additionalProperty)}`
+  if (issue.keyword === 'required') return `Missing field: ${String(issue.params.missingProperty)}`
+  const subject = field || context
+  return `${subject} ${issue.message ?? 'is invalid'}`
+}
+
+/** Errors raised by Fastify itself (body parsing, content types) mapped to clear client messages. */
+function frameworkError(error: FastifyError): HttpError | null {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return payloadTooLarge()
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return unsupportedMediaType()
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new HttpError(400, 'Request body is empty')
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new HttpError(400, 'Malformed JSON body')
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new HttpError(400, 'Invalid Content-Length')
+  }
+  if (error instanceof SyntaxError && error.statusCode === 400) return new HttpError(400, 'Malformed JSON body')
+  if (error.validation) {
+    const first = error.validation[0] as ValidationIssue | undefined
+    return new HttpError(
+      400,
+      first ? describeValidationIssue(first, error.validationContext ?? 'request') : 'Invalid request',
+    )
+  }
+  const status = error.statusCode
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new HttpError(status, status === 413 ? 'Request body too large' : 'Bad request')
+  }
+  return null
+}
+
+/** Writes an error body of CONTRACT §3 and remembers the message for request_complete. */
+export function sendError(req: FastifyRequest, reply: FastifyReply, error: HttpError, type = error.name) {
+  req.ctx.error = { type, message: error.publicMessage }
+  reply.code(error.statusCode).headers(error.headers).type('application/json; charset=utf-8')
+  return reply.send({ error: error.publicMessage, request_id: req.id })
+}
+
+/**
+ * The one error handler: known errors render with their status and public message; anything
+ * else is a 500 that says only "Internal server error" and the request id, with the stack in
+ * an unhandled_error line for the operator.
+ */
+export function installErrorHandler(app: FastifyInstance) {
+  app.setErrorHandler((error: FastifyError, req, reply) => {
+    if (error instanceof HttpError) return sendError(req, reply, error)
+    const known = frameworkError(error)
+    if (known) return sendError(req, reply, known, error.code ?? known.name)
+    requestEvent(req, 'error', 'unhandled_error', {
+      error: { type: error.name || 'Error', message: error.message, stack: error.stack },
+    })
+    return sendError(req, reply, new HttpError(500, INTERNAL_ERROR_MESSAGE), error.name || 'Error')
+  })
+}

@@ -1,0 +1,32 @@
+/**
+ * An error that knows its HTTP status and the message the client may see.
+ * Throw these from anywhere; the one error handler renders them (http/error-handler.ts).
+ */
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly publicMessage: string,
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(publicMessage)
+    this.name = 'HttpError'
+  }
+}
+
+export const badRequest = (message: string) => new HttpError(400, message)
+export const unauthorized = (message = 'Authentication required') => new HttpError(401, message)
+export const forbidden = (message = 'Forbidden') => new HttpError(403, message)
+export const notFound = (message = 'Not found') => new HttpError(404, message)
+export const methodNotAllowed = (allow: string[]) =>
+  new HttpError(405, 'Method not allowed', { Allow: allow.join(', ') })
+export const conflict = (message: string) => new HttpError(409, message)
+export const payloadTooLarge = (message = 'Request body too large') =>
+  new HttpError(413, message, { Connection: 'close' })
+export const unsupportedMediaType = (message = 'Unsupported content type') => new HttpError(415, message)
+export const tooManyRequests = (retryAfterSeconds: number) =>
+  new HttpError(429, `Rate limit exceeded. Try again in ${retryAfterSeconds} seconds.`, {
+    'Retry-After': String(retryAfterSeconds),
+  })
+export const serviceUnavailable = (message = 'Service unavailable') => new HttpError(503, message)
+
+export const INTERNAL_ERROR_MESSAGE = 'Internal server error'

@@ -1,0 +1,32 @@
+import type { FastifyInstance } from 'fastify'
+import { Ajv } from 'ajv'
+import addFormatsModule from 'ajv-formats'
+
+// ajv-formats is CommonJS with a default export; under NodeNext its default is the module object.
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv
+
+/**
+ * Request validation that refuses rather than repairs: bodies are never type-coerced and
+ * unknown fields are an error, not silently dropped (Fastify's default strips them).
+ * Path and query parameters are strings on the wire, so those may be coerced.
+ */
+export function installValidation(app: FastifyInstance) {
+  const bodyAjv = addFormats(
+    new Ajv({ removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false }),
+  )
+  const paramsAjv = addFormats(
+    new Ajv({ removeAdditional: false, coerceTypes: true, useDefaults: true, allErrors: false }),
+  )
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    (httpPart === 'body' ? bodyAjv : paramsAjv).compile(schema as object),
+  )
+
+  // A JSON body schema that would accept unknown fields is a bug we refuse to start with:
+  // it is how mass assignment (`"role": "admin"`) slips in.
+  app.addHook('onRoute', (route) => {
+    const body = route.schema?.body as { type?: string; additionalProperties?: unknown } | undefined
+    if (body && body.type === 'object' && body.additionalProperties !== false) {
+      throw new Error(`Route ${String(route.method)} ${route.url}: body schema must set additionalProperties: false`)
+    }
+  })
+}

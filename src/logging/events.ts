@@ -1,0 +1,49 @@
+/** The closed list of event names. A name outside it is a compile error, so dashboards and the analyzer can rely on it. */
+export const REQUEST_EVENTS = ['request_received', 'request_complete', 'unhandled_error'] as const
+
+export const SECURITY_EVENTS = [
+  'auth_success',
+  'auth_failure',
+  'logout',
+  'csrf_violation',
+  'rate_limited',
+  'upload_rejected',
+  'permission_denied',
+  'admin_action',
+  'password_changed',
+] as const
+
+export const LIFECYCLE_EVENTS = [
+  'server_started',
+  'server_stopping',
+  'server_stopped',
+  'database_migrated',
+  'database_unavailable',
+  'content_seeded',
+  'config_invalid',
+  'redis_unavailable',
+  'redis_recovered',
+  'rate_limit_store_full',
+  'log_rotated',
+  'log_write_failed',
+] as const
+
+export type RequestEventName = (typeof REQUEST_EVENTS)[number]
+export type SecurityEventName = (typeof SECURITY_EVENTS)[number]
+export type LifecycleEventName = (typeof LIFECYCLE_EVENTS)[number]
+export type EventName = RequestEventName | SecurityEventName | LifecycleEventName
+
+export const ALL_EVENTS: readonly EventName[] = [...REQUEST_EVENTS, ...SECURITY_EVENTS, ...LIFECYCLE_EVENTS]
+
+/** Denials are warnings (they are what an operator alerts on); successful security actions are info. */
+export const SECURITY_EVENT_LEVEL: Record<SecurityEventName, 'info' | 'warning'> = {
+  auth_success: 'info',
+  auth_failure: 'warning',
+  logout: 'info',
+  csrf_violation: 'warning',
+  rate_limited: 'warning',
+  upload_rejected: 'warning',
+  permission_denied: 'warning',
+  admin_action: 'info',
+  password_changed: 'info',
+}

@@ -1,0 +1,90 @@
+import { existsSync, readdirSync, renameSync, statSync, unlinkSync } from 'node:fs'
+import { basename, dirname, extname, join } from 'node:path'
+import sonicBoom from 'sonic-boom'
+
+// CommonJS: the class is both the default export and its own `SonicBoom` property; the latter types cleanly.
+const { SonicBoom } = sonicBoom
+type SonicBoom = InstanceType<typeof SonicBoom>
+import type { Clock } from '../lib/clock.ts'
+import { closeBoom, type ClosableSink } from './sinks.ts'
+
+const DAY_MS = 86_400_000
+
+export function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10)
+}
+
+/** `lectern.log` holding the lines of 2026-11-23 becomes `lectern.2026-11-23.log`. */
+export function rotatedName(path: string, day: string, attempt = 0): string {
+  const ext = extname(path)
+  const stem = basename(path, ext)
+  const suffix = attempt === 0 ? '' : `.${attempt}`
+  return join(dirname(path), `${stem}.${day}${suffix}${ext}`)
+}
+
+function rotatedPattern(path: string): RegExp {
+  const ext = extname(path)
+  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  return new RegExp(`^${escape(basename(path, ext))}\\.(\\d{4}-\\d{2}-\\d{2})(?:\\.\\d+)?${escape(ext)}(?:\\.gz)?$`)
+}
+
+export interface RotatingFileSinkOptions {
+  path: string
+  retentionDays: number
+  clock: Clock
+  /** Told about rotation and failures; must not write back into this sink synchronously. */
+  onRotate?: (rotatedPath: string, removed: string[]) => void
+}
+
+/**
+ * LOG_FILE: appends JSON lines, and at the first write of a new UTC day renames the file to
+ * carry the day its lines belong to, reopens a fresh one and removes rotated files older than
+ * the retention. The date check is one string compare per line; rotation happens once a day.
+ */
+export function createRotatingFileSink(opts: RotatingFileSinkOptions): ClosableSink & { rotateIfDue(): void } {
+  const { path, clock } = opts
+  const boom = new SonicBoom({ dest: path, sync: false, mkdir: true, append: true })
+  // A file left by an earlier run belongs to the day it was last written.
+  let currentDay = existsSync(path) ? utcDay(statSync(path).mtimeMs) : utcDay(clock.now())
+
+  function prune(): string[] {
+    const oldestKept = utcDay(clock.now() - opts.retentionDays * DAY_MS)
+    const pattern = rotatedPattern(path)
+    const removed: string[] = []
+    for (const name of readdirSync(dirname(path))) {
+      const day = pattern.exec(name)?.[1]
+      if (day !== undefined && day < oldestKept) {
+        unlinkSync(join(dirname(path), name))
+        removed.push(name)
+      }
+    }
+    return removed
+  }
+
+  function rotateIfDue() {
+    const today = utcDay(clock.now())
+    if (today === currentDay) return
+    let target = rotatedName(path, currentDay)
+    for (let attempt = 1; existsSync(target); attempt++) target = rotatedName(path, currentDay, attempt)
+    currentDay = today
+    try {
+      if (existsSync(path)) renameSync(path, target)
+      boom.reopen()
+      opts.onRotate?.(target, prune())
+    } catch {
+      // Rotation trouble must never take the request path down; the live file keeps growing.
+    }
+  }
+
+  return {
+    write(line) {
+      rotateIfDue()
+      boom.write(line)
+    },
+    rotateIfDue,
+    close: async () => {
+      await closeBoom(boom)
+      boom.end()
+    },
+  }
+}

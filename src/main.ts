@@ -1,0 +1,72 @@
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from './app.ts'
+import type { Config } from './config/index.ts'
+import { ensureSessionSecret } from './config/secret.ts'
+import { migrateToLatest, openDatabase, sqlitePathFor } from './db/database.ts'
+import { systemClock } from './lib/clock.ts'
+import { createRotatingFileSink } from './logging/file-sink.ts'
+import { createLogger, logEvent, type Logger } from './logging/logger.ts'
+import { createStdoutSink, teeSinks, type ClosableSink } from './logging/sinks.ts'
+
+/** How long in-flight requests get to finish after SIGTERM before the process exits anyway. */
+const SHUTDOWN_GRACE_MS = 10_000
+
+export function createProcessLogger(config: Config): { logger: Logger; sink: ClosableSink } {
+  const sinks: ClosableSink[] = [createStdoutSink()]
+  // Declared before the logger exists: rotation is reported on the next tick, never re-entrantly.
+  let logger: Logger | undefined
+  if (config.logFile) {
+    sinks.push(
+      createRotatingFileSink({
+        path: config.logFile,
+        retentionDays: config.logRetentionDays,
+        clock: systemClock,
+        onRotate: (rotated, removed) =>
+          setImmediate(() => logger && logEvent(logger, 'info', 'log_rotated', { extra: { rotated, removed } })),
+      }),
+    )
+  }
+  const sink = teeSinks(sinks)
+  logger = createLogger({ level: config.logLevel, sink, clock: systemClock })
+  return { logger, sink }
+}
+
+/** `lectern serve`: config → database → app → listen, and a graceful stop on SIGTERM/SIGINT. */
+export async function serve(config: Config): Promise<FastifyInstance> {
+  const { logger, sink } = createProcessLogger(config)
+  const sessionSecret = ensureSessionSecret(config.sessionSecret, config.dataDir)
+  const database = openDatabase({
+    databaseUrl: config.databaseUrl,
+    sqlitePath: config.databaseUrl ? '' : sqlitePathFor(config.dataDir),
+  })
+  const applied = await migrateToLatest(database.db)
+  logEvent(logger, 'info', 'database_migrated', {
+    extra: { dialect: database.dialect, applied: applied.map((m) => m.migrationName) },
+  })
+
+  const app = await buildApp({ config, database, logger, clock: systemClock, sessionSecret })
+  const address = await app.listen({ port: config.port, host: config.host })
+  logEvent(logger, 'info', 'server_started', { extra: { url: address, dialect: database.dialect } })
+  process.stderr.write(`Lectern is listening on ${address}\n`)
+
+  let stopping = false
+  const stop = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    logEvent(logger, 'info', 'server_stopping', { extra: { signal } })
+    const forced = setTimeout(() => {
+      logEvent(logger, 'warning', 'server_stopped', { extra: { forced: true } })
+      void sink.close().finally(() => process.exit(1))
+    }, SHUTDOWN_GRACE_MS)
+    forced.unref()
+    await app.close() // stops accepting, lets in-flight requests finish
+    await database.close()
+    logEvent(logger, 'info', 'server_stopped', { extra: { forced: false } })
+    await sink.close()
+    clearTimeout(forced)
+    process.exit(0)
+  }
+  process.once('SIGTERM', () => void stop('SIGTERM'))
+  process.once('SIGINT', () => void stop('SIGINT'))
+  return app
+}

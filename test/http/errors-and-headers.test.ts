@@ -1,0 +1,166 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import { buildTestApp, type TestApp } from '../support/app.ts'
+
+describe('HTTP conventions (CONTRACT §3)', () => {
+  let t: TestApp
+  before(async () => {
+    // Routes that exist only to exercise the error paths.
+    t = await buildTestApp({
+      routes: (app) => {
+        app.post('/test/echo', {
+          schema: {
+            body: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['name'],
+              properties: { name: { type: 'string', minLength: 1 }, count: { type: 'integer' } },
+            },
+          },
+          handler: async (req) => ({ received: req.body }),
+        })
+        app.get('/test/boom', async () => {
+          throw new Error('database password is hunter2')
+        })
+      },
+    })
+  })
+  after(() => t.close())
+
+  test('every response carries X-Request-ID equal to the logged request_id', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/healthz' })
+    const id = res.headers['x-request-id']
+    assert.match(String(id), /^[0-9a-f-]{36}$/)
+    const complete = t.events('request_complete').find((line) => line.request_id === id)
+    assert.equal(complete?.status_code, 200)
+    assert.equal(t.events('request_received').filter((line) => line.request_id === id).length, 1)
+  })
+
+  test('a client-chosen X-Request-ID is not trusted', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'forged' } })
+    assert.notEqual(res.headers['x-request-id'], 'forged')
+  })
+
+  test('unknown path → 404 JSON error with request_id', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/no/such/thing?x=1' })
+    assert.equal(res.statusCode, 404)
+    assert.deepEqual(res.json(), { error: 'Not found', request_id: res.headers['x-request-id'] })
+    const line = t.events('request_complete').find((l) => l.request_id === res.headers['x-request-id'])
+    assert.equal(line?.path, '/no/such/thing')
+    assert.deepEqual(line?.error, { type: 'HttpError', message: 'Not found' })
+  })
+
+  test('known path, wrong method → 405 with Allow; OPTIONS → 204 with Allow', async () => {
+    const res = await t.app.inject({ method: 'DELETE', url: '/healthz' })
+    assert.equal(res.statusCode, 405)
+    assert.equal(res.json().error, 'Method not allowed')
+    assert.match(String(res.headers.allow), /GET/)
+    const options = await t.app.inject({ method: 'OPTIONS', url: '/healthz' })
+    assert.equal(options.statusCode, 204)
+    assert.match(String(options.headers.allow), /GET.*OPTIONS/)
+  })
+
+  test('malformed JSON → 400 "Malformed JSON body"', async () => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/test/echo',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"name": ',
+    })
+    assert.equal(res.statusCode, 400)
+    assert.equal(res.json().error, 'Malformed JSON body')
+  })
+
+  test('unknown body field → 400 naming it, nothing silently dropped', async () => {
+    const res = await t.app.inject({ method: 'POST', url: '/test/echo', payload: { name: 'a', role: 'admin' } })
+    assert.equal(res.statusCode, 400)
+    assert.equal(res.json().error, 'Unknown field: role')
+  })
+
+  test('wrong type is refused, not coerced', async () => {
+    const res = await t.app.inject({ method: 'POST', url: '/test/echo', payload: { name: 'a', count: '3' } })
+    assert.equal(res.statusCode, 400)
+    assert.match(res.json().error, /count must be integer/)
+  })
+
+  test('missing field → 400 naming it', async () => {
+    const res = await t.app.inject({ method: 'POST', url: '/test/echo', payload: {} })
+    assert.equal(res.statusCode, 400)
+    assert.equal(res.json().error, 'Missing field: name')
+  })
+
+  test('valid body passes', async () => {
+    const res = await t.app.inject({ method: 'POST', url: '/test/echo', payload: { name: 'a', count: 3 } })
+    assert.equal(res.statusCode, 200)
+    assert.deepEqual(res.json(), { received: { name: 'a', count: 3 } })
+  })
+
+  test('wrong content type → 415', async () => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/test/echo',
+      headers: { 'content-type': 'application/xml' },
+      payload: '<name/>',
+    })
+    assert.equal(res.statusCode, 415)
+    assert.equal(res.json().error, 'Unsupported content type')
+  })
+
+  test('oversized JSON body → 413 with a clear message', async () => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/test/echo',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ name: 'x'.repeat(2 * 1024 * 1024) }),
+    })
+    assert.equal(res.statusCode, 413)
+    assert.equal(res.json().error, 'Request body too large')
+  })
+
+  test('an exception → 500 that reveals nothing, unhandled_error with stack, app lives on', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/test/boom' })
+    assert.equal(res.statusCode, 500)
+    assert.deepEqual(res.json(), { error: 'Internal server error', request_id: res.headers['x-request-id'] })
+    assert.doesNotMatch(res.body, /hunter2|stack|at /)
+    const unhandled = t.events('unhandled_error').find((l) => l.request_id === res.headers['x-request-id'])
+    assert.ok(unhandled, 'unhandled_error logged')
+    assert.equal(unhandled.level, 'ERROR')
+    assert.match(String((unhandled.error as { stack: string }).stack), /errors-and-headers/)
+    const again = await t.app.inject({ method: 'GET', url: '/healthz' })
+    assert.equal(again.statusCode, 200)
+  })
+
+  test('security headers on success and on errors; no HSTS over plain HTTP', async () => {
+    for (const url of ['/healthz', '/missing']) {
+      const res = await t.app.inject({ method: 'GET', url })
+      assert.match(String(res.headers['content-security-policy']), /script-src 'self'/)
+      assert.doesNotMatch(String(res.headers['content-security-policy']), /unsafe-inline/)
+      assert.equal(res.headers['x-content-type-options'], 'nosniff')
+      assert.equal(res.headers['x-frame-options'], 'DENY')
+      assert.ok(res.headers['referrer-policy'])
+      assert.equal(res.headers['strict-transport-security'], undefined)
+    }
+  })
+})
+
+describe('HSTS behind a trusted TLS proxy', () => {
+  test('sent when the request arrived over HTTPS', async () => {
+    const t = await buildTestApp({ env: { TRUST_PROXY: '127.0.0.1' } })
+    try {
+      const res = await t.app.inject({ method: 'GET', url: '/healthz', headers: { 'x-forwarded-proto': 'https' } })
+      assert.match(String(res.headers['strict-transport-security']), /max-age=\d+/)
+    } finally {
+      await t.close()
+    }
+  })
+
+  test('ignored from an untrusted client', async () => {
+    const t = await buildTestApp()
+    try {
+      const res = await t.app.inject({ method: 'GET', url: '/healthz', headers: { 'x-forwarded-proto': 'https' } })
+      assert.equal(res.headers['strict-transport-security'], undefined)
+    } finally {
+      await t.close()
+    }
+  })
+})
