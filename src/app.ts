@@ -8,6 +8,7 @@ import { generateRequestId, requestContext } from './http/request-context.ts'
 import { installValidation } from './http/validation.ts'
 import type { Clock } from './lib/clock.ts'
 import type { Logger } from './logging/logger.ts'
+import { authorization } from './security/authz.ts'
 import { securityHeaders } from './security/headers.ts'
 
 export interface AppDeps {
@@ -47,7 +48,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(requestContext, { logger: deps.logger }) // request id + child logger first
   await app.register(securityHeaders)
+  // [sessions] resolves req.session and req.user from the cookie
+  // [csrf] onRequest: a header token is checked before any body is read
+  // [rate-limits] policies declared on routes
+  await app.register(authorization) // preHandler: the route's declared `access`
   await app.register(healthRoutes, { checks: readinessChecks })
+  // [routes] one plugin per module, under /api
 
   return app
 }

@@ -1,0 +1,42 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { forbidden, unauthorized } from '../http/errors.ts'
+import { requestEvent } from '../http/request-context.ts'
+import type { RequestUser } from '../http/request-context.ts'
+
+/** What a route needs, declared on the route: `config: { access: 'instructor' }`. */
+export type Access = 'public' | 'user' | 'instructor' | 'admin'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: Access
+  }
+}
+
+const ROLE_RANK: Record<RequestUser['role'], number> = { learner: 1, instructor: 2, admin: 3 }
+const REQUIRED_RANK: Record<Exclude<Access, 'public'>, number> = { user: 1, instructor: 2, admin: 3 }
+
+export function hasAccess(user: RequestUser | null, access: Access): boolean {
+  if (access === 'public') return true
+  return user !== null && ROLE_RANK[user.role] >= REQUIRED_RANK[access]
+}
+
+/**
+ * The one place roles are enforced. A route states its `access`; this hook answers 401 to the
+ * signed-out and 403 (logged as permission_denied) to the signed-in without the role.
+ * It runs in preHandler, after the session has been resolved and the CSRF check has passed.
+ */
+export const authorization = fp(
+  async (app: FastifyInstance) => {
+    app.addHook('preHandler', async (req: FastifyRequest) => {
+      const access = req.routeOptions.config.access ?? 'public'
+      if (access === 'public' || hasAccess(req.user, access)) return
+      if (req.user === null) throw unauthorized()
+      requestEvent(req, 'warning', 'permission_denied', {
+        extra: { required: access, role: req.user.role, route: req.routeOptions.url },
+      })
+      throw forbidden()
+    })
+  },
+  { name: 'authorization' },
+)
