@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, renameSync, statSync, unlinkSync } from 'node:fs'
+import { existsSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync } from 'node:fs'
 import { basename, dirname, extname, join } from 'node:path'
 import sonicBoom from 'sonic-boom'
 
@@ -43,9 +43,13 @@ export interface RotatingFileSinkOptions {
  */
 export function createRotatingFileSink(opts: RotatingFileSinkOptions): ClosableSink & { rotateIfDue(): void } {
   const { path, clock } = opts
-  const boom = new SonicBoom({ dest: path, sync: false, mkdir: true, append: true })
+  mkdirSync(dirname(path), { recursive: true })
   // A file left by an earlier run belongs to the day it was last written.
   let currentDay = existsSync(path) ? utcDay(statSync(path).mtimeMs) : utcDay(clock.now())
+  // Opened synchronously (once a day): writes queued on the old descriptor still land in the
+  // renamed file, and the new file exists before the first line of the new day is queued.
+  const open = () => new SonicBoom({ fd: openSync(path, 'a'), sync: false })
+  let boom = open()
 
   function prune(): string[] {
     const oldestKept = utcDay(clock.now() - opts.retentionDays * DAY_MS)
@@ -68,8 +72,10 @@ export function createRotatingFileSink(opts: RotatingFileSinkOptions): ClosableS
     for (let attempt = 1; existsSync(target); attempt++) target = rotatedName(path, currentDay, attempt)
     currentDay = today
     try {
-      if (existsSync(path)) renameSync(path, target)
-      boom.reopen()
+      renameSync(path, target)
+      const previous = boom
+      boom = open()
+      previous.end() // flushes what was queued for the old day into the renamed file
       opts.onRotate?.(target, prune())
     } catch {
       // Rotation trouble must never take the request path down; the live file keeps growing.

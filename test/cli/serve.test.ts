@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, test } from 'node:test'
+import { logLineProblem } from '../support/log-schema.ts'
+import { runLectern, startServer } from '../support/process.ts'
+
+describe('bin/lectern', () => {
+  test('--help lists the commands and exits 0', async () => {
+    const { code, stdout } = await runLectern(['--help'])
+    assert.equal(code, 0)
+    assert.match(stdout, /Usage: lectern <command>/)
+    assert.match(stdout, /serve/)
+    assert.match(stdout, /analyze-logs/)
+  })
+
+  test('no command or an unknown one is a usage error (exit 2)', async () => {
+    assert.equal((await runLectern([])).code, 2)
+    const unknown = await runLectern(['frobnicate'])
+    assert.equal(unknown.code, 2)
+    assert.match(unknown.stderr, /unknown command "frobnicate"/)
+  })
+
+  test('serve --help explains the command and its configuration', async () => {
+    const { code, stdout } = await runLectern(['serve', '--help'])
+    assert.equal(code, 0)
+    assert.match(stdout, /Usage: lectern serve/)
+    assert.match(stdout, /TRUST_PROXY/)
+  })
+
+  for (const [variable, value] of [
+    ['RATE_LIMIT_LOGIN', 'five'],
+    ['PORT', '70000'],
+    ['TRUST_PROXY', 'banana'],
+    ['SESSION_SECRET', 'short'],
+  ] as const) {
+    test(`serve refuses ${variable}=${value} with exit 2 and a message naming it`, async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'lectern-cli-'))
+      try {
+        const { code, stderr } = await runLectern(['serve'], { env: { DATA_DIR: dataDir, [variable]: value } })
+        assert.equal(code, 2)
+        assert.match(stderr, new RegExp(`invalid configuration: ${variable}: `))
+      } finally {
+        rmSync(dataDir, { recursive: true, force: true })
+      }
+    })
+  }
+})
+
+describe('lectern serve, as a process', () => {
+  test('serves, writes schema-valid JSON logs, keeps its secret 0600, and stops cleanly on SIGTERM', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'lectern-serve-'))
+    try {
+      const server = await startServer({ DATA_DIR: dataDir, LOG_FILE: join(dataDir, 'logs', 'lectern.log') })
+      const health = await fetch(`${server.url}/healthz`)
+      assert.equal(health.status, 200)
+      assert.deepEqual(await health.json(), { status: 'ok' })
+      const ready = await fetch(`${server.url}/readyz`)
+      assert.equal(ready.status, 200)
+      assert.equal(await server.stop('SIGTERM'), 0)
+
+      const lines = server.stdout().trim().split('\n')
+      for (const line of lines) assert.equal(logLineProblem(line), null)
+      const events = lines.map((line) => JSON.parse(line).event)
+      for (const event of [
+        'database_migrated',
+        'server_started',
+        'request_complete',
+        'server_stopping',
+        'server_stopped',
+      ]) {
+        assert.ok(events.includes(event), `${event} logged`)
+      }
+      assert.equal(statSync(join(dataDir, 'session-secret')).mode & 0o777, 0o600)
+      assert.ok(statSync(join(dataDir, 'lectern.sqlite')).size > 0)
+      assert.ok(statSync(join(dataDir, 'logs', 'lectern.log')).size > 0, 'LOG_FILE written')
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+  })
+})

@@ -1,0 +1,174 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, test } from 'node:test'
+import { ConfigError, loadConfig, parseDuration, parseLimit, parseTrustProxy } from '../../src/config/index.ts'
+import { ensureSessionSecret, SECRET_FILE_NAME } from '../../src/config/secret.ts'
+
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env, '/srv/lectern')
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`)
+    return error
+  }
+  assert.fail(`expected ${JSON.stringify(env)} to be refused`)
+}
+
+describe('loadConfig (CONTRACT §2)', () => {
+  test('defaults match the contract', () => {
+    const config = loadConfig({}, '/srv/lectern')
+    assert.equal(config.port, 3000)
+    assert.equal(config.host, '127.0.0.1')
+    assert.equal(config.dataDir, '/srv/lectern/data')
+    assert.equal(config.databaseUrl, null)
+    assert.equal(config.redisUrl, null)
+    assert.equal(config.sessionSecret, null)
+    assert.equal(config.trustProxy, false)
+    assert.equal(config.cookieSecure, 'auto')
+    assert.equal(config.logLevel, 'info')
+    assert.equal(config.logFile, null)
+    assert.equal(config.logRetentionDays, 14)
+    assert.equal(config.csrfTokenTtlMs, 3_600_000)
+    assert.deepEqual(config.rateLimits.login, { points: 5, windowMs: 15 * 60_000 })
+    assert.deepEqual(config.rateLimits.loginUser, { points: 10, windowMs: 15 * 60_000 })
+    assert.deepEqual(config.rateLimits.register, { points: 5, windowMs: 3_600_000 })
+    assert.deepEqual(config.rateLimits.avatar, { points: 10, windowMs: 3_600_000 })
+    assert.equal(config.maxUploadBytes, 5_242_880)
+    assert.equal(config.maxImageWidth, 4096)
+    assert.equal(config.maxImageHeight, 4096)
+  })
+
+  test('the result is frozen, nested objects included', () => {
+    const config = loadConfig({})
+    assert.ok(Object.isFrozen(config))
+    assert.ok(Object.isFrozen(config.rateLimits))
+    assert.throws(() => {
+      ;(config as { port: number }).port = 1
+    }, TypeError)
+  })
+
+  test('values from the environment are used', () => {
+    const config = loadConfig(
+      {
+        PORT: '8080',
+        HOST: '0.0.0.0',
+        DATA_DIR: '/var/lib/lectern',
+        DATABASE_URL: 'postgres://u@db/lectern',
+        REDIS_URL: 'redis://cache:6379',
+        SESSION_SECRET: 'x'.repeat(32),
+        TRUST_PROXY: '10.0.0.0/8, 127.0.0.1',
+        COOKIE_SECURE: 'true',
+        LOG_LEVEL: 'warning',
+        LOG_FILE: 'logs/lectern.log',
+        CSRF_TOKEN_TTL: '90s',
+        RATE_LIMIT_LOGIN: '3/1m',
+        MAX_UPLOAD_BYTES: '1048576',
+        MAX_IMAGE_WIDTH: '2048',
+      },
+      '/srv',
+    )
+    assert.equal(config.port, 8080)
+    assert.equal(config.dataDir, '/var/lib/lectern')
+    assert.deepEqual(config.trustProxy, ['10.0.0.0/8', '127.0.0.1'])
+    assert.equal(config.logFile, '/srv/logs/lectern.log')
+    assert.equal(config.csrfTokenTtlMs, 90_000)
+    assert.deepEqual(config.rateLimits.login, { points: 3, windowMs: 60_000 })
+    assert.equal(config.maxImageWidth, 2048)
+  })
+
+  const invalid: Array<[string, Record<string, string>]> = [
+    ['PORT', { PORT: '70000' }],
+    ['PORT', { PORT: 'eighty' }],
+    ['RATE_LIMIT_LOGIN', { RATE_LIMIT_LOGIN: 'five' }],
+    ['RATE_LIMIT_LOGIN', { RATE_LIMIT_LOGIN: '0/15m' }],
+    ['RATE_LIMIT_REGISTER', { RATE_LIMIT_REGISTER: '5/15x' }],
+    ['TRUST_PROXY', { TRUST_PROXY: 'banana' }],
+    ['TRUST_PROXY', { TRUST_PROXY: '10.0.0.0/33' }],
+    ['SESSION_SECRET', { SESSION_SECRET: 'too-short' }],
+    ['DATABASE_URL', { DATABASE_URL: 'mysql://db/x' }],
+    ['REDIS_URL', { REDIS_URL: 'not a url' }],
+    ['COOKIE_SECURE', { COOKIE_SECURE: 'sometimes' }],
+    ['LOG_LEVEL', { LOG_LEVEL: 'verbose' }],
+    ['CSRF_TOKEN_TTL', { CSRF_TOKEN_TTL: '0' }],
+    ['MAX_UPLOAD_BYTES', { MAX_UPLOAD_BYTES: '-1' }],
+    ['MAX_IMAGE_HEIGHT', { MAX_IMAGE_HEIGHT: '4096.5' }],
+  ]
+  for (const [variable, env] of invalid) {
+    test(`${JSON.stringify(env)} is refused with a message naming ${variable}`, () => {
+      const error = configError(env)
+      assert.equal(error.variable, variable)
+      assert.match(error.message, new RegExp(`^${variable}: `))
+    })
+  }
+})
+
+describe('parsers', () => {
+  test('durations: 90s, 15m, 1h, 1d and bare seconds', () => {
+    assert.equal(parseDuration('90s', 'X'), 90_000)
+    assert.equal(parseDuration('15m', 'X'), 900_000)
+    assert.equal(parseDuration('1h', 'X'), 3_600_000)
+    assert.equal(parseDuration('1d', 'X'), 86_400_000)
+    assert.equal(parseDuration('45', 'X'), 45_000)
+    assert.throws(() => parseDuration('1w', 'X'), ConfigError)
+    assert.throws(() => parseDuration('-5s', 'X'), ConfigError)
+  })
+
+  test('limits: COUNT/DURATION', () => {
+    assert.deepEqual(parseLimit('5/15m', 'X'), { points: 5, windowMs: 900_000 })
+    assert.deepEqual(parseLimit('100/60', 'X'), { points: 100, windowMs: 60_000 })
+    assert.throws(() => parseLimit('5', 'X'), ConfigError)
+    assert.throws(() => parseLimit('/15m', 'X'), ConfigError)
+  })
+
+  test('TRUST_PROXY: off, true, hop count, addresses and CIDRs', () => {
+    assert.equal(parseTrustProxy(undefined), false)
+    assert.equal(parseTrustProxy('false'), false)
+    assert.equal(parseTrustProxy('true'), true)
+    assert.equal(parseTrustProxy('2'), 2)
+    assert.deepEqual(parseTrustProxy('127.0.0.1,::1,fd00::/8,loopback'), ['127.0.0.1', '::1', 'fd00::/8', 'loopback'])
+    assert.throws(() => parseTrustProxy('10.0.0.300'), ConfigError)
+    assert.throws(() => parseTrustProxy('::1/129'), ConfigError)
+  })
+})
+
+describe('session secret', () => {
+  test('generated once, kept with mode 0600, reused on the next start', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lectern-secret-'))
+    try {
+      const first = ensureSessionSecret(null, dir)
+      const second = ensureSessionSecret(null, dir)
+      assert.equal(first, second)
+      assert.ok(Buffer.byteLength(first) >= 32)
+      assert.equal(statSync(join(dir, SECRET_FILE_NAME)).mode & 0o777, 0o600)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('a configured secret wins and nothing is written', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lectern-secret-'))
+    try {
+      assert.equal(ensureSessionSecret('s'.repeat(40), dir), 's'.repeat(40))
+      assert.throws(() => readFileSync(join(dir, SECRET_FILE_NAME)))
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('a secret file readable by others is tightened; a short one is refused', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lectern-secret-'))
+    const path = join(dir, SECRET_FILE_NAME)
+    try {
+      writeFileSync(path, 'k'.repeat(48))
+      chmodSync(path, 0o644)
+      ensureSessionSecret(null, dir)
+      assert.equal(statSync(path).mode & 0o777, 0o600)
+      writeFileSync(path, 'short')
+      assert.throws(() => ensureSessionSecret(null, dir), ConfigError)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})

@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, test } from 'node:test'
+import { sql } from 'kysely'
+import pg from 'pg'
+import { migrateToLatest, openDatabase, sqlitePathFor } from '../../src/db/database.ts'
+import { migrations } from '../../src/db/migrations/index.ts'
+import { createTestDatabase } from '../support/database.ts'
+import { testDatabaseUrl } from '../support/services.ts'
+
+const postgresUrl = testDatabaseUrl()
+const kinds = ['sqlite', ...(postgresUrl ? ['postgres' as const] : [])] as const
+
+for (const kind of kinds) {
+  describe(`database on ${kind}`, () => {
+    test('migrations bring an empty database to the latest schema, and rerunning is a no-op', async () => {
+      const database = await createTestDatabase(kind, postgresUrl)
+      try {
+        const again = await migrateToLatest(database.db)
+        assert.deepEqual(again, [])
+        const now = Date.UTC(2026, 0, 1)
+        const inserted = await database.db
+          .insertInto('users')
+          .values({
+            username: 'Ada',
+            username_lower: 'ada',
+            email: 'ada@example.org',
+            email_lower: 'ada@example.org',
+            password_hash: 'x',
+            display_name: 'Ada',
+            bio: '',
+            role: 'learner',
+            disabled: 0,
+            created_at: now,
+            updated_at: now,
+          })
+          .returning(['id', 'created_at'])
+          .executeTakeFirstOrThrow()
+        assert.equal(typeof inserted.id, 'number')
+        // Millisecond timestamps come back as numbers on both databases (bigint on PostgreSQL).
+        assert.equal(inserted.created_at, now)
+      } finally {
+        await database.close()
+      }
+    })
+
+    test('case-insensitive uniqueness is enforced by the database', async () => {
+      const database = await createTestDatabase(kind, postgresUrl)
+      const row = (username: string) => ({
+        username,
+        username_lower: username.toLowerCase(),
+        email: `${username}@example.org`,
+        email_lower: `${username.toLowerCase()}-${Math.random()}@example.org`,
+        password_hash: 'x',
+        display_name: '',
+        bio: '',
+        role: 'learner' as const,
+        disabled: 0,
+        created_at: 0,
+        updated_at: 0,
+      })
+      try {
+        await database.db.insertInto('users').values(row('Grace')).execute()
+        await assert.rejects(database.db.insertInto('users').values(row('GRACE')).execute())
+      } finally {
+        await database.close()
+      }
+    })
+
+    test('ping answers while the database is up', async () => {
+      const database = await createTestDatabase(kind, postgresUrl)
+      try {
+        await database.ping()
+      } finally {
+        await database.close()
+      }
+      await assert.rejects(database.ping(500))
+    })
+  })
+}
+
+describe('SQLite file database', () => {
+  test('lives in DATA_DIR and uses write-ahead logging', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lectern-db-'))
+    const database = openDatabase({ databaseUrl: null, sqlitePath: sqlitePathFor(join(dir, 'data')) })
+    try {
+      await migrateToLatest(database.db)
+      const { rows } = await sql<{ journal_mode: string }>`pragma journal_mode`.execute(database.db)
+      assert.equal(rows[0]?.journal_mode, 'wal')
+      assert.equal(database.dialect, 'sqlite')
+    } finally {
+      await database.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('PostgreSQL migrations under concurrency', { skip: postgresUrl ? false : 'TEST_DATABASE_URL not set' }, () => {
+  test('two instances migrating the same empty schema at once both succeed, each migration applied once', async () => {
+    const url = postgresUrl!
+    const schema = `test_concurrent_${process.pid}_${Date.now()}`
+    const admin = new pg.Client({ connectionString: url })
+    await admin.connect()
+    await admin.query(`create schema ${schema}`)
+    const a = openDatabase({ databaseUrl: url, sqlitePath: '', pgSchema: schema, pgPoolSize: 2 })
+    const b = openDatabase({ databaseUrl: url, sqlitePath: '', pgSchema: schema, pgPoolSize: 2 })
+    try {
+      const [first, second] = await Promise.all([migrateToLatest(a.db), migrateToLatest(b.db)])
+      const applied = [...first, ...second].filter((r) => r.status === 'Success').map((r) => r.migrationName)
+      assert.deepEqual(applied.sort(), Object.keys(migrations).sort())
+      const { rows } = await admin.query(`select count(*)::int as n from ${schema}.kysely_migration`)
+      assert.equal(rows[0].n, Object.keys(migrations).length)
+    } finally {
+      await a.close()
+      await b.close()
+      await admin.query(`drop schema ${schema} cascade`)
+      await admin.end()
+    }
+  })
+})

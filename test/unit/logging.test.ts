@@ -1,0 +1,175 @@
+import assert from 'node:assert/strict'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, test } from 'node:test'
+import { createManualClock } from '../../src/lib/clock.ts'
+import { ALL_EVENTS } from '../../src/logging/events.ts'
+import { createRotatingFileSink, rotatedName } from '../../src/logging/file-sink.ts'
+import { createLogger, logEvent } from '../../src/logging/logger.ts'
+import { REDACTED, redactSecrets } from '../../src/logging/redact.ts'
+import { createMemorySink } from '../../src/logging/sinks.ts'
+import { logLineProblem, logSchema } from '../support/log-schema.ts'
+
+const DAY_MS = 86_400_000
+
+describe('log lines (CONTRACT §7)', () => {
+  test('fields, level names and timestamp format', () => {
+    const sink = createMemorySink()
+    const clock = createManualClock(Date.UTC(2026, 10, 24, 8, 30, 0, 7))
+    const log = createLogger({ level: 'debug', sink, clock })
+    logEvent(log, 'warning', 'redis_unavailable', { extra: { attempt: 1 } })
+    logEvent(log, 'critical', 'database_unavailable')
+    logEvent(log, 'debug', 'server_started')
+    const [first, second, third] = sink.records()
+    assert.deepEqual(first, {
+      level: 'WARNING',
+      timestamp: '2026-11-24T08:30:00.007Z',
+      event: 'redis_unavailable',
+      extra: { attempt: 1 },
+    })
+    assert.equal(second?.level, 'CRITICAL')
+    assert.equal(third?.level, 'DEBUG')
+    for (const line of sink.lines) assert.equal(logLineProblem(line), null)
+    assert.ok(sink.lines.every((line) => line.endsWith('\n') && !line.slice(0, -1).includes('\n')))
+  })
+
+  test('lines below the configured level are not written', () => {
+    const sink = createMemorySink()
+    const log = createLogger({ level: 'warning', sink, clock: createManualClock() })
+    logEvent(log, 'info', 'server_started')
+    logEvent(log, 'error', 'database_unavailable')
+    assert.deepEqual(
+      sink.records().map((r) => r.event),
+      ['database_unavailable'],
+    )
+  })
+
+  test('secrets in extra are redacted, however deep', () => {
+    const sink = createMemorySink()
+    const log = createLogger({ level: 'info', sink, clock: createManualClock() })
+    logEvent(log, 'info', 'auth_failure', {
+      extra: {
+        username: 'ada',
+        password: 'hunter2',
+        nested: { csrf_token: 'abc', headers: { Authorization: 'Bearer x', cookie: 'sid=1' }, list: [{ token: 't' }] },
+      },
+    })
+    const line = sink.lines[0]!
+    for (const secret of ['hunter2', '"abc"', 'Bearer x', 'sid=1', '"t"']) assert.ok(!line.includes(secret), secret)
+    assert.equal((sink.records()[0]!.extra as { username: string }).username, 'ada')
+  })
+
+  test('redactSecrets keeps non-secrets and bounds depth', () => {
+    assert.deepEqual(redactSecrets({ a: 1, sessionId: 'x', b: [1, { passphrase: 'p' }] }), {
+      a: 1,
+      sessionId: REDACTED,
+      b: [1, { passphrase: REDACTED }],
+    })
+    let deep: Record<string, unknown> = { v: 1 }
+    for (let i = 0; i < 20; i++) deep = { deep }
+    assert.match(JSON.stringify(redactSecrets(deep)), /Truncated/)
+  })
+
+  test('docs/log-schema.json lists exactly the events of src/logging/events.ts', () => {
+    assert.deepEqual([...logSchema.properties.event.enum].sort(), [...ALL_EVENTS].sort())
+  })
+
+  test('the schema refuses what the contract forbids', () => {
+    const base = { level: 'INFO', timestamp: '2026-11-24T08:30:00.000Z', event: 'server_started' }
+    assert.equal(logLineProblem(JSON.stringify(base)), null)
+    assert.notEqual(logLineProblem(JSON.stringify({ ...base, level: 'info' })), null)
+    assert.notEqual(logLineProblem(JSON.stringify({ ...base, timestamp: '2026-11-24T08:30:00Z' })), null)
+    assert.notEqual(logLineProblem(JSON.stringify({ ...base, event: 'SomethingHappened' })), null)
+    assert.notEqual(logLineProblem(JSON.stringify({ ...base, password: 'x' })), null)
+    const complete = {
+      ...base,
+      event: 'request_complete',
+      request_id: '2707f6be-59f0-4bdf-8c87-e25a7b0620e0',
+      method: 'GET',
+      path: '/x',
+      remote_addr: '127.0.0.1',
+      user_agent: 'ua',
+      user_id: null,
+      status_code: 404,
+      duration_ms: 1.5,
+      error: null,
+    }
+    assert.notEqual(logLineProblem(JSON.stringify(complete)), null, '4xx must carry an error object')
+    assert.equal(
+      logLineProblem(JSON.stringify({ ...complete, error: { type: 'HttpError', message: 'Not found' } })),
+      null,
+    )
+    assert.notEqual(logLineProblem(JSON.stringify({ ...complete, path: '/x?token=1', status_code: 200 })), null)
+  })
+})
+
+describe('LOG_FILE rotation', () => {
+  function setup() {
+    const dir = mkdtempSync(join(tmpdir(), 'lectern-logs-'))
+    const clock = createManualClock(Date.UTC(2026, 10, 20, 23, 59, 0))
+    return { dir, clock, path: join(dir, 'lectern.log') }
+  }
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 50))
+
+  test('the first line of a new UTC day moves the old file to one named by its date', async () => {
+    const { dir, clock, path } = setup()
+    const rotations: string[] = []
+    const sink = createRotatingFileSink({ path, retentionDays: 14, clock, onRotate: (p) => rotations.push(p) })
+    try {
+      sink.write('{"day":20}\n')
+      clock.advance(2 * 60_000)
+      sink.write('{"day":21}\n')
+      await sink.close()
+      assert.deepEqual(rotations, [rotatedName(path, '2026-11-20')])
+      assert.equal(readFileSync(join(dir, 'lectern.2026-11-20.log'), 'utf8'), '{"day":20}\n')
+      assert.equal(readFileSync(path, 'utf8'), '{"day":21}\n')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('a file left from an earlier day is rotated on the first write after a restart', async () => {
+    const { dir, clock, path } = setup()
+    try {
+      writeFileSync(path, '{"old":true}\n')
+      const old = new Date(Date.UTC(2026, 10, 18, 12))
+      utimesSync(path, old, old)
+      const sink = createRotatingFileSink({ path, retentionDays: 14, clock })
+      sink.write('{"new":true}\n')
+      await sink.close()
+      assert.equal(readFileSync(join(dir, 'lectern.2026-11-18.log'), 'utf8'), '{"old":true}\n')
+      assert.equal(readFileSync(path, 'utf8'), '{"new":true}\n')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('rotated files older than the retention are removed; others and foreign files stay', async () => {
+    const { dir, clock, path } = setup()
+    try {
+      for (const name of [
+        'lectern.2026-11-01.log',
+        'lectern.2026-11-05.log.gz',
+        'lectern.2026-11-10.log',
+        'notes.txt',
+      ]) {
+        writeFileSync(join(dir, name), 'x\n')
+      }
+      const removed: string[] = []
+      const sink = createRotatingFileSink({ path, retentionDays: 14, clock, onRotate: (_, r) => removed.push(...r) })
+      sink.write('a\n')
+      clock.advance(DAY_MS)
+      sink.write('b\n')
+      await sink.close()
+      await settle()
+      assert.deepEqual(removed.sort(), ['lectern.2026-11-01.log', 'lectern.2026-11-05.log.gz'])
+      const names = readdirSync(dir).sort()
+      // 2026-11-21 minus 14 days is 2026-11-07: the 1st and the 5th go, the 10th stays.
+      assert.deepEqual(names, ['lectern.2026-11-10.log', 'lectern.2026-11-20.log', 'lectern.log', 'notes.txt'])
+      assert.ok(!existsSync(join(dir, 'lectern.2026-11-01.log')))
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
