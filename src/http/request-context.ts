@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { LogLevel } from '../config/index.ts'
-import type { EventName } from '../logging/events.ts'
+import { SECURITY_EVENT_LEVEL, type EventName, type SecurityEventName } from '../logging/events.ts'
 import { logEvent, type ErrorField, type EventFields, type Logger } from '../logging/logger.ts'
 
 export interface RequestContext {
@@ -34,6 +34,14 @@ function pathOf(url: string): string {
 /** Logs one event in the context of a request: the request fields plus the signed-in user. */
 export function requestEvent(req: FastifyRequest, level: LogLevel, event: EventName, fields: EventFields = {}) {
   logEvent(req.ctx.log, level, event, { user_id: req.user?.id ?? null, ...fields })
+}
+
+/**
+ * Logs a security decision at its standard level (denials WARNING, granted actions INFO), in
+ * the same schema as every request line: `securityEvent(req, 'upload_rejected', { reason })`.
+ */
+export function securityEvent(req: FastifyRequest, event: SecurityEventName, extra: Record<string, unknown> = {}) {
+  requestEvent(req, SECURITY_EVENT_LEVEL[event], event, { extra })
 }
 
 function completionLevel(statusCode: number): LogLevel {

@@ -164,3 +164,29 @@ describe('HSTS behind a trusted TLS proxy', () => {
     }
   })
 })
+
+describe('security events', () => {
+  test('securityEvent logs the decision with the request fields, its standard level, and no secrets', async () => {
+    const { securityEvent } = await import('../../src/http/request-context.ts')
+    const t = await buildTestApp({
+      routes: (app) =>
+        app.get('/test/deny', async (req) => {
+          securityEvent(req, 'permission_denied', { route: '/test/deny', token: 'secret-token-value' })
+          securityEvent(req, 'admin_action', { action: 'noop' })
+          return {}
+        }),
+    })
+    try {
+      const res = await t.app.inject({ method: 'GET', url: '/test/deny', headers: { 'user-agent': 'probe/1' } })
+      const denied = t.events('permission_denied')[0]!
+      assert.equal(denied.level, 'WARNING')
+      assert.equal(denied.request_id, res.headers['x-request-id'])
+      assert.equal(denied.user_agent, 'probe/1')
+      assert.equal(denied.user_id, null)
+      assert.deepEqual(denied.extra, { route: '/test/deny', token: '[REDACTED]' })
+      assert.equal(t.events('admin_action')[0]!.level, 'INFO')
+    } finally {
+      await t.close()
+    }
+  })
+})
