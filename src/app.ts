@@ -9,6 +9,7 @@ import { installValidation } from './http/validation.ts'
 import type { Clock } from './lib/clock.ts'
 import type { Logger } from './logging/logger.ts'
 import { authorization } from './security/authz.ts'
+import { createMetrics, metricsRoutes, type Metrics } from './observability/metrics.ts'
 import { securityHeaders } from './security/headers.ts'
 
 export interface AppDeps {
@@ -18,6 +19,14 @@ export interface AppDeps {
   clock: Clock
   /** SESSION_SECRET, or the one kept in DATA_DIR (config/secret.ts). */
   sessionSecret: string
+  /** Prometheus metrics; a fresh registry per app when not given. */
+  metrics?: Metrics
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: Metrics
+  }
 }
 
 const JSON_BODY_LIMIT_BYTES = 1024 * 1024
@@ -46,13 +55,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const readinessChecks: ReadinessCheck[] = [{ name: 'database', check: () => database.ping() }]
 
-  await app.register(requestContext, { logger: deps.logger }) // request id + child logger first
+  const metrics = deps.metrics ?? createMetrics()
+  app.decorate('metrics', metrics)
+
+  await app.register(requestContext, { logger: deps.logger, observer: metrics.observer }) // request id + child logger first
   await app.register(securityHeaders)
   // [sessions] resolves req.session and req.user from the cookie
   // [csrf] onRequest: a header token is checked before any body is read
   // [rate-limits] policies declared on routes
   await app.register(authorization) // preHandler: the route's declared `access`
   await app.register(healthRoutes, { checks: readinessChecks })
+  await app.register(metricsRoutes, { metrics, token: config.metricsToken })
   // [routes] one plugin per module, under /api
 
   return app

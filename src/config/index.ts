@@ -17,6 +17,7 @@ export const LOG_LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as c
 export type LogLevel = (typeof LOG_LEVELS)[number]
 
 export const MIN_SESSION_SECRET_BYTES = 32
+export const MIN_METRICS_TOKEN_LENGTH = 16
 
 export interface Config {
   readonly port: number
@@ -41,6 +42,8 @@ export interface Config {
   readonly maxUploadBytes: number
   readonly maxImageWidth: number
   readonly maxImageHeight: number
+  /** Bearer token for GET /metrics; null: the endpoint is off (404). */
+  readonly metricsToken: string | null
 }
 
 type Env = Readonly<Record<string, string | undefined>>
@@ -99,6 +102,10 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     maxUploadBytes: parseInteger(get('MAX_UPLOAD_BYTES', '5242880'), 'MAX_UPLOAD_BYTES', 1024, 1024 * 1024 * 1024),
     maxImageWidth: parseInteger(get('MAX_IMAGE_WIDTH', '4096'), 'MAX_IMAGE_WIDTH', 1, 65535),
     maxImageHeight: parseInteger(get('MAX_IMAGE_HEIGHT', '4096'), 'MAX_IMAGE_HEIGHT', 1, 65535),
+    metricsToken: env.METRICS_TOKEN?.trim() ? env.METRICS_TOKEN.trim() : null,
+  }
+  if (config.metricsToken !== null && config.metricsToken.length < MIN_METRICS_TOKEN_LENGTH) {
+    throw new ConfigError('METRICS_TOKEN', `must be at least ${MIN_METRICS_TOKEN_LENGTH} characters`)
   }
   if (config.host === '') throw new ConfigError('HOST', 'must not be empty')
   return Object.freeze(config)

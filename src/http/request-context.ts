@@ -11,6 +11,12 @@ export interface RequestContext {
   startedAtNs: bigint
   /** What the client was told when the status is ≥ 400; logged with request_complete. */
   error: ErrorField | null
+  observer: RequestObserver | null
+}
+
+/** Sees every request event as it is logged, e.g. to count it in metrics (observability/metrics.ts). */
+export interface RequestObserver {
+  event(req: FastifyRequest, event: EventName, fields: EventFields): void
 }
 
 /** Who is signed in; set by the sessions layer, null for anonymous requests. */
@@ -34,6 +40,7 @@ function pathOf(url: string): string {
 /** Logs one event in the context of a request: the request fields plus the signed-in user. */
 export function requestEvent(req: FastifyRequest, level: LogLevel, event: EventName, fields: EventFields = {}) {
   logEvent(req.ctx.log, level, event, { user_id: req.user?.id ?? null, ...fields })
+  req.ctx.observer?.event(req, event, fields)
 }
 
 /**
@@ -55,7 +62,7 @@ function completionLevel(statusCode: number): LogLevel {
  * trusted), the child logger everything after uses, and request_received/request_complete.
  */
 export const requestContext = fp(
-  async (app: FastifyInstance, opts: { logger: Logger }) => {
+  async (app: FastifyInstance, opts: { logger: Logger; observer?: RequestObserver }) => {
     app.decorateRequest('ctx', null as unknown as RequestContext)
     app.decorateRequest('user', null)
 
@@ -70,6 +77,7 @@ export const requestContext = fp(
         }),
         startedAtNs: process.hrtime.bigint(),
         error: null,
+        observer: opts.observer ?? null,
       }
       reply.header('X-Request-ID', req.id)
       requestEvent(req, 'info', 'request_received')

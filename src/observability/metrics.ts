@@ -1,0 +1,100 @@
+import { timingSafeEqual, createHash } from 'node:crypto'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { notFound, unauthorized } from '../http/errors.ts'
+import type { RequestObserver } from '../http/request-context.ts'
+import { SECURITY_EVENTS, type SecurityEventName } from '../logging/events.ts'
+
+const SECURITY_EVENT_NAMES = new Set<string>(SECURITY_EVENTS)
+const LATENCY_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+
+export type ImageOutcome = 'accepted' | 'unsupported_format' | 'dimensions' | 'invalid' | 'too_large'
+
+/**
+ * Prometheus metrics for one app instance, in a registry of its own (no global state, so tests
+ * and several apps in one process never mix counts). Request metrics are labelled by the route
+ * pattern, never the raw path, so label cardinality stays bounded whatever clients send.
+ */
+export function createMetrics() {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'lectern_' })
+
+  const requests = new Counter({
+    name: 'lectern_http_requests_total',
+    help: 'HTTP requests by method, route pattern and status code',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    registers: [registry],
+  })
+  const latency = new Histogram({
+    name: 'lectern_http_request_duration_seconds',
+    help: 'HTTP request latency by method, route pattern and status code',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    buckets: LATENCY_BUCKETS_SECONDS,
+    registers: [registry],
+  })
+  const securityEvents = new Counter({
+    name: 'lectern_security_events_total',
+    help: 'Security events by name',
+    labelNames: ['event'] as const,
+    registers: [registry],
+  })
+  const rateLimited = new Counter({
+    name: 'lectern_rate_limit_rejections_total',
+    help: 'Requests refused by a rate-limit policy',
+    labelNames: ['policy'] as const,
+    registers: [registry],
+  })
+  const images = new Counter({
+    name: 'lectern_image_validations_total',
+    help: 'Uploaded images by validation outcome',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  })
+
+  const routeOf = (req: FastifyRequest) => req.routeOptions.url ?? 'unmatched'
+
+  const observer: RequestObserver = {
+    event(req, event, fields) {
+      if (event === 'request_complete' && fields.status_code !== undefined) {
+        const labels = { method: req.method, route: routeOf(req), status_code: String(fields.status_code) }
+        requests.inc(labels)
+        latency.observe(labels, (fields.duration_ms ?? 0) / 1000)
+        return
+      }
+      if (!SECURITY_EVENT_NAMES.has(event)) return
+      securityEvents.inc({ event: event as SecurityEventName })
+      if (event === 'rate_limited') rateLimited.inc({ policy: String(fields.extra?.policy ?? 'unknown') })
+      if (event === 'upload_rejected') images.inc({ outcome: String(fields.extra?.reason ?? 'invalid') })
+    },
+  }
+
+  return {
+    registry,
+    observer,
+    /** Counts an accepted image (rejections are counted from their upload_rejected event). */
+    imageAccepted: () => images.inc({ outcome: 'accepted' }),
+  }
+}
+
+export type Metrics = ReturnType<typeof createMetrics>
+
+const digest = (value: string) => createHash('sha256').update(value).digest()
+
+/**
+ * GET /metrics in Prometheus text format. Off (404) unless METRICS_TOKEN is set; then only with
+ * `Authorization: Bearer <token>`, compared in constant time. Exposition is not public data:
+ * route names, error rates and security event counts help an attacker calibrate.
+ */
+export async function metricsRoutes(app: FastifyInstance, opts: { metrics: Metrics; token: string | null }) {
+  const expected = opts.token === null ? null : digest(opts.token)
+  app.get('/metrics', async (req, reply) => {
+    if (expected === null) throw notFound()
+    const header = req.headers.authorization ?? ''
+    const presented = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : ''
+    if (!timingSafeEqual(digest(presented), expected)) {
+      throw unauthorized('Metrics token required')
+    }
+    reply.type(opts.metrics.registry.contentType)
+    return opts.metrics.registry.metrics()
+  })
+}
