@@ -1,0 +1,135 @@
+import { createHash } from 'node:crypto'
+import { LRUCache } from 'lru-cache'
+import MarkdownIt from 'markdown-it'
+import sanitizeHtml from 'sanitize-html'
+
+/**
+ * Markdown → HTML that is safe to put in a page, whatever the author wrote (docs/adr/0011).
+ *
+ * markdown-it renders, with raw HTML allowed so authors can use <kbd>, <details> or a table
+ * markdown cannot express; sanitize-html then keeps only an allowlist of tags, attributes and
+ * URL schemes. The sanitizer is the one gate: markdown-it's own link check is switched off so a
+ * refused link vanishes cleanly (`<a>text</a>`) instead of reappearing as its source text.
+ */
+export interface MarkdownRenderer {
+  /** Sanitized HTML for a Markdown source. Cached by content, so a changed source is never served stale. */
+  render(markdown: string): string
+  /**
+   * The title a document gives itself: the plain text of its first `# heading`. When that
+   * heading opens the document it is removed from the body, so a page does not show it twice.
+   */
+  splitTitle(markdown: string): { title: string | null; body: string }
+}
+
+/** Bounded by characters of HTML held, not entries: one long chapter must not evict the rest unnoticed. */
+const DEFAULT_CACHE_CHARS = 20_000_000
+
+const ALLOWED_TAGS = [
+  'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'p', 'br', 'hr', 'blockquote', 'pre', 'code', 'kbd', 'samp', 'var',
+  'strong', 'em', 'b', 'i', 'u', 's', 'del', 'ins', 'mark', 'sub', 'sup', 'small', 'abbr', 'cite', 'q',
+  'ul', 'ol', 'li', 'dl', 'dt', 'dd', 'a', 'img', 'figure', 'figcaption', 'details', 'summary',
+  'table', 'caption', 'thead', 'tbody', 'tfoot', 'tr', 'th', 'td', 'div', 'span',
+] // prettier-ignore
+
+/**
+ * Elements whose content is not prose: dropped together with their content, not unwrapped.
+ * Unwrapping <script> or <style> would print code as text; unwrapping <svg>/<math> would let
+ * foreign-namespace parsing tricks through a text node.
+ */
+const DROPPED_WITH_CONTENT = [
+  'script', 'style', 'textarea', 'option', 'xmp', 'noscript', 'noembed', 'noframes', 'plaintext',
+  'iframe', 'frame', 'frameset', 'object', 'embed', 'applet', 'template', 'title', 'svg', 'math', 'select',
+] // prettier-ignore
+
+/** Links may leave the site, mail, or stay relative; nothing else (no javascript:, data:, vbscript:, file:). */
+const LINK_SCHEMES = ['http', 'https', 'mailto']
+const IMAGE_SCHEMES = ['http', 'https']
+
+export const SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
+  allowedTags: ALLOWED_TAGS,
+  // No `style`, `class` (except code languages), `id` or `name`: no CSS overlays, no DOM clobbering.
+  allowedAttributes: {
+    a: ['href', 'title', 'rel'],
+    img: ['src', 'alt', 'title', 'width', 'height'],
+    abbr: ['title'],
+    ol: ['start'],
+    th: ['colspan', 'rowspan'],
+    td: ['colspan', 'rowspan'],
+  },
+  allowedClasses: { code: [/^language-[A-Za-z0-9_+-]{1,40}$/] },
+  allowedSchemes: LINK_SCHEMES,
+  allowedSchemesByTag: { img: IMAGE_SCHEMES },
+  allowedSchemesAppliedToAttributes: ['href', 'src'],
+  // `//evil.example/x` is an absolute URL in disguise; absolute URLs must say http(s).
+  allowProtocolRelative: false,
+  disallowedTagsMode: 'discard',
+  nonTextTags: DROPPED_WITH_CONTENT,
+  transformTags: {
+    // Our own rel on external links (never the author's): the opened page gets no handle on ours.
+    a: (tagName, attribs) => {
+      const { rel: _authorRel, ...rest } = attribs
+      const external = /^\s*https?:/i.test(rest.href ?? '')
+      return { tagName, attribs: external ? { ...rest, rel: 'noopener noreferrer' } : rest }
+    },
+  },
+  // An image whose source was refused is dropped rather than left as a broken <img>.
+  exclusiveFilter: (frame) => frame.tag === 'img' && !frame.attribs.src,
+}
+
+/** The sanitizer alone, for HTML from any source. */
+export function sanitizeContentHtml(html: string): string {
+  return sanitizeHtml(html, SANITIZE_OPTIONS)
+}
+
+function createParser(): MarkdownIt {
+  const md = new MarkdownIt({ html: true, linkify: true, typographer: false })
+  // Every URL reaches the sanitizer, which drops what it refuses (see above).
+  md.validateLink = () => true
+  return md
+}
+
+export function createMarkdownRenderer(opts: { cacheChars?: number } = {}): MarkdownRenderer {
+  const md = createParser()
+  const cache = new LRUCache<string, string>({
+    maxSize: opts.cacheChars ?? DEFAULT_CACHE_CHARS,
+    // An entry larger than the whole cache is simply not kept.
+    sizeCalculation: (html) => Math.max(1, html.length),
+  })
+
+  return {
+    render(markdown) {
+      const key = createHash('sha256').update(markdown).digest('base64')
+      const cached = cache.get(key)
+      if (cached !== undefined) return cached
+      const html = sanitizeContentHtml(md.render(markdown))
+      if (html.length <= (opts.cacheChars ?? DEFAULT_CACHE_CHARS)) cache.set(key, html)
+      return html
+    },
+
+    splitTitle(markdown) {
+      const tokens = md.parse(markdown, {})
+      const index = tokens.findIndex((token) => token.type === 'heading_open' && token.tag === 'h1')
+      if (index === -1) return { title: null, body: markdown }
+      const inline = tokens[index + 1]
+      // Plain text only: inline HTML in a heading is markup, not part of the title.
+      const title = (inline?.children ?? [])
+        .map((child) =>
+          child.type === 'text' || child.type === 'code_inline' ? child.content : child.type === 'softbreak' ? ' ' : '',
+        )
+        .join('')
+        .replace(/\s+/g, ' ')
+        .trim()
+      if (title === '') return { title: null, body: markdown }
+      const heading = tokens[index]!
+      if (index !== 0 || !heading.map) return { title, body: markdown }
+      const lines = markdown.split('\n')
+      return {
+        title,
+        body: lines
+          .slice(heading.map[1])
+          .join('\n')
+          .replace(/^\s*\n/, ''),
+      }
+    },
+  }
+}
