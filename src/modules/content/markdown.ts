@@ -81,7 +81,7 @@ export function sanitizeContentHtml(html: string): string {
   return sanitizeHtml(html, SANITIZE_OPTIONS)
 }
 
-function createParser(): MarkdownIt {
+function createParser() {
   const md = new MarkdownIt({ html: true, linkify: true, typographer: false })
   // Every URL reaches the sanitizer, which drops what it refuses (see above).
   md.validateLink = () => true
