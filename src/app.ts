@@ -9,8 +9,10 @@ import { installValidation } from './http/validation.ts'
 import type { Clock } from './lib/clock.ts'
 import type { Logger } from './logging/logger.ts'
 import { authorization } from './security/authz.ts'
+import { csrfGuard } from './security/csrf/index.ts'
 import { createMetrics, metricsRoutes, type Metrics } from './observability/metrics.ts'
 import { securityHeaders } from './security/headers.ts'
+import { sessions } from './security/sessions/index.ts'
 
 export interface AppDeps {
   config: Config
@@ -60,8 +62,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(requestContext, { logger: deps.logger, observer: metrics.observer }) // request id + child logger first
   await app.register(securityHeaders)
-  // [sessions] resolves req.session and req.user from the cookie
-  // [csrf] onRequest: a header token is checked before any body is read
+  // resolves req.session and req.user from the cookie, so every later layer and log line knows the user
+  await app.register(sessions, { db: database.db, clock: deps.clock, config })
+  // onRequest: a header token is checked before any body is read; serves GET /csrf-token
+  await app.register(csrfGuard, { clock: deps.clock, sessionSecret: deps.sessionSecret, config })
   // [rate-limits] policies declared on routes
   await app.register(authorization) // preHandler: the route's declared `access`
   await app.register(healthRoutes, { checks: readinessChecks })

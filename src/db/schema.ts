@@ -21,6 +21,18 @@ export interface UsersTable {
   updated_at: number
 }
 
+/** Server-side sessions (docs/adr/0008): the cookie's random value is never stored, only its SHA-256. */
+export interface SessionsTable {
+  /** Hex SHA-256 of the cookie value; also the session id CSRF tokens are bound to. */
+  id_hash: string
+  /** null for an anonymous session. */
+  user_id: number | null
+  created_at: number
+  last_seen_at: number
+  idle_expires_at: number
+  absolute_expires_at: number
+}
+
 export interface AppMetaTable {
   key: string
   value: string
@@ -29,4 +41,5 @@ export interface AppMetaTable {
 export interface Database {
   users: UsersTable
   app_meta: AppMetaTable
+  sessions: SessionsTable
 }

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
+import { createAgent, type Agent } from '../support/agent.ts'
 import { buildTestApp, type TestApp } from '../support/app.ts'
 
 describe('HTTP conventions (CONTRACT §3)', () => {
   let t: TestApp
+  // Unsafe requests carry a CSRF token, as from our own pages (the guard is on in tests too).
+  let agent: Agent
   before(async () => {
     // Routes that exist only to exercise the error paths.
     t = await buildTestApp({
@@ -24,6 +27,9 @@ describe('HTTP conventions (CONTRACT §3)', () => {
         })
       },
     })
+  })
+  before(() => {
+    agent = createAgent(t.app)
   })
   after(() => t.close())
 
@@ -51,7 +57,7 @@ describe('HTTP conventions (CONTRACT §3)', () => {
   })
 
   test('known path, wrong method → 405 with Allow; OPTIONS → 204 with Allow', async () => {
-    const res = await t.app.inject({ method: 'DELETE', url: '/healthz' })
+    const res = await agent.request({ method: 'DELETE', url: '/healthz' })
     assert.equal(res.statusCode, 405)
     assert.equal(res.json().error, 'Method not allowed')
     assert.match(String(res.headers.allow), /GET/)
@@ -61,7 +67,7 @@ describe('HTTP conventions (CONTRACT §3)', () => {
   })
 
   test('malformed JSON → 400 "Malformed JSON body"', async () => {
-    const res = await t.app.inject({
+    const res = await agent.request({
       method: 'POST',
       url: '/test/echo',
       headers: { 'content-type': 'application/json' },
@@ -72,31 +78,31 @@ describe('HTTP conventions (CONTRACT §3)', () => {
   })
 
   test('unknown body field → 400 naming it, nothing silently dropped', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/test/echo', payload: { name: 'a', role: 'admin' } })
+    const res = await agent.request({ method: 'POST', url: '/test/echo', payload: { name: 'a', role: 'admin' } })
     assert.equal(res.statusCode, 400)
     assert.equal(res.json().error, 'Unknown field: role')
   })
 
   test('wrong type is refused, not coerced', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/test/echo', payload: { name: 'a', count: '3' } })
+    const res = await agent.request({ method: 'POST', url: '/test/echo', payload: { name: 'a', count: '3' } })
     assert.equal(res.statusCode, 400)
     assert.match(res.json().error, /count must be integer/)
   })
 
   test('missing field → 400 naming it', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/test/echo', payload: {} })
+    const res = await agent.request({ method: 'POST', url: '/test/echo', payload: {} })
     assert.equal(res.statusCode, 400)
     assert.equal(res.json().error, 'Missing field: name')
   })
 
   test('valid body passes', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/test/echo', payload: { name: 'a', count: 3 } })
+    const res = await agent.request({ method: 'POST', url: '/test/echo', payload: { name: 'a', count: 3 } })
     assert.equal(res.statusCode, 200)
     assert.deepEqual(res.json(), { received: { name: 'a', count: 3 } })
   })
 
   test('wrong content type → 415', async () => {
-    const res = await t.app.inject({
+    const res = await agent.request({
       method: 'POST',
       url: '/test/echo',
       headers: { 'content-type': 'application/xml' },
@@ -107,7 +113,7 @@ describe('HTTP conventions (CONTRACT §3)', () => {
   })
 
   test('oversized JSON body → 413 with a clear message', async () => {
-    const res = await t.app.inject({
+    const res = await agent.request({
       method: 'POST',
       url: '/test/echo',
       headers: { 'content-type': 'application/json' },

@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely'
 import * as users from './0001_users.ts'
+import * as sessions from './0002_sessions.ts'
 
 /**
  * Every migration, in order. Names sort by their number; a new migration is a new file and a
@@ -7,4 +8,5 @@ import * as users from './0001_users.ts'
  */
 export const migrations: Record<string, Migration> = {
   '0001_users': users,
+  '0002_sessions': sessions,
 }

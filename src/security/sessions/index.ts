@@ -1,0 +1,6 @@
+export { sessions, type SessionsOptions } from './plugin.ts'
+export { SESSION_COOKIE_NAME, SECURE_SESSION_COOKIE_NAME, isSecureRequest, sessionCookieName } from './cookie.ts'
+export { defaultSessionPolicy, type SessionPolicy } from './policy.ts'
+export { createSessionStore, hashSessionValue, type SessionStore } from './store.ts'
+export { deriveKey, KEY_LABELS } from './keys.ts'
+export type { RequestSession, SessionAdmin } from './types.ts'
