@@ -1,0 +1,166 @@
+import type { Kysely, Selectable } from 'kysely'
+import type { Database, UsersTable } from '../../db/schema.ts'
+
+/** A user as the application sees it: every column except the password hash. */
+export type UserRecord = Omit<Selectable<UsersTable>, 'password_hash' | 'username_lower' | 'email_lower'>
+
+/** A user with the password hash: read only by the queries that exist for signing in. */
+export type UserCredentials = UserRecord & { password_hash: string }
+
+/** The columns of UserRecord. password_hash is never among them. */
+export const USER_COLUMNS = [
+  'id',
+  'username',
+  'email',
+  'display_name',
+  'bio',
+  'role',
+  'disabled',
+  'created_at',
+  'updated_at',
+] as const satisfies ReadonlyArray<keyof UserRecord>
+
+const CREDENTIAL_COLUMNS = [...USER_COLUMNS, 'password_hash'] as const
+
+export type UniqueField = 'username' | 'email'
+
+/** A unique index refused the write: the username or the email (compared case-insensitively) is taken. */
+export class DuplicateUserError extends Error {
+  constructor(readonly field: UniqueField) {
+    super(`${field} already taken`)
+    this.name = 'DuplicateUserError'
+  }
+}
+
+/**
+ * Which of our unique columns a database error is about, or null when it is not a unique
+ * violation. SQLite (better-sqlite3): code SQLITE_CONSTRAINT_UNIQUE, "UNIQUE constraint failed:
+ * users.username_lower". PostgreSQL (pg): code 23505 with the constraint name and a detail
+ * "Key (username_lower)=(…) already exists".
+ */
+export function uniqueViolationField(error: unknown): UniqueField | null {
+  if (typeof error !== 'object' || error === null) return null
+  const { code, message, constraint, detail } = error as Record<string, unknown>
+  const isUnique = code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505'
+  if (!isUnique) return null
+  const text = [message, constraint, detail].filter((part) => typeof part === 'string').join(' ')
+  if (text.includes('username_lower')) return 'username'
+  if (text.includes('email_lower')) return 'email'
+  return null
+}
+
+function rethrowDuplicate(error: unknown): never {
+  const field = uniqueViolationField(error)
+  if (field) throw new DuplicateUserError(field)
+  throw error
+}
+
+export interface NewUser {
+  username: string
+  email: string
+  passwordHash: string
+  nowMs: number
+}
+
+export interface ProfileChanges {
+  display_name?: string
+  bio?: string
+  email?: string
+}
+
+export const lowerKey = (value: string) => value.toLowerCase()
+
+export function createAccountsRepository(db: Kysely<Database>) {
+  return {
+    async findById(id: number): Promise<UserRecord | undefined> {
+      return db.selectFrom('users').select(USER_COLUMNS).where('id', '=', id).executeTakeFirst()
+    },
+
+    /** Which of the two is already registered, ignoring case. */
+    async takenFields(username: string, email: string): Promise<Set<UniqueField>> {
+      const rows = await db
+        .selectFrom('users')
+        .select(['username_lower', 'email_lower'])
+        .where((eb) => eb.or([eb('username_lower', '=', lowerKey(username)), eb('email_lower', '=', lowerKey(email))]))
+        .execute()
+      const taken = new Set<UniqueField>()
+      for (const row of rows) {
+        if (row.username_lower === lowerKey(username)) taken.add('username')
+        if (row.email_lower === lowerKey(email)) taken.add('email')
+      }
+      return taken
+    },
+
+    /** Throws DuplicateUserError when a concurrent registration won the race for the name or email. */
+    async insert(user: NewUser): Promise<UserRecord> {
+      try {
+        return await db
+          .insertInto('users')
+          .values({
+            username: user.username,
+            username_lower: lowerKey(user.username),
+            email: user.email,
+            email_lower: lowerKey(user.email),
+            password_hash: user.passwordHash,
+            display_name: '',
+            bio: '',
+            role: 'learner',
+            disabled: 0,
+            created_at: user.nowMs,
+            updated_at: user.nowMs,
+          })
+          .returning(USER_COLUMNS)
+          .executeTakeFirstOrThrow()
+      } catch (error) {
+        rethrowDuplicate(error)
+      }
+    },
+
+    /** Only the given fields change; the role, the flags and the hash are out of reach here. */
+    async updateProfile(id: number, changes: ProfileChanges, nowMs: number): Promise<UserRecord | undefined> {
+      const values: Partial<Record<'display_name' | 'bio' | 'email' | 'email_lower', string>> = {}
+      if (changes.display_name !== undefined) values.display_name = changes.display_name
+      if (changes.bio !== undefined) values.bio = changes.bio
+      if (changes.email !== undefined) {
+        values.email = changes.email
+        values.email_lower = lowerKey(changes.email)
+      }
+      try {
+        return await db
+          .updateTable('users')
+          .set({ ...values, updated_at: nowMs })
+          .where('id', '=', id)
+          .returning(USER_COLUMNS)
+          .executeTakeFirst()
+      } catch (error) {
+        rethrowDuplicate(error)
+      }
+    },
+
+    async findCredentialsByUsername(username: string): Promise<UserCredentials | undefined> {
+      return db
+        .selectFrom('users')
+        .select(CREDENTIAL_COLUMNS)
+        .where('username_lower', '=', lowerKey(username))
+        .executeTakeFirst()
+    },
+
+    async findCredentialsById(id: number): Promise<UserCredentials | undefined> {
+      return db.selectFrom('users').select(CREDENTIAL_COLUMNS).where('id', '=', id).executeTakeFirst()
+    },
+
+    /**
+     * Stores a new hash. With `expectedHash` (a rehash at login) the write happens only if the
+     * stored hash is still the one verified, so it can never undo a concurrent password change.
+     * Returns whether a row changed.
+     */
+    async setPasswordHash(id: number, passwordHash: string, nowMs: number, expectedHash?: string): Promise<boolean> {
+      let query = db.updateTable('users').set({ password_hash: passwordHash, updated_at: nowMs }).where('id', '=', id)
+      if (expectedHash !== undefined) query = query.where('password_hash', '=', expectedHash)
+      const result = await query.executeTakeFirst()
+      return Number(result.numUpdatedRows) > 0
+    },
+  }
+}
+
+export type AccountsRepository = ReturnType<typeof createAccountsRepository>

@@ -1,0 +1,77 @@
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../security/passwords.ts'
+
+/**
+ * Request bodies of CONTRACT §5. Every schema sets additionalProperties: false, so `role`,
+ * `is_admin` or any other unexpected field is a 400 naming it (no mass assignment), and
+ * bodies are never coerced (http/validation.ts).
+ */
+
+export const USERNAME_MIN_LENGTH = 3
+export const USERNAME_MAX_LENGTH = 32
+export const USERNAME_PATTERN = '^[A-Za-z0-9_.-]+$'
+/** RFC 5321's limit on a forward path. */
+export const EMAIL_MAX_LENGTH = 254
+export const DISPLAY_NAME_MAX_LENGTH = 64
+export const BIO_MAX_LENGTH = 500
+
+const username = {
+  type: 'string',
+  minLength: USERNAME_MIN_LENGTH,
+  maxLength: USERNAME_MAX_LENGTH,
+  pattern: USERNAME_PATTERN,
+} as const
+const email = { type: 'string', format: 'email', maxLength: EMAIL_MAX_LENGTH } as const
+const newPassword = { type: 'string', minLength: MIN_PASSWORD_LENGTH, maxLength: MAX_PASSWORD_LENGTH } as const
+/** A password being checked, not chosen: any non-empty string up to the maximum. */
+const givenPassword = { type: 'string', minLength: 1, maxLength: MAX_PASSWORD_LENGTH } as const
+
+export interface RegisterBody {
+  username: string
+  email: string
+  password: string
+}
+export const registerBodySchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['username', 'email', 'password'],
+  properties: { username, email, password: newPassword },
+} as const
+
+export interface LoginBody {
+  username: string
+  password: string
+}
+export const loginBodySchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['username', 'password'],
+  // Any non-empty name is looked up: a malformed one is simply unknown (401), like any other.
+  properties: { username: { type: 'string', minLength: 1, maxLength: EMAIL_MAX_LENGTH }, password: givenPassword },
+} as const
+
+export interface ProfileBody {
+  display_name?: string
+  bio?: string
+  email?: string
+}
+export const profileBodySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    // Bounds the input only; the limits apply after trimming and normalisation (accounts.service.ts).
+    display_name: { type: 'string', maxLength: DISPLAY_NAME_MAX_LENGTH * 4 },
+    bio: { type: 'string', maxLength: BIO_MAX_LENGTH * 4 },
+    email,
+  },
+} as const
+
+export interface PasswordChangeBody {
+  current_password: string
+  new_password: string
+}
+export const passwordChangeBodySchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['current_password', 'new_password'],
+  properties: { current_password: givenPassword, new_password: newPassword },
+} as const

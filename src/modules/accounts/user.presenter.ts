@@ -1,0 +1,61 @@
+import type { UserRecord } from './accounts.repository.ts'
+
+/** USER of CONTRACT §5: exactly these fields, never a password hash. */
+export interface UserView {
+  id: number
+  username: string
+  email: string
+  display_name: string
+  bio: string
+  role: UserRecord['role']
+  avatar_url: string | null
+  created_at: string
+}
+
+/**
+ * JSON Schema of USER, used as the response schema of every route that returns one: the
+ * serializer writes only the listed properties, so a column added to a query can never leak
+ * into a response by accident (a second line of defence behind the presenter).
+ */
+export const USER_VIEW_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'username', 'email', 'display_name', 'bio', 'role', 'avatar_url', 'created_at'],
+  properties: {
+    id: { type: 'integer' },
+    username: { type: 'string' },
+    email: { type: 'string' },
+    display_name: { type: 'string' },
+    bio: { type: 'string' },
+    role: { type: 'string', enum: ['learner', 'instructor', 'admin'] },
+    avatar_url: { type: ['string', 'null'] },
+    created_at: { type: 'string' },
+  },
+} as const
+
+/** `{"user": USER}`, the body of register, login, me and profile responses. */
+export const USER_ENVELOPE_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['user'],
+  properties: { user: USER_VIEW_SCHEMA },
+} as const
+
+export interface PresentOptions {
+  /** Where the user's avatar is served from; null until they upload one (avatars module). */
+  avatarUrl?: string | null
+}
+
+/** Picks the public fields one by one: nothing reaches a client unless it is named here. */
+export function presentUser(user: UserRecord, options: PresentOptions = {}): UserView {
+  return {
+    id: user.id,
+    username: user.username,
+    email: user.email,
+    display_name: user.display_name,
+    bio: user.bio,
+    role: user.role,
+    avatar_url: options.avatarUrl ?? null,
+    created_at: new Date(user.created_at).toISOString(),
+  }
+}
