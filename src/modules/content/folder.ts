@@ -1,0 +1,203 @@
+import { readdir, readFile, stat } from 'node:fs/promises'
+import { basename, join } from 'node:path'
+import { BODY_MAX_CHARS, DESCRIPTION_MAX_CHARS, isSlug, MAX_PARTS, TITLE_MAX_CHARS } from './fields.ts'
+import { FrontMatterError, parseFrontMatter } from './front-matter.ts'
+import type { MarkdownRenderer } from './markdown.ts'
+
+export type ContentKind = 'course' | 'ebook'
+
+/** What a course or ebook folder holds, checked and ready to store (docs/content.md). */
+export interface ContentFolder {
+  kind: ContentKind
+  slug: string
+  title: string
+  description: string
+  /** From front matter `published`; null when not given (new: published; existing: unchanged). */
+  published: boolean | null
+  parts: ContentFolderPart[]
+}
+
+export interface ContentFolderPart {
+  /** The file's number: the order. */
+  number: number
+  /**
+   * The file's name without its number (`intro` for `01-intro.md`): what identifies a lesson
+   * across re-imports, so renumbering files keeps learners' progress.
+   */
+  key: string
+  file: string
+  title: string
+  markdown: string
+}
+
+/** Everything wrong with a folder, each problem on its own line, so one run shows them all. */
+export class ContentFolderError extends Error {
+  constructor(
+    readonly folder: string,
+    readonly problems: string[],
+  ) {
+    super(`${folder}: ${problems.join('; ')}`)
+    this.name = 'ContentFolderError'
+  }
+}
+
+const MANIFESTS: Record<string, ContentKind> = { 'course.md': 'course', 'ebook.md': 'ebook' }
+const MANIFEST_KEYS = new Set(['title', 'slug', 'description', 'published'])
+const PART_KEYS = new Set(['title'])
+const NUMBERED = /^(\d{1,6})(?:[-_](.+))?\.md$/i
+/** Files people keep beside content that are not content. */
+const IGNORED_MARKDOWN = new Set(['readme.md', 'license.md', 'notes.md'])
+const MAX_FILE_BYTES = 1024 * 1024
+const PART_NAME: Record<ContentKind, string> = { course: 'lesson', ebook: 'chapter' }
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+async function readText(path: string): Promise<string> {
+  const info = await stat(path)
+  if (!info.isFile()) throw new Error('not a regular file')
+  if (info.size > MAX_FILE_BYTES) throw new Error(`larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB`)
+  const bytes = await readFile(path)
+  try {
+    return utf8.decode(bytes)
+  } catch {
+    throw new Error('not valid UTF-8 text')
+  }
+}
+
+function reason(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as NodeJS.ErrnoException).code
+    return code ? `cannot read (${code})` : error.message
+  }
+  return String(error)
+}
+
+function parseBoolean(value: string): boolean | undefined {
+  const normal = value.trim().toLowerCase()
+  if (normal === 'true' || normal === 'yes') return true
+  if (normal === 'false' || normal === 'no') return false
+  return undefined
+}
+
+/**
+ * Reads and checks a course or ebook folder: `course.md` or `ebook.md` with front matter
+ * (title, slug, description, optional published), and numbered Markdown files, one lesson or
+ * chapter each. Throws ContentFolderError listing every problem found.
+ */
+export async function readContentFolder(
+  folder: string,
+  markdown: Pick<MarkdownRenderer, 'splitTitle'>,
+): Promise<ContentFolder> {
+  let entries: string[]
+  try {
+    if (!(await stat(folder)).isDirectory()) throw new ContentFolderError(folder, ['not a folder'])
+    entries = (await readdir(folder)).sort()
+  } catch (error) {
+    if (error instanceof ContentFolderError) throw error
+    throw new ContentFolderError(folder, [
+      `cannot open the folder (${(error as NodeJS.ErrnoException).code ?? reason(error)})`,
+    ])
+  }
+
+  const problems: string[] = []
+  const manifests = entries.filter((name) => Object.hasOwn(MANIFESTS, name.toLowerCase()))
+  if (manifests.length === 0) throw new ContentFolderError(folder, ['no course.md or ebook.md in this folder'])
+  if (manifests.length > 1)
+    throw new ContentFolderError(folder, [`${manifests.join(' and ')}: a folder holds one course or one ebook`])
+  const manifestFile = manifests[0]!
+  const kind = MANIFESTS[manifestFile.toLowerCase()]!
+  const partName = PART_NAME[kind]
+
+  const meta = { slug: '', title: '', description: '', published: null as boolean | null }
+  try {
+    const front = parseFrontMatter(await readText(join(folder, manifestFile)))
+    if (!front.present) {
+      problems.push(`${manifestFile}: missing front matter (a --- block with title, slug and description)`)
+    } else {
+      for (const key of Object.keys(front.data)) {
+        if (!MANIFEST_KEYS.has(key)) problems.push(`${manifestFile}: unknown front matter key "${key}"`)
+      }
+      const { title = '', slug = '', description = '', published } = front.data
+      meta.title = title.trim()
+      meta.slug = slug.trim()
+      meta.description = description.trim()
+      if (meta.title === '') problems.push(`${manifestFile}: front matter needs a title`)
+      else if (meta.title.length > TITLE_MAX_CHARS)
+        problems.push(`${manifestFile}: title is longer than ${TITLE_MAX_CHARS} characters`)
+      if (meta.slug === '') problems.push(`${manifestFile}: front matter needs a slug`)
+      else if (!isSlug(meta.slug))
+        problems.push(
+          `${manifestFile}: slug "${meta.slug}" must be lower-case letters, digits and single hyphens (at most 64)`,
+        )
+      if (meta.description.length > DESCRIPTION_MAX_CHARS)
+        problems.push(`${manifestFile}: description is longer than ${DESCRIPTION_MAX_CHARS} characters`)
+      if (published !== undefined) {
+        meta.published = parseBoolean(published) ?? null
+        if (meta.published === null) problems.push(`${manifestFile}: published must be true or false`)
+      }
+    }
+  } catch (error) {
+    problems.push(
+      `${manifestFile}: ${error instanceof FrontMatterError ? `front matter ${error.message}` : reason(error)}`,
+    )
+  }
+
+  const parts: ContentFolderPart[] = []
+  const byNumber = new Map<number, string>()
+  const byKey = new Map<string, string>()
+  for (const file of entries) {
+    if (!file.toLowerCase().endsWith('.md') || file === manifestFile || IGNORED_MARKDOWN.has(file.toLowerCase()))
+      continue
+    const numbered = NUMBERED.exec(file)
+    if (!numbered) {
+      problems.push(`${file}: not numbered (${partName} files are named like 01-intro.md)`)
+      continue
+    }
+    const number = Number(numbered[1])
+    const key = (numbered[2] ?? numbered[1]!).toLowerCase()
+    const sameNumber = byNumber.get(number)
+    if (sameNumber) problems.push(`${sameNumber} and ${file} have the same number ${number}`)
+    byNumber.set(number, file)
+    const sameKey = byKey.get(key)
+    if (sameKey)
+      problems.push(`${sameKey} and ${file} have the same name "${key}" (names identify ${partName}s across imports)`)
+    byKey.set(key, file)
+
+    let text: string
+    try {
+      text = await readText(join(folder, file))
+    } catch (error) {
+      problems.push(`${file}: ${reason(error)}`)
+      continue
+    }
+    let front
+    try {
+      front = parseFrontMatter(text)
+    } catch (error) {
+      problems.push(`${file}: front matter ${(error as Error).message}`)
+      continue
+    }
+    for (const unknown of Object.keys(front.data).filter((k) => !PART_KEYS.has(k))) {
+      problems.push(`${file}: unknown front matter key "${unknown}" (only title)`)
+    }
+    const split = markdown.splitTitle(front.body)
+    const givenTitle = front.data.title?.trim()
+    const title = givenTitle || split.title
+    // A heading that only repeats the front matter title is not body text either.
+    const body = givenTitle ? (split.title === givenTitle ? split.body : front.body) : split.body
+    if (!title) {
+      problems.push(`${file}: no title (start with a "# heading" or give front matter "title:")`)
+      continue
+    }
+    if (title.length > TITLE_MAX_CHARS) problems.push(`${file}: title is longer than ${TITLE_MAX_CHARS} characters`)
+    if (body.length > BODY_MAX_CHARS) problems.push(`${file}: longer than ${BODY_MAX_CHARS} characters`)
+    parts.push({ number, key, file: basename(file), title, markdown: body.trim() + '\n' })
+  }
+
+  if (byNumber.size === 0) problems.push(`no numbered ${partName} files (01-intro.md, 02-….md, …)`)
+  if (byNumber.size > MAX_PARTS) problems.push(`more than ${MAX_PARTS} ${partName}s`)
+  if (problems.length > 0) throw new ContentFolderError(folder, problems)
+
+  parts.sort((a, b) => a.number - b.number)
+  return { kind, ...meta, parts }
+}
