@@ -32,3 +32,15 @@ export interface ImageHeaderInfo {
   canvasWidth: number
   canvasHeight: number
 }
+
+/** A re-encoded avatar: new bytes made from decoded pixels, never a byte of the upload. */
+export interface ProcessedImage {
+  data: Buffer
+  contentType: 'image/jpeg' | 'image/png' | 'image/gif'
+  width: number
+  height: number
+  sourceFormat: ImageFormat
+  /** The upload's own size, as the decoder read it (before orientation and resizing). */
+  sourceWidth: number
+  sourceHeight: number
+}
