@@ -8,10 +8,12 @@ import { generateRequestId, requestContext } from './http/request-context.ts'
 import { installValidation } from './http/validation.ts'
 import type { Clock } from './lib/clock.ts'
 import type { Logger } from './logging/logger.ts'
+import { accountsRoutes } from './modules/accounts/accounts.routes.ts'
 import { authorization } from './security/authz.ts'
 import { csrfGuard } from './security/csrf/index.ts'
 import { createMetrics, metricsRoutes, type Metrics } from './observability/metrics.ts'
 import { securityHeaders } from './security/headers.ts'
+import { createPasswordHasher, type PasswordHasher } from './security/passwords.ts'
 import { sessions } from './security/sessions/index.ts'
 
 export interface AppDeps {
@@ -21,6 +23,8 @@ export interface AppDeps {
   clock: Clock
   /** SESSION_SECRET, or the one kept in DATA_DIR (config/secret.ts). */
   sessionSecret: string
+  /** argon2id password hashing; production parameters when not given (tests inject cheap ones). */
+  passwords?: PasswordHasher
   /** Prometheus metrics; a fresh registry per app when not given. */
   metrics?: Metrics
 }
@@ -71,6 +75,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, { checks: readinessChecks })
   await app.register(metricsRoutes, { metrics, token: config.metricsToken })
   // [routes] one plugin per module, under /api
+  const passwords = deps.passwords ?? createPasswordHasher()
+  await app.register(accountsRoutes, {
+    prefix: '/api',
+    db: database.db,
+    clock: deps.clock,
+    passwords,
+  })
 
   return app
 }

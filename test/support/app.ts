@@ -8,6 +8,7 @@ import type { DatabaseHandle } from '../../src/db/database.ts'
 import { createManualClock, type ManualClock } from '../../src/lib/clock.ts'
 import { createLogger } from '../../src/logging/logger.ts'
 import { createMemorySink } from '../../src/logging/sinks.ts'
+import { createPasswordHasher, TEST_PASSWORD_PARAMS } from '../../src/security/passwords.ts'
 import { createTestDatabase, type TestDatabaseKind } from './database.ts'
 import { logLineProblem } from './log-schema.ts'
 
@@ -56,6 +57,8 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
     logger,
     clock,
     sessionSecret: TEST_SESSION_SECRET,
+    // Cheap argon2 parameters keep suites fast; test/unit/passwords.test.ts checks the production ones.
+    passwords: createPasswordHasher({ params: TEST_PASSWORD_PARAMS, maxConcurrent: 4 }),
     ...options.deps,
   })
   options.routes?.(app)
