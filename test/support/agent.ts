@@ -13,7 +13,9 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
  *
  * For unsafe methods the agent fetches `GET /csrf-token` lazily, sends the token in
  * `X-CSRFToken`, and fetches a new one after any response that changes the session cookie
- * (sign-in rotates the session, sign-out ends it).
+ * (sign-in rotates the session, sign-out ends it). When its own cached token is refused as
+ * expired (the test moved the clock past CSRF_TOKEN_TTL), or as invalid by a response that
+ * ended the session, it fetches a new one and retries once. `csrf: '<token>'` never retries.
  */
 
 export type AgentResponse = LightMyRequestResponse
@@ -158,10 +160,22 @@ export function createAgent(
 
   const request = async (options: AgentRequestOptions) => {
     const unsafe = !SAFE_METHODS.has(options.method.toUpperCase())
-    let csrfValue: string | null = null
-    if (typeof options.csrf === 'string') csrfValue = options.csrf
-    else if (options.csrf !== false && unsafe) csrfValue = await csrfToken()
-    return send(options, csrfValue)
+    if (typeof options.csrf === 'string') return send(options, options.csrf)
+    if (options.csrf === false || !unsafe) return send(options, null)
+    const sessionBefore = sessionValue()
+    const res = await send(options, await csrfToken())
+    // As our page scripts do: when the agent's own cached token was refused because it aged out
+    // (tests move the clock) or its session just ended, fetch a new one and retry once. The guard
+    // refused before any processing, so the retry repeats nothing. An explicit token never retries.
+    if (res.statusCode === 403 && res.headers['content-type']?.toString().includes('json')) {
+      const error = (res.json() as { error?: string }).error
+      const sessionEnded = sessionValue() !== sessionBefore
+      if (error === 'CSRF token expired' || (error === 'CSRF token invalid' && sessionEnded)) {
+        token = null
+        return send(options, await csrfToken())
+      }
+    }
+    return res
   }
 
   const shortcut =

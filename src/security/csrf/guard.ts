@@ -40,7 +40,8 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 /** HTML forms are small; a forged one is parsed (at most this much) before its field is checked. */
 export const FORM_BODY_LIMIT_BYTES = 64 * 1024
 
-type Status = 'verified' | 'awaiting-form' | 'awaiting-multipart'
+/** `rejected`: a 403 is on its way; nothing more to check or replace. */
+type Status = 'verified' | 'awaiting-form' | 'awaiting-multipart' | 'rejected'
 
 interface CsrfRequestState {
   status: Status
@@ -78,6 +79,8 @@ function tokenInQueryString(req: FastifyRequest): boolean {
  * on its way the connection is closed after the answer: nobody waits for, or reads, the rest.
  */
 function rejection(req: FastifyRequest, kind: keyof typeof CSRF_MESSAGES, details: Record<string, string>): HttpError {
+  const state = stateOf(req)
+  if (state) state.status = 'rejected'
   securityEvent(req, 'csrf_violation', { result: kind, ...details })
   return new HttpError(403, CSRF_MESSAGES[kind], requestHasBody(req) ? { Connection: 'close' } : {})
 }
