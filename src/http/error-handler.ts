@@ -1,6 +1,12 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { requestEvent } from './request-context.ts'
-import { HttpError, INTERNAL_ERROR_MESSAGE, payloadTooLarge, unsupportedMediaType } from './errors.ts'
+import {
+  HttpError,
+  INTERNAL_ERROR_MESSAGE,
+  payloadTooLarge,
+  serviceUnavailable,
+  unsupportedMediaType,
+} from './errors.ts'
 
 interface ValidationIssue {
   keyword: string
@@ -47,6 +53,36 @@ function frameworkError(error: FastifyError): HttpError | null {
   return null
 }
 
+// Connection-level failures of PostgreSQL (refused, reset, shut down, pool timeout) and a
+// SQLite file locked past its busy timeout: the request was fine, the database was not there.
+const DATABASE_DOWN_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now (starting up)
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  'SQLITE_BUSY',
+])
+const DATABASE_DOWN_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection refused/i
+
+/** True when an error means "the database did not answer", which is a 503, not a bug. */
+export function isDatabaseUnavailable(error: { code?: unknown; message?: unknown }): boolean {
+  return (
+    (typeof error.code === 'string' && DATABASE_DOWN_CODES.has(error.code)) ||
+    (typeof error.message === 'string' && DATABASE_DOWN_MESSAGES.test(error.message))
+  )
+}
+
 /** Writes an error body of CONTRACT §3 and remembers the message for request_complete. */
 export function sendError(req: FastifyRequest, reply: FastifyReply, error: HttpError, type = error.name) {
   req.ctx.error = { type, message: error.publicMessage }
@@ -64,6 +100,12 @@ export function installErrorHandler(app: FastifyInstance) {
     if (error instanceof HttpError) return sendError(req, reply, error)
     const known = frameworkError(error)
     if (known) return sendError(req, reply, known, error.code ?? known.name)
+    if (isDatabaseUnavailable(error)) {
+      requestEvent(req, 'error', 'database_unavailable', {
+        error: { type: error.name || 'Error', message: error.message },
+      })
+      return sendError(req, reply, serviceUnavailable(), 'DatabaseUnavailable')
+    }
     requestEvent(req, 'error', 'unhandled_error', {
       error: { type: error.name || 'Error', message: error.message, stack: error.stack },
     })

@@ -196,3 +196,35 @@ describe('security events', () => {
     }
   })
 })
+
+describe('database outages', () => {
+  test('a query failing because the database is unreachable is a 503, logged as database_unavailable', async () => {
+    const t = await buildTestApp({
+      routes: (app) =>
+        app.get('/test/db-down', async () => {
+          throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })
+        }),
+    })
+    try {
+      const res = await t.app.inject({ method: 'GET', url: '/test/db-down' })
+      assert.equal(res.statusCode, 503)
+      assert.deepEqual(res.json(), { error: 'Service unavailable', request_id: res.headers['x-request-id'] })
+      assert.equal(t.events('database_unavailable').length, 1)
+      assert.equal(t.events('unhandled_error').length, 0)
+    } finally {
+      await t.close()
+    }
+  })
+
+  test('isDatabaseUnavailable knows connection failures from bugs', async () => {
+    const { isDatabaseUnavailable } = await import('../../src/http/error-handler.ts')
+    assert.equal(
+      isDatabaseUnavailable({ code: '57P01', message: 'terminating connection due to administrator command' }),
+      true,
+    )
+    assert.equal(isDatabaseUnavailable({ message: 'Connection terminated unexpectedly' }), true)
+    assert.equal(isDatabaseUnavailable({ message: 'timeout exceeded when trying to connect' }), true)
+    assert.equal(isDatabaseUnavailable({ code: '23505', message: 'duplicate key value' }), false)
+    assert.equal(isDatabaseUnavailable({ message: 'Cannot read properties of undefined' }), false)
+  })
+})
