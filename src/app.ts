@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify'
+import type { Redis } from 'ioredis'
 import type { Config } from './config/index.ts'
 import type { DatabaseHandle } from './db/database.ts'
 import { installErrorHandler } from './http/error-handler.ts'
@@ -13,6 +14,9 @@ import { authorization } from './security/authz.ts'
 import { csrfGuard } from './security/csrf/index.ts'
 import { createMetrics, metricsRoutes, type Metrics } from './observability/metrics.ts'
 import { securityHeaders } from './security/headers.ts'
+import { rateLimitAdminRoutes } from './security/rate-limit/admin-routes.ts'
+import { rateLimits } from './security/rate-limit/plugin.ts'
+import { pingRedis } from './security/rate-limit/redis-client.ts'
 import { createPasswordHasher, type PasswordHasher } from './security/passwords.ts'
 import { sessions } from './security/sessions/index.ts'
 
@@ -27,6 +31,8 @@ export interface AppDeps {
   passwords?: PasswordHasher
   /** Prometheus metrics; a fresh registry per app when not given. */
   metrics?: Metrics
+  /** Shared rate-limit counters (REDIS_URL); the caller creates and closes it (src/main.ts). */
+  redis?: Redis
 }
 
 declare module 'fastify' {
@@ -60,6 +66,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installErrorHandler(app)
 
   const readinessChecks: ReadinessCheck[] = [{ name: 'database', check: () => database.ping() }]
+  const { redis } = deps
+  if (redis) readinessChecks.push({ name: 'redis', check: () => pingRedis(redis) })
 
   const metrics = deps.metrics ?? createMetrics()
   app.decorate('metrics', metrics)
@@ -70,7 +78,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(sessions, { db: database.db, clock: deps.clock, config })
   // onRequest: a header token is checked before any body is read; serves GET /csrf-token
   await app.register(csrfGuard, { clock: deps.clock, sessionSecret: deps.sessionSecret, config })
-  // [rate-limits] policies declared on routes
+  // onRequest: the policy a route declares, before the body is read (memory, or Redis when given)
+  await app.register(rateLimits, {
+    config,
+    clock: deps.clock,
+    logger: deps.logger,
+    database,
+    sessionSecret: deps.sessionSecret,
+    redis,
+  })
   await app.register(authorization) // preHandler: the route's declared `access`
   await app.register(healthRoutes, { checks: readinessChecks })
   await app.register(metricsRoutes, { metrics, token: config.metricsToken })
@@ -82,6 +98,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     clock: deps.clock,
     passwords,
   })
+  await app.register(rateLimitAdminRoutes)
 
   return app
 }

@@ -33,6 +33,17 @@ export interface SessionsTable {
   absolute_expires_at: number
 }
 
+/** Blocks of the in-memory rate limiter, for `lectern rate-limits` (docs/adr/0010). */
+export interface RateLimitBlocksTable {
+  /** The counter key, `POLICY:KIND:VALUE` (a username appears only as its keyed hash). */
+  key: string
+  policy: string
+  key_kind: string
+  block_id: string
+  blocked_until: number
+  created_at: number
+}
+
 export interface AppMetaTable {
   key: string
   value: string
@@ -42,4 +53,5 @@ export interface Database {
   users: UsersTable
   app_meta: AppMetaTable
   sessions: SessionsTable
+  rate_limit_blocks: RateLimitBlocksTable
 }

@@ -1,0 +1,49 @@
+import type { Config, Limit } from '../../config/index.ts'
+
+/** Policies a route can declare: `config: { rateLimit: 'login' }`. */
+export const ROUTE_POLICIES = ['login', 'register', 'avatar'] as const
+export type RoutePolicyName = (typeof ROUTE_POLICIES)[number]
+
+/** Every policy: the route policies, and failed logins per attempted username (checked by the login service). */
+export type PolicyName = RoutePolicyName | 'login_user'
+export const POLICY_NAMES: readonly PolicyName[] = [...ROUTE_POLICIES, 'login_user']
+
+/** What a counter is counted per: a client address (IPv6 per /64), a signed-in user, an attempted username. */
+export type KeyKind = 'ip' | 'user' | 'username'
+
+export const POLICY_KEY_KIND: Readonly<Record<PolicyName, KeyKind>> = {
+  login: 'ip',
+  register: 'ip',
+  avatar: 'user',
+  login_user: 'username',
+}
+
+export function policyLimits(config: Config): Readonly<Record<PolicyName, Limit>> {
+  const { login, loginUser, register, avatar } = config.rateLimits
+  return { login, register, avatar, login_user: loginUser }
+}
+
+export function isPolicyName(name: string): name is PolicyName {
+  return (POLICY_NAMES as readonly string[]).includes(name)
+}
+
+/**
+ * A counter's public name, shown by `lectern rate-limits list` and the admin API and accepted
+ * by `clear`: `POLICY:KIND:VALUE`, e.g. `login:ip:203.0.113.7`, `register:ip:2001:db8::/64`,
+ * `avatar:user:42`, `login_user:username:<keyed hash>`.
+ */
+export function counterKey(policy: PolicyName, value: string): string {
+  return `${policy}:${POLICY_KEY_KIND[policy]}:${value}`
+}
+
+/** The policy of a counter key, or null when the key names none. */
+export function policyOfKey(key: string): PolicyName | null {
+  const policy = key.slice(0, key.indexOf(':'))
+  if (!isPolicyName(policy) || !key.startsWith(`${policy}:${POLICY_KEY_KIND[policy]}:`)) return null
+  return policy
+}
+
+/** Whole seconds until `ms` milliseconds have passed, never 0 while any time is left. */
+export function secondsFromMs(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000))
+}

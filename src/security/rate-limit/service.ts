@@ -1,0 +1,175 @@
+import type { FastifyRequest } from 'fastify'
+import type { Redis } from 'ioredis'
+import { RateLimiterRedis } from 'rate-limiter-flexible'
+import type { Config } from '../../config/index.ts'
+import type { DatabaseHandle } from '../../db/database.ts'
+import { tooManyRequests, type HttpError } from '../../http/errors.ts'
+import { securityEvent } from '../../http/request-context.ts'
+import type { Clock } from '../../lib/clock.ts'
+import { logEvent, type Logger } from '../../logging/logger.ts'
+import { DatabaseBlockList, type BlockAdmin, type BlockEntry } from './block-list.ts'
+import { MemoryCounterStore, MemoryRateLimiter } from './memory-store.ts'
+import {
+  counterKey,
+  POLICY_KEY_KIND,
+  POLICY_NAMES,
+  policyLimits,
+  policyOfKey,
+  type PolicyName,
+  type RoutePolicyName,
+} from './policies.ts'
+import { PolicyLimiter, type Decision } from './policy-limiter.ts'
+import { REDIS_KEY_PREFIX, RedisBlocks } from './redis-blocks.ts'
+import { FailoverLimiter, RedisAvailability, type CounterLimiter } from './redis-failover.ts'
+import { createUsernameKeyer } from './username-key.ts'
+
+export interface RateLimitsDeps {
+  config: Config
+  clock: Clock
+  logger: Logger
+  database: DatabaseHandle
+  sessionSecret: string
+  /** Shared counters (REDIS_URL); without it every counter is in this process's memory. */
+  redis?: Redis
+  /** Cap on in-memory counters (default DEFAULT_MAX_ENTRIES). */
+  maxMemoryEntries?: number
+}
+
+/**
+ * Failed logins per attempted username, from any address (credential stuffing). The login
+ * service calls it: `check` before verifying the password, `consumeFailure` after a wrong one,
+ * `reset` after a right one.
+ */
+export interface LoginUserLimit {
+  /** Throws the 429 (and logs rate_limited) when the username has used up its failures. */
+  check(req: FastifyRequest, username: string): Promise<void>
+  consumeFailure(username: string): Promise<void>
+  reset(username: string): Promise<void>
+}
+
+export interface RateLimits {
+  readonly store: 'memory' | 'redis'
+  readonly policies: Readonly<Record<PolicyName, PolicyLimiter>>
+  readonly loginUser: LoginUserLimit
+  /** Current blocks, for the admin API; `clear` also takes `username:NAME` for a username's block. */
+  readonly blocks: BlockAdmin
+  /** Counts an attempt at a route's policy by `value`: a client key (`203.0.113.7`), a user id. */
+  consume(policy: RoutePolicyName, value: string): Promise<Decision>
+  /** Logs the refusal as a rate_limited event and returns the 429 to throw. */
+  refuse(req: FastifyRequest, policy: PolicyName, value: string, decision: Decision): HttpError
+  close(): void
+}
+
+/** `username:NAME` names the failed-login counter of a username; anything else is a counter key. */
+export function resolveCounterKey(input: string, usernameKey: (username: string) => string): string {
+  return input.startsWith('username:') ? counterKey('login_user', usernameKey(input.slice('username:'.length))) : input
+}
+
+/**
+ * The rate limits of CONTRACT §5, built once per app from its dependencies: every policy over
+ * Redis (with a bounded in-memory insurance limiter) when a client is given, else over the
+ * bounded in-memory store alone, with blocks listed in the database for the command line.
+ */
+export function createRateLimits(deps: RateLimitsDeps): RateLimits {
+  const { config, clock, logger, redis } = deps
+  const limits = policyLimits(config)
+  const memory = new MemoryCounterStore({
+    clock,
+    maxEntries: deps.maxMemoryEntries,
+    onFull: () =>
+      logEvent(logger, 'warning', 'rate_limit_store_full', {
+        extra: { max_entries: memory.maxEntries, evicting: 'least recently used' },
+      }),
+  })
+  const availability = redis
+    ? new RedisAvailability(redis, clock, {
+        onUnavailable: (error) =>
+          logEvent(logger, 'warning', 'redis_unavailable', {
+            extra: { error: error.message, fallback: 'in-memory limits on this instance' },
+          }),
+        onRecovered: () => logEvent(logger, 'info', 'redis_recovered', { extra: { store: 'redis' } }),
+      })
+    : null
+  const blockList = redis ? null : new DatabaseBlockList(deps.database.db, clock)
+  const reportBlockListError = (error: unknown) =>
+    logEvent(logger, 'warning', 'database_unavailable', {
+      extra: { during: 'rate-limit block list', error: error instanceof Error ? error.message : String(error) },
+    })
+
+  const limiterFor = (policy: PolicyName): CounterLimiter => {
+    const { points, windowMs } = limits[policy]
+    const duration = windowMs / 1000
+    const inMemory = new MemoryRateLimiter({ storeClient: memory, keyPrefix: policy, points, duration })
+    if (!redis || !availability) return inMemory
+    const shared = new RateLimiterRedis({
+      storeClient: redis,
+      keyPrefix: REDIS_KEY_PREFIX + policy,
+      points,
+      duration,
+      rejectIfRedisNotReady: true,
+    })
+    return new FailoverLimiter(shared, inMemory, availability)
+  }
+  const policies = Object.fromEntries(
+    POLICY_NAMES.map((policy) => [
+      policy,
+      new PolicyLimiter(policy, limits[policy], limiterFor(policy), blockList, reportBlockListError),
+    ]),
+  ) as Record<PolicyName, PolicyLimiter>
+
+  const refuse = (req: FastifyRequest, policy: PolicyName, value: string, decision: Decision) => {
+    securityEvent(req, 'rate_limited', {
+      policy,
+      key_kind: POLICY_KEY_KIND[policy],
+      key: counterKey(policy, value),
+      limit: decision.limit,
+      window_seconds: limits[policy].windowMs / 1000,
+      retry_after_seconds: decision.resetSeconds,
+    })
+    return tooManyRequests(decision.resetSeconds)
+  }
+
+  const usernameKey = createUsernameKeyer(deps.sessionSecret)
+  const loginUser: LoginUserLimit = {
+    async check(req, username) {
+      const value = usernameKey(username)
+      const decision = await policies.login_user.peek(value)
+      if (!decision.allowed) throw refuse(req, 'login_user', value, decision)
+    },
+    async consumeFailure(username) {
+      await policies.login_user.penalize(usernameKey(username))
+    },
+    async reset(username) {
+      await policies.login_user.reset(usernameKey(username))
+    },
+  }
+
+  const stored: BlockAdmin = redis ? new RedisBlocks(redis, limits) : blockList!
+  // Clearing also drops this instance's in-memory counter (the store itself, or Redis's insurance).
+  const blocks: BlockAdmin = {
+    list: () => stored.list(),
+    async clear(input) {
+      const key = resolveCounterKey(input, usernameKey)
+      if (policyOfKey(key) === null) return false
+      const inMemory = memory.delete(key)
+      return (await stored.clear(key)) || inMemory
+    },
+    async clearAll() {
+      const cleared = await stored.clearAll()
+      memory.clear()
+      return cleared
+    },
+  }
+
+  return {
+    store: redis ? 'redis' : 'memory',
+    policies,
+    loginUser,
+    blocks,
+    consume: (policy, value) => policies[policy].consume(value),
+    refuse,
+    close: () => availability?.dispose(),
+  }
+}
+
+export type { BlockEntry, Decision }
