@@ -220,6 +220,10 @@ describe('CSRF: the guard (CONTRACT §4)', () => {
     assert.equal(res.statusCode, 200)
   })
 
+  test('an empty header counts as no token: "CSRF token missing"', async () => {
+    assertRejected(await agent.post('/test/state', { csrf: false, headers: { 'x-csrftoken': '' } }), MISSING)
+  })
+
   test('an invalid token → 403 "CSRF token invalid" (tampered, random, truncated, empty-ish)', async () => {
     const token = await agent.csrfToken()
     const flipped = token.slice(0, 30) + (token[30] === 'A' ? 'B' : 'A') + token.slice(31)

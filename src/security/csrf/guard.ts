@@ -199,7 +199,8 @@ export const csrfGuard = fp(
         )
       }
 
-      const header = req.headers[CSRF_HEADER] ?? req.headers[CSRF_HEADER_ALIAS]
+      // An empty header (a page script whose token has not loaded) counts as no header.
+      const header = req.headers[CSRF_HEADER] || req.headers[CSRF_HEADER_ALIAS] || undefined
       if (header !== undefined) {
         // A repeated header arrives as an array: ambiguous, so invalid.
         return judge(req, state, header, 'header')
