@@ -7,6 +7,7 @@ import { systemClock } from './lib/clock.ts'
 import { createRotatingFileSink } from './logging/file-sink.ts'
 import { createLogger, logEvent, type Logger } from './logging/logger.ts'
 import { createStdoutSink, teeSinks, type ClosableSink } from './logging/sinks.ts'
+import { closeRedisClient, createRedisClient } from './security/rate-limit/redis-client.ts'
 
 /** How long in-flight requests get to finish after SIGTERM before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000
@@ -44,7 +45,10 @@ export async function serve(config: Config): Promise<FastifyInstance> {
     extra: { dialect: database.dialect, applied: applied.map((m) => m.migrationName) },
   })
 
-  const app = await buildApp({ config, database, logger, clock: systemClock, sessionSecret })
+  // The client connects in the background: an unreachable Redis does not stop start-up, the
+  // limits fall back to memory until it answers, and /readyz reports it.
+  const redis = config.redisUrl ? createRedisClient(config.redisUrl) : undefined
+  const app = await buildApp({ config, database, logger, clock: systemClock, sessionSecret, redis })
   const address = await app.listen({ port: config.port, host: config.host })
   logEvent(logger, 'info', 'server_started', { extra: { url: address, dialect: database.dialect } })
   process.stderr.write(`Lectern is listening on ${address}\n`)
@@ -61,6 +65,7 @@ export async function serve(config: Config): Promise<FastifyInstance> {
     forced.unref()
     await app.close() // stops accepting, lets in-flight requests finish
     await database.close()
+    if (redis) await closeRedisClient(redis)
     logEvent(logger, 'info', 'server_stopped', { extra: { forced: false } })
     await sink.close()
     clearTimeout(forced)

@@ -15,7 +15,14 @@ const serve: Command = {
   run: async (argv, io) => (await import('./serve.ts')).serveCommand.run(argv, io),
 }
 
-const COMMANDS: Command[] = [serve, analyzeLogs]
+const rateLimits: Command = {
+  name: 'rate-limits',
+  summary: 'list and clear current rate-limit blocks',
+  usage: '',
+  run: async (argv, io) => (await import('./rate-limits.ts')).rateLimitsCommand.run(argv, io),
+}
+
+const COMMANDS: Command[] = [serve, analyzeLogs, rateLimits]
 
 export function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length))

@@ -32,3 +32,12 @@ export async function pingRedis(client: Redis): Promise<void> {
   const reply = await client.ping()
   if (reply !== 'PONG') throw new Error(`unexpected PING reply: ${reply}`)
 }
+
+/** Closes the connection: QUIT when Redis answers, else just drop it (a dead Redis must not hold up shutdown). */
+export async function closeRedisClient(client: Redis): Promise<void> {
+  try {
+    await client.quit()
+  } catch {
+    client.disconnect()
+  }
+}
