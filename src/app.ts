@@ -15,6 +15,7 @@ import { csrfGuard } from './security/csrf/index.ts'
 import { createMetrics, metricsRoutes, type Metrics } from './observability/metrics.ts'
 import { securityHeaders } from './security/headers.ts'
 import { rateLimitAdminRoutes } from './security/rate-limit/admin-routes.ts'
+import { loginAttemptLimits } from './security/rate-limit/login-attempts.ts'
 import { rateLimits } from './security/rate-limit/plugin.ts'
 import { pingRedis } from './security/rate-limit/redis-client.ts'
 import { createPasswordHasher, type PasswordHasher } from './security/passwords.ts'
@@ -97,6 +98,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     db: database.db,
     clock: deps.clock,
     passwords,
+    loginAttempts: loginAttemptLimits(app.rateLimits), // RATE_LIMIT_LOGIN_USER
   })
   await app.register(rateLimitAdminRoutes)
 

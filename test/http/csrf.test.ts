@@ -571,7 +571,9 @@ describe('CSRF: multipart forms (the token field comes first)', () => {
 describe('CSRF on the accounts routes (CONTRACT §4, §5)', () => {
   let t: TestApp
   before(async () => {
-    t = await buildTestApp()
+    // This suite registers more accounts from one address than RATE_LIMIT_REGISTER allows an
+    // hour; the limits themselves are tested in test/http/rate-limit*.test.ts.
+    t = await buildTestApp({ env: { RATE_LIMIT_REGISTER: '100/1h', RATE_LIMIT_LOGIN: '100/15m' } })
   })
   after(() => t.close())
 

@@ -69,7 +69,10 @@ export async function accountsRoutes(app: FastifyInstance, opts: AccountsRoutesO
 
   app.post<{ Body: RegisterBody }>(
     '/register',
-    { schema: { body: registerBodySchema, response: { 201: USER_ENVELOPE_SCHEMA } }, config: { access: 'public' } },
+    {
+      schema: { body: registerBodySchema, response: { 201: USER_ENVELOPE_SCHEMA } },
+      config: { access: 'public', rateLimit: 'register' },
+    },
     async (req, reply) => {
       const user = await service.register(req.body)
       await signIn(req, user)
@@ -80,7 +83,7 @@ export async function accountsRoutes(app: FastifyInstance, opts: AccountsRoutesO
 
   app.post<{ Body: LoginBody }>(
     '/login',
-    { schema: { body: loginBodySchema, response: userBody }, config: { access: 'public' } },
+    { schema: { body: loginBodySchema, response: userBody }, config: { access: 'public', rateLimit: 'login' } },
     async (req) => {
       const { username, password } = req.body
       await hooks.beforeAttempt?.(req, lowerKey(username))
