@@ -253,7 +253,8 @@ describe('accounts over HTTP (CONTRACT §5)', () => {
       const res = await agent.post('/api/login', { json: { username: user.username, password: user.password } })
       assert.equal(res.statusCode, 403)
       assert.equal(res.json().error, 'Account disabled')
-      assert.equal(requestLines(res).find((line) => line.event === 'auth_failure')?.extra?.reason, 'account_disabled')
+      const failure = requestLines(res).find((line) => line.event === 'auth_failure')
+      assert.deepEqual(failure?.extra, { username: user.username, reason: 'account_disabled' })
       assert.equal((await agent.get('/api/me')).statusCode, 401)
     })
 
