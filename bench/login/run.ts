@@ -1,0 +1,334 @@
+/**
+ * Login figures: what argon2id at the production parameters costs, how many logins per second
+ * a server sustains, and whether `GET /healthz` stays fast while 50 logins run at once (the key
+ * derivation must run off the event loop). Every figure is printed beside a baseline measured in
+ * the same run: the key derivation alone, and /healthz on an idle server.
+ *
+ *   node --import tsx bench/login/run.ts [--seconds N] [--concurrency N]
+ *
+ * Loopback only; every loop is bounded in time and count.
+ */
+import { spawnSync } from 'node:child_process'
+import http from 'node:http'
+import { cpus, loadavg } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import {
+  createPasswordHasher,
+  PRODUCTION_MAX_CONCURRENT,
+  PRODUCTION_PASSWORD_PARAMS,
+} from '../../src/security/passwords.ts'
+import { table } from '../support/load.ts'
+import { ROOT, startProcess } from '../support/server.ts'
+
+const { values } = parseArgs({
+  options: { seconds: { type: 'string', default: '10' }, concurrency: { type: 'string', default: '50' } },
+})
+const SECONDS = Math.min(60, Math.max(1, Number(values.seconds)))
+const CONCURRENCY = Math.min(200, Math.max(1, Number(values.concurrency)))
+const PROBE_INTERVAL_MS = 10
+const MAX_REQUESTS_PER_LOOP = 10_000
+const PASSWORD = 'bench: correct horse battery staple'
+
+// ---------------------------------------------------------------- statistics
+
+function percentile(samples: number[], fraction: number): number {
+  if (samples.length === 0) return Number.NaN
+  const sorted = [...samples].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1))]!
+}
+const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(1) : '-')
+
+// ---------------------------------------------------------------- 1. the key derivation alone
+
+interface Burst {
+  bound: number
+  count: number
+  wallMs: number
+  perSecond: number
+  peakAboveBaselineMb: number
+  loopP99Ms: number
+  loopMaxMs: number
+}
+
+/** A burst of `count` verifications bounded at `bound`, in a fresh process (its own peak RSS). */
+function burst(bound: number, count: number, env: Record<string, string> = {}): Burst {
+  const run = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'bench/login/kdf-burst.ts'), String(bound), String(count)],
+    {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+      timeout: 120_000,
+    },
+  )
+  if (run.status !== 0) throw new Error(`kdf-burst failed: ${run.stderr}`)
+  return JSON.parse(run.stdout) as Burst
+}
+
+async function singleVerificationMs(): Promise<number> {
+  const hasher = createPasswordHasher({ maxConcurrent: 1 })
+  const digest = await hasher.hash(PASSWORD)
+  const times: number[] = []
+  for (let i = 0; i < 10; i++) {
+    const start = performance.now()
+    await hasher.verify(digest, PASSWORD)
+    times.push(performance.now() - start)
+  }
+  return percentile(times, 0.5)
+}
+
+// ---------------------------------------------------------------- 2. a real server over loopback
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY + 8 })
+
+interface Reply {
+  status: number
+  body: string
+  setCookie: string[]
+  ms: number
+}
+
+function send(
+  base: string,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: unknown,
+): Promise<Reply> {
+  const url = new URL(path, base)
+  if (!/^(127\.0\.0\.1|localhost|\[::1\])$/.test(url.hostname)) throw new Error(`refusing ${url}: loopback only`)
+  const payload = body === undefined ? undefined : JSON.stringify(body)
+  return new Promise((resolve, reject) => {
+    const start = performance.now()
+    const req = http.request(
+      url,
+      {
+        method,
+        agent,
+        headers: {
+          ...headers,
+          ...(payload
+            ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) }
+            : {}),
+        },
+      },
+      (res) => {
+        let text = ''
+        res.setEncoding('utf8')
+        res.on('data', (chunk) => (text += chunk))
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: text,
+            setCookie: res.headers['set-cookie'] ?? [],
+            ms: performance.now() - start,
+          }),
+        )
+      },
+    )
+    req.setTimeout(30_000, () => req.destroy(new Error('timeout')))
+    req.on('error', reject)
+    req.end(payload)
+  })
+}
+
+/** One browser: a cookie jar, a CSRF token fetched before each unsafe request, as our pages do. */
+function client(base: string) {
+  let cookie = ''
+  const absorb = (reply: Reply) => {
+    for (const line of reply.setCookie) {
+      const [pair] = line.split(';')
+      if (pair?.includes('session')) cookie = pair.endsWith('=') ? '' : pair
+    }
+    return reply
+  }
+  const headers = (): Record<string, string> => (cookie ? { cookie } : {})
+  return {
+    get: async (path: string) => absorb(await send(base, 'GET', path, headers())),
+    async post(path: string, body: unknown) {
+      const token = JSON.parse(absorb(await send(base, 'GET', '/csrf-token', headers())).body).csrf_token as string
+      return absorb(await send(base, 'POST', path, { ...headers(), 'x-csrftoken': token }, body))
+    },
+  }
+}
+
+/** GET /healthz every PROBE_INTERVAL_MS until `until`, one at a time, like a load balancer's check. */
+async function probeHealth(base: string, until: number) {
+  const latencies: number[] = []
+  let failures = 0
+  while (performance.now() < until && latencies.length < MAX_REQUESTS_PER_LOOP) {
+    const reply = await send(base, 'GET', '/healthz')
+    if (reply.status === 200) latencies.push(reply.ms)
+    else failures++
+    await new Promise((resolve) => setTimeout(resolve, PROBE_INTERVAL_MS))
+  }
+  return { latencies, failures }
+}
+
+async function loginLoop(
+  base: string,
+  username: string,
+  password: string,
+  until: number,
+  latencies: number[],
+  statuses: Map<number, number>,
+) {
+  const browser = client(base)
+  for (let i = 0; i < MAX_REQUESTS_PER_LOOP && performance.now() < until; i++) {
+    const reply = await browser.post('/api/login', { username, password })
+    statuses.set(reply.status, (statuses.get(reply.status) ?? 0) + 1)
+    if (reply.status === 200 || reply.status === 401) latencies.push(reply.ms)
+  }
+}
+
+const LIFTED_LIMITS = {
+  LOG_LEVEL: 'warning',
+  // The limits would stop a benchmark from one address within seconds: lifted for this run only.
+  RATE_LIMIT_LOGIN: '100000000/1s',
+  RATE_LIMIT_LOGIN_USER: '100000000/1s',
+  RATE_LIMIT_REGISTER: '100000000/1s',
+}
+
+interface Phase {
+  name: string
+  latencies: number[]
+  perSecond: number | null
+  statuses: string
+}
+
+const statusText = (statuses: Map<number, number>) => [...statuses].map(([code, n]) => `${code}×${n}`).join(' ')
+
+/** The stack of `lectern serve` with the hasher bounded at `bound` (bench/login/server.ts). */
+async function serverPhases(bound: number, withBaselines: boolean): Promise<Phase[]> {
+  const server = await startProcess(
+    ['--import', 'tsx', join(ROOT, 'bench/login/server.ts'), String(bound)],
+    LIFTED_LIMITS,
+  )
+  const phases: Phase[] = []
+  try {
+    const base = server.url
+    const created = await client(base).post('/api/register', {
+      username: 'bench_user',
+      email: 'bench@example.org',
+      password: PASSWORD,
+    })
+    if (created.status !== 201) throw new Error(`register answered ${created.status}: ${created.body}`)
+
+    if (withBaselines) {
+      const idle = await probeHealth(base, performance.now() + SECONDS * 1000)
+      phases.push({
+        name: 'GET /healthz, idle server (baseline)',
+        latencies: idle.latencies,
+        perSecond: null,
+        statuses: idle.failures ? `${idle.failures} failed` : 'all 200',
+      })
+
+      // The two failures an attacker compares, interleaved: wrong password, unknown user.
+      const wrong: number[] = []
+      const unknown: number[] = []
+      const prober = client(base)
+      for (let i = 0; i < 20; i++) {
+        wrong.push((await prober.post('/api/login', { username: 'bench_user', password: `wrong ${i}` })).ms)
+        unknown.push((await prober.post('/api/login', { username: `nobody_${i}`, password: `wrong ${i}` })).ms)
+      }
+      phases.push({ name: '401 wrong password (20, interleaved)', latencies: wrong, perSecond: null, statuses: '401' })
+      phases.push({ name: '401 unknown user (20, interleaved)', latencies: unknown, perSecond: null, statuses: '401' })
+
+      const sequential: number[] = []
+      const statuses = new Map<number, number>()
+      const start = performance.now()
+      await loginLoop(base, 'bench_user', PASSWORD, start + SECONDS * 1000, sequential, statuses)
+      phases.push({
+        name: 'POST /api/login, one at a time',
+        latencies: sequential,
+        perSecond: (sequential.length / (performance.now() - start)) * 1000,
+        statuses: statusText(statuses),
+      })
+    }
+
+    const logins: number[] = []
+    const statuses = new Map<number, number>()
+    const start = performance.now()
+    const until = start + SECONDS * 1000
+    const [health] = await Promise.all([
+      probeHealth(base, until),
+      ...Array.from({ length: CONCURRENCY }, () => loginLoop(base, 'bench_user', PASSWORD, until, logins, statuses)),
+    ])
+    const elapsedMs = performance.now() - start
+    phases.push({
+      name: `POST /api/login, ${CONCURRENCY} at once`,
+      latencies: logins,
+      perSecond: (logins.length / elapsedMs) * 1000,
+      statuses: statusText(statuses),
+    })
+    phases.push({
+      name: `GET /healthz during those logins`,
+      latencies: health.latencies,
+      perSecond: null,
+      statuses: health.failures ? `${health.failures} failed` : 'all 200',
+    })
+    return phases
+  } finally {
+    await server.stop()
+  }
+}
+
+// ---------------------------------------------------------------- report
+
+const p = PRODUCTION_PASSWORD_PARAMS
+console.log(
+  `argon2id m=${p.memoryKiB} KiB, t=${p.iterations}, p=${p.parallelism}; production bound ${PRODUCTION_MAX_CONCURRENT} at a time; ` +
+    `Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model.trim()}, load average ${loadavg()[0]!.toFixed(1)}, ${SECONDS}s per phase\n`,
+)
+
+console.log(`One verification in-process: ${ms(await singleVerificationMs())} ms (median of 10)\n`)
+const bursts: Array<[string, Burst]> = [
+  ['bound 1', burst(1, CONCURRENCY)],
+  [`bound ${PRODUCTION_MAX_CONCURRENT} (production)`, burst(PRODUCTION_MAX_CONCURRENT, CONCURRENCY)],
+  ['unbounded: libuv pool of 4 (baseline)', burst(CONCURRENCY, CONCURRENCY)],
+  ['unbounded, UV_THREADPOOL_SIZE=16', burst(CONCURRENCY, CONCURRENCY, { UV_THREADPOOL_SIZE: '16' })],
+  [
+    `bound ${PRODUCTION_MAX_CONCURRENT}, UV_THREADPOOL_SIZE=16`,
+    burst(PRODUCTION_MAX_CONCURRENT, CONCURRENCY, { UV_THREADPOOL_SIZE: '16' }),
+  ],
+]
+console.log(
+  table(
+    bursts.map(([name, run]) => ({
+      [`${CONCURRENCY} verifications at once, fresh process`]: name,
+      'wall ms': ms(run.wallMs),
+      'per second': ms(run.perSecond),
+      'peak RSS +MB': ms(run.peakAboveBaselineMb),
+      'loop delay p99 ms': ms(run.loopP99Ms),
+      'loop delay max ms': ms(run.loopMaxMs),
+    })),
+  ),
+)
+
+const rows: Array<Record<string, string | number>> = []
+for (const [bound, withBaselines] of [
+  [PRODUCTION_MAX_CONCURRENT, true],
+  [1, false],
+  [4, false],
+] as const) {
+  for (const phase of await serverPhases(bound, withBaselines)) {
+    rows.push({
+      bound: bound === PRODUCTION_MAX_CONCURRENT ? `${bound} (production)` : String(bound),
+      phase: phase.name,
+      requests: phase.latencies.length,
+      'per second': phase.perSecond === null ? '-' : ms(phase.perSecond),
+      'p50 ms': ms(percentile(phase.latencies, 0.5)),
+      'p99 ms': ms(percentile(phase.latencies, 0.99)),
+      'max ms': ms(Math.max(...phase.latencies)),
+      statuses: phase.statuses,
+    })
+  }
+}
+agent.destroy()
+console.log(`\nServer: the stack of lectern serve (bench/login/server.ts), SQLite, LOG_LEVEL=warning, loopback\n`)
+console.log(table(rows))
+console.log(
+  `\nAim: GET /healthz p99 under 20 ms while ${CONCURRENCY} logins run; load average now ${loadavg()[0]!.toFixed(1)}.`,
+)
