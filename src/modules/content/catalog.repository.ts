@@ -158,6 +158,17 @@ export function createCatalogRepository(database: Kysely<Database>, kind: Conten
         .execute()
     },
 
+    /** The parts in reading order, with their Markdown (imports compare it). */
+    listPartsWithBodies(workId: number): Promise<PartRow[]> {
+      return db
+        .selectFrom('parts')
+        .select(PART_COLUMNS)
+        .where('parts.work_id', '=', workId)
+        .orderBy('parts.position')
+        .orderBy('parts.id')
+        .execute()
+    },
+
     /** The n-th part (1-based) in reading order. */
     findPartByRank(workId: number, n: number): Promise<PartRow | undefined> {
       return db

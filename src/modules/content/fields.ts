@@ -18,3 +18,34 @@ export function isSlug(value: string): boolean {
 
 /** Has something other than white space: a title of spaces is no title. */
 export const NON_BLANK_PATTERN = '\\S'
+
+/** Control characters other than tab and newline, and the bidirectional overrides used to spoof text. */
+// eslint-disable-next-line no-control-regex
+const SPOOFING_CHARACTERS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/u
+
+/** A title as stored: NFC, one line, runs of white space as one space. */
+export function normalizeTitle(raw: string): string {
+  return raw.normalize('NFC').replace(/\s+/g, ' ').trim()
+}
+
+/** A description as stored: NFC, LF line ends, trimmed. */
+export function normalizeDescription(raw: string): string {
+  return raw.normalize('NFC').replace(/\r\n?/g, '\n').trim()
+}
+
+/** Markdown as stored: LF line ends only; everything else is the author's. */
+export function normalizeMarkdown(raw: string): string {
+  return raw.replace(/\r\n?/g, '\n')
+}
+
+/** Why a normalized title or description cannot be stored, or null when it can. */
+export function textProblem(
+  field: string,
+  value: string,
+  opts: { maxChars: number; required: boolean },
+): string | null {
+  if (opts.required && value === '') return `${field} must not be empty`
+  if ([...value].length > opts.maxChars) return `${field} must be at most ${opts.maxChars} characters`
+  if (SPOOFING_CHARACTERS.test(value)) return `${field} must not contain control or bidirectional override characters`
+  return null
+}

@@ -1,6 +1,16 @@
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { basename, join } from 'node:path'
-import { BODY_MAX_CHARS, DESCRIPTION_MAX_CHARS, isSlug, MAX_PARTS, TITLE_MAX_CHARS } from './fields.ts'
+import {
+  BODY_MAX_CHARS,
+  DESCRIPTION_MAX_CHARS,
+  isSlug,
+  MAX_PARTS,
+  normalizeDescription,
+  normalizeMarkdown,
+  normalizeTitle,
+  textProblem,
+  TITLE_MAX_CHARS,
+} from './fields.ts'
 import { FrontMatterError, parseFrontMatter } from './front-matter.ts'
 import type { MarkdownRenderer } from './markdown.ts'
 
@@ -118,19 +128,22 @@ export async function readContentFolder(
         if (!MANIFEST_KEYS.has(key)) problems.push(`${manifestFile}: unknown front matter key "${key}"`)
       }
       const { title = '', slug = '', description = '', published } = front.data
-      meta.title = title.trim()
+      meta.title = normalizeTitle(title)
       meta.slug = slug.trim()
-      meta.description = description.trim()
+      meta.description = normalizeDescription(description)
       if (meta.title === '') problems.push(`${manifestFile}: front matter needs a title`)
-      else if (meta.title.length > TITLE_MAX_CHARS)
-        problems.push(`${manifestFile}: title is longer than ${TITLE_MAX_CHARS} characters`)
+      const titleProblem = textProblem('title', meta.title, { maxChars: TITLE_MAX_CHARS, required: false })
+      if (titleProblem) problems.push(`${manifestFile}: ${titleProblem}`)
       if (meta.slug === '') problems.push(`${manifestFile}: front matter needs a slug`)
       else if (!isSlug(meta.slug))
         problems.push(
           `${manifestFile}: slug "${meta.slug}" must be lower-case letters, digits and single hyphens (at most 64)`,
         )
-      if (meta.description.length > DESCRIPTION_MAX_CHARS)
-        problems.push(`${manifestFile}: description is longer than ${DESCRIPTION_MAX_CHARS} characters`)
+      const descriptionProblem = textProblem('description', meta.description, {
+        maxChars: DESCRIPTION_MAX_CHARS,
+        required: false,
+      })
+      if (descriptionProblem) problems.push(`${manifestFile}: ${descriptionProblem}`)
       if (published !== undefined) {
         meta.published = parseBoolean(published) ?? null
         if (meta.published === null) problems.push(`${manifestFile}: published must be true or false`)
@@ -181,15 +194,16 @@ export async function readContentFolder(
       problems.push(`${file}: unknown front matter key "${unknown}" (only title)`)
     }
     const split = markdown.splitTitle(front.body)
-    const givenTitle = front.data.title?.trim()
-    const title = givenTitle || split.title
+    const givenTitle = normalizeTitle(front.data.title ?? '')
+    const title = givenTitle || normalizeTitle(split.title ?? '')
     // A heading that only repeats the front matter title is not body text either.
-    const body = givenTitle ? (split.title === givenTitle ? split.body : front.body) : split.body
+    const body = normalizeMarkdown(givenTitle && split.title !== givenTitle ? front.body : split.body)
     if (!title) {
       problems.push(`${file}: no title (start with a "# heading" or give front matter "title:")`)
       continue
     }
-    if (title.length > TITLE_MAX_CHARS) problems.push(`${file}: title is longer than ${TITLE_MAX_CHARS} characters`)
+    const titleProblem = textProblem('title', title, { maxChars: TITLE_MAX_CHARS, required: true })
+    if (titleProblem) problems.push(`${file}: ${titleProblem}`)
     if (body.length > BODY_MAX_CHARS) problems.push(`${file}: longer than ${BODY_MAX_CHARS} characters`)
     parts.push({ number, key, file: basename(file), title, markdown: body.trim() + '\n' })
   }

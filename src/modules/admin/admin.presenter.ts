@@ -1,0 +1,9 @@
+import type { UserRecord } from '../accounts/accounts.repository.ts'
+import { presentUser, type UserView } from '../accounts/user.presenter.ts'
+
+export type AdminUserView = UserView & { disabled: boolean }
+
+/** The accounts module's USER, plus whether the account is disabled: the admin's view. */
+export function presentUserForAdmin(user: UserRecord): AdminUserView {
+  return { ...presentUser(user), disabled: user.disabled === 1 }
+}

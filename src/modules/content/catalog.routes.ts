@@ -1,0 +1,126 @@
+import type { FastifyInstance } from 'fastify'
+import {
+  envelope,
+  NAMES,
+  partListSchema,
+  partSchema,
+  partSourceSchema,
+  presentPart,
+  presentPartList,
+  presentPartSource,
+  presentWork,
+  workSchema,
+} from './catalog.presenter.ts'
+import {
+  createPartBodySchema,
+  createWorkBodySchema,
+  partParamsSchema,
+  slugParamsSchema,
+  updatePartBodySchema,
+  updateWorkBodySchema,
+  type CreatePartBody,
+  type CreateWorkBody,
+  type PartParams,
+  type SlugParams,
+  type UpdatePartBody,
+  type UpdateWorkBody,
+} from './catalog.schemas.ts'
+import type { CatalogService, Viewer } from './catalog.service.ts'
+import type { MarkdownRenderer } from './markdown.ts'
+
+/**
+ * The editing routes courses and ebooks share (CONTRACT §6, "Instructors and admins"): create,
+ * change, publish, reorder and delete works and their parts, and read a part's Markdown source.
+ * Every one declares `access: 'instructor'` (admins included); nothing here checks a role.
+ */
+export async function catalogEditingRoutes(
+  app: FastifyInstance,
+  opts: { catalog: CatalogService; markdown: MarkdownRenderer },
+) {
+  const { catalog, markdown } = opts
+  const kind = catalog.kind
+  const names = NAMES[kind]
+  const staff = { access: 'instructor' } as const
+  const base = `/${names.works}`
+  const parts = `${base}/:slug/${names.parts}`
+
+  const workView = async (slug: string, viewer: Viewer) => {
+    const { work, parts: list } = await catalog.get(slug, viewer)
+    return { [names.work]: { ...presentWork(kind, work), [names.parts]: presentPartList(list) } }
+  }
+  const workResponse = envelope(names.work, workSchema(kind, { [names.parts]: partListSchema() }))
+  const partResponse = envelope(names.part, partSchema(kind))
+
+  app.post<{ Body: CreateWorkBody }>(
+    base,
+    { config: staff, schema: { body: createWorkBodySchema, response: { 201: workResponse } } },
+    async (req, reply) => {
+      const work = await catalog.create(req.body, req.user?.id ?? null)
+      return reply.code(201).send(await workView(work.slug, req.user))
+    },
+  )
+
+  app.patch<{ Params: SlugParams; Body: UpdateWorkBody }>(
+    `${base}/:slug`,
+    {
+      config: staff,
+      schema: { params: slugParamsSchema, body: updateWorkBodySchema, response: { 200: workResponse } },
+    },
+    async (req) => workView((await catalog.update(req.params.slug, req.body, req.user)).slug, req.user),
+  )
+
+  app.delete<{ Params: SlugParams }>(
+    `${base}/:slug`,
+    { config: staff, schema: { params: slugParamsSchema } },
+    async (req, reply) => {
+      await catalog.remove(req.params.slug, req.user)
+      return reply.code(204).send()
+    },
+  )
+
+  app.post<{ Params: SlugParams; Body: CreatePartBody }>(
+    parts,
+    {
+      config: staff,
+      schema: { params: slugParamsSchema, body: createPartBodySchema, response: { 201: partResponse } },
+    },
+    async (req, reply) => {
+      const numbered = await catalog.addPart(req.params.slug, req.body, req.user)
+      return reply
+        .code(201)
+        .send({ [names.part]: presentPart(kind, numbered, markdown.render(numbered.part.body_markdown)) })
+    },
+  )
+
+  app.patch<{ Params: PartParams; Body: UpdatePartBody }>(
+    `${parts}/:n`,
+    {
+      config: staff,
+      schema: { params: partParamsSchema, body: updatePartBodySchema, response: { 200: partResponse } },
+    },
+    async (req) => {
+      const numbered = await catalog.updatePart(req.params.slug, req.params.n, req.body, req.user)
+      return { [names.part]: presentPart(kind, numbered, markdown.render(numbered.part.body_markdown)) }
+    },
+  )
+
+  app.delete<{ Params: PartParams }>(
+    `${parts}/:n`,
+    { config: staff, schema: { params: partParamsSchema } },
+    async (req, reply) => {
+      await catalog.removePart(req.params.slug, req.params.n, req.user)
+      return reply.code(204).send()
+    },
+  )
+
+  app.get<{ Params: PartParams }>(
+    `${parts}/:n/source`,
+    {
+      config: staff,
+      schema: { params: partParamsSchema, response: { 200: envelope(names.part, partSourceSchema(kind)) } },
+    },
+    async (req) => ({
+      [names.part]: presentPartSource(kind, await catalog.source(req.params.slug, req.params.n, req.user)),
+    }),
+  )
+}

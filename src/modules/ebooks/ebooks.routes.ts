@@ -1,0 +1,74 @@
+import type { FastifyInstance } from 'fastify'
+import type { Kysely } from 'kysely'
+import type { Database } from '../../db/schema.ts'
+import type { Clock } from '../../lib/clock.ts'
+import { presentPart, presentWork } from '../content/catalog.presenter.ts'
+import { catalogEditingRoutes } from '../content/catalog.routes.ts'
+import { partParamsSchema, slugParamsSchema, type PartParams, type SlugParams } from '../content/catalog.schemas.ts'
+import { createCatalogService } from '../content/catalog.service.ts'
+import type { MarkdownRenderer } from '../content/markdown.ts'
+import { presentEbook, presentReadingPosition } from './ebooks.presenter.ts'
+import {
+  chapterResponseSchema,
+  ebookListResponseSchema,
+  ebookResponseSchema,
+  readingUpdateBodySchema,
+  readingUpdateResponseSchema,
+  type ReadingUpdateBody,
+} from './ebooks.schemas.ts'
+import { createReadingService } from './reading.service.ts'
+
+export interface EbooksRoutesOptions {
+  db: Kysely<Database>
+  clock: Clock
+  markdown: MarkdownRenderer
+}
+
+/**
+ * CONTRACT §6, ebooks: the shelf and chapters for everyone (drafts for staff only), the
+ * reading position for the signed-in, editing for instructors and admins.
+ */
+export async function ebooksRoutes(app: FastifyInstance, opts: EbooksRoutesOptions) {
+  const catalog = createCatalogService({ db: opts.db, kind: 'ebook', clock: opts.clock })
+  const reading = createReadingService({ db: opts.db, clock: opts.clock, catalog })
+
+  app.get('/ebooks', { schema: { response: { 200: ebookListResponseSchema } } }, async (req) => ({
+    ebooks: (await catalog.list(req.user)).map((work) => presentWork('ebook', work)),
+  }))
+
+  app.get<{ Params: SlugParams }>(
+    '/ebooks/:slug',
+    { schema: { params: slugParamsSchema, response: { 200: ebookResponseSchema } } },
+    async (req) => {
+      const { work, parts } = await catalog.get(req.params.slug, req.user)
+      return { ebook: presentEbook(work, parts, await reading.positionIn(req.user, work, parts)) }
+    },
+  )
+
+  app.get<{ Params: PartParams }>(
+    '/ebooks/:slug/chapters/:n',
+    { schema: { params: partParamsSchema, response: { 200: chapterResponseSchema } } },
+    async (req) => {
+      const chapter = await catalog.part(req.params.slug, req.params.n, req.user)
+      return { chapter: presentPart('ebook', chapter, opts.markdown.render(chapter.part.body_markdown)) }
+    },
+  )
+
+  app.put<{ Params: SlugParams; Body: ReadingUpdateBody }>(
+    '/ebooks/:slug/progress',
+    {
+      config: { access: 'user' },
+      schema: {
+        params: slugParamsSchema,
+        body: readingUpdateBodySchema,
+        response: { 200: readingUpdateResponseSchema },
+      },
+    },
+    async (req) => {
+      const { applied, position } = await reading.save(req.params.slug, req.user!, req.body)
+      return { reading_position: presentReadingPosition(position), applied }
+    },
+  )
+
+  await catalogEditingRoutes(app, { catalog, markdown: opts.markdown })
+}
