@@ -20,6 +20,7 @@ import { rateLimits } from './security/rate-limit/plugin.ts'
 import { pingRedis } from './security/rate-limit/redis-client.ts'
 import { createPasswordHasher, type PasswordHasher } from './security/passwords.ts'
 import { sessions } from './security/sessions/index.ts'
+import { createSite, webPages } from './web/index.ts'
 
 export interface AppDeps {
   config: Config
@@ -62,9 +63,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
   })
 
+  // Pages for people (src/web): templates and bundled assets, built first because the one error
+  // handler renders errors of pages (and browsers' 404s) as HTML with them.
+  const site = await createSite({ csrfTtlMs: config.csrfTokenTtlMs })
+
   installValidation(app)
   installNotFoundHandler(app)
-  installErrorHandler(app)
+  installErrorHandler(app, { htmlPages: site.errorPages })
 
   const readinessChecks: ReadinessCheck[] = [{ name: 'database', check: () => database.ping() }]
   const { redis } = deps
@@ -101,6 +106,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     loginAttempts: loginAttemptLimits(app.rateLimits), // RATE_LIMIT_LOGIN_USER
   })
   await app.register(rateLimitAdminRoutes)
+  // [pages] server-rendered HTML for people, outside /api, over the same services
+  await app.register(webPages, {
+    site,
+    db: database.db,
+    clock: deps.clock,
+    passwords,
+    loginAttempts: loginAttemptLimits(app.rateLimits),
+  })
 
   return app
 }

@@ -90,25 +90,74 @@ export function sendError(req: FastifyRequest, reply: FastifyReply, error: HttpE
   return reply.send({ error: error.publicMessage, request_id: req.id })
 }
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** A page for people (src/web): its errors are rendered as HTML pages, not as JSON. */
+    html?: boolean
+  }
+}
+
+/** Renders an error as a page for people (src/web/error-pages.ts): a friendly page, or a redirect to sign in. */
+export interface HtmlErrorPages {
+  send(req: FastifyRequest, reply: FastifyReply, error: HttpError): Promise<FastifyReply>
+}
+
+const API_PATH = /^\/api(?:[/?]|$)/
+
+/**
+ * Whether an error goes out as an HTML page: on routes declared `html`, and for paths nobody
+ * serves outside /api when a browser navigates there (it asks for text/html; fetch() and API
+ * clients do not). Everything else, the whole API included, keeps its JSON body.
+ */
+export function wantsHtml(req: FastifyRequest): boolean {
+  if (req.routeOptions.config?.html === true) return true
+  if (!req.is404 || API_PATH.test(req.url)) return false
+  return /\btext\/html\b/i.test(String(req.headers.accept ?? ''))
+}
+
+export interface ErrorHandlerOptions {
+  /** Without it every error is JSON (the app without pages, as in some tests). */
+  htmlPages?: HtmlErrorPages
+}
+
 /**
  * The one error handler: known errors render with their status and public message; anything
  * else is a 500 that says only "Internal server error" and the request id, with the stack in
- * an unhandled_error line for the operator.
+ * an unhandled_error line for the operator. Errors of pages for people are the same errors,
+ * rendered as HTML (`wantsHtml`); request_complete carries the same `error` either way.
  */
-export function installErrorHandler(app: FastifyInstance) {
-  app.setErrorHandler((error: FastifyError, req, reply) => {
-    if (error instanceof HttpError) return sendError(req, reply, error)
+export function installErrorHandler(app: FastifyInstance, options: ErrorHandlerOptions = {}) {
+  const { htmlPages } = options
+
+  async function render(req: FastifyRequest, reply: FastifyReply, error: HttpError, type = error.name) {
+    if (htmlPages && wantsHtml(req)) {
+      req.ctx.error = { type, message: error.publicMessage }
+      try {
+        return await htmlPages.send(req, reply, error)
+      } catch (pageError) {
+        // The page itself failed (its template, or the session it needed): the JSON body still answers.
+        const failure = pageError instanceof Error ? pageError : new Error(String(pageError))
+        requestEvent(req, 'error', 'unhandled_error', {
+          error: { type: failure.name || 'Error', message: failure.message, stack: failure.stack },
+        })
+      }
+    }
+    return sendError(req, reply, error, type)
+  }
+
+  app.setErrorHandler(async (error: FastifyError, req, reply) => {
+    if (error instanceof HttpError) return render(req, reply, error)
     const known = frameworkError(error)
-    if (known) return sendError(req, reply, known, error.code ?? known.name)
+    if (known) return render(req, reply, known, error.code ?? known.name)
     if (isDatabaseUnavailable(error)) {
       requestEvent(req, 'error', 'database_unavailable', {
         error: { type: error.name || 'Error', message: error.message },
       })
-      return sendError(req, reply, serviceUnavailable(), 'DatabaseUnavailable')
+      return render(req, reply, serviceUnavailable(), 'DatabaseUnavailable')
     }
     requestEvent(req, 'error', 'unhandled_error', {
       error: { type: error.name || 'Error', message: error.message, stack: error.stack },
     })
-    return sendError(req, reply, new HttpError(500, INTERNAL_ERROR_MESSAGE), error.name || 'Error')
+    return render(req, reply, new HttpError(500, INTERNAL_ERROR_MESSAGE), error.name || 'Error')
   })
 }

@@ -1,0 +1,110 @@
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import { build } from 'esbuild'
+import type { FastifyInstance } from 'fastify'
+import { notFound } from '../http/errors.ts'
+
+/** What the pages load: one script bundle, one stylesheet, one icon. */
+export type AssetName = 'app.js' | 'styles.css' | 'icon.svg'
+
+export interface Asset {
+  /** `/assets/styles.3f9a1c2b04d5e6f7.css`: the content hash makes the URL change when the bytes do. */
+  url: string
+  body: Buffer
+  contentType: string
+  /** Strong validator: the same bytes always carry the same tag. */
+  etag: string
+}
+
+export interface Assets {
+  url(name: AssetName): string
+  /** The asset served at `/assets/<file>`, or undefined. */
+  find(file: string): Asset | undefined
+}
+
+const CLIENT_ENTRY = fileURLToPath(new URL('./client/main.ts', import.meta.url))
+const STYLESHEET = fileURLToPath(new URL('./assets/styles.css', import.meta.url))
+const ICON = fileURLToPath(new URL('./assets/icon.svg', import.meta.url))
+
+const CONTENT_TYPES: Record<string, string> = {
+  js: 'text/javascript; charset=utf-8',
+  css: 'text/css; charset=utf-8',
+  svg: 'image/svg+xml',
+}
+
+/** A year: the URL names the content, so a cached copy can never be stale. */
+const IMMUTABLE_CACHE_CONTROL = 'public, max-age=31536000, immutable'
+const HASH_HEX_CHARS = 16
+
+function hashed(name: AssetName, body: Buffer): Asset {
+  const hash = createHash('sha256').update(body).digest('hex').slice(0, HASH_HEX_CHARS)
+  const dot = name.lastIndexOf('.')
+  const extension = name.slice(dot + 1)
+  return {
+    url: `/assets/${name.slice(0, dot)}.${hash}.${extension}`,
+    body,
+    contentType: CONTENT_TYPES[extension] ?? 'application/octet-stream',
+    etag: `"${hash}"`,
+  }
+}
+
+/**
+ * The browser modules (src/web/client/*.ts) bundled into one ES module, minified, for browsers
+ * from 2020 on. Bundled in memory when the app starts (tens of milliseconds), so the code that
+ * runs in the browser is always the code in the tree: no build step to forget.
+ */
+export async function bundleClientScripts(entry = CLIENT_ENTRY): Promise<Buffer> {
+  const result = await build({
+    entryPoints: [entry],
+    bundle: true,
+    write: false,
+    format: 'esm',
+    minify: true,
+    target: 'es2020',
+    platform: 'browser',
+    legalComments: 'none',
+    logLevel: 'silent',
+  })
+  const output = result.outputFiles[0]
+  if (!output) throw new Error('esbuild produced no output for the client scripts')
+  return Buffer.from(output.contents)
+}
+
+/** Bundles the scripts and reads the stylesheet and icon, once, into memory. */
+export async function createAssets(): Promise<Assets> {
+  const [script, styles, icon] = await Promise.all([bundleClientScripts(), readFile(STYLESHEET), readFile(ICON)])
+  const byName = new Map<AssetName, Asset>([
+    ['app.js', hashed('app.js', script)],
+    ['styles.css', hashed('styles.css', styles)],
+    ['icon.svg', hashed('icon.svg', icon)],
+  ])
+  const byFile = new Map([...byName.values()].map((asset) => [asset.url.slice('/assets/'.length), asset]))
+  return {
+    url: (name) => byName.get(name)!.url,
+    find: (file) => byFile.get(file),
+  }
+}
+
+/** True when an If-None-Match header lists this tag (or `*`). */
+function matches(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (ifNoneMatch === undefined) return false
+  return ifNoneMatch.split(',').some((tag) => {
+    const value = tag.trim()
+    return value === '*' || value === etag || value === `W/${etag}`
+  })
+}
+
+/**
+ * `GET /assets/<name>.<hash>.<ext>` from memory, cacheable for a year. An old hash is a 404, not
+ * the new content: a page that names it is itself stale and will be reloaded.
+ */
+export async function assetRoutes(app: FastifyInstance, opts: { assets: Assets }) {
+  app.get<{ Params: { file: string } }>('/assets/:file', { config: { access: 'public' } }, async (req, reply) => {
+    const asset = opts.assets.find(req.params.file)
+    if (!asset) throw notFound()
+    reply.header('Cache-Control', IMMUTABLE_CACHE_CONTROL).header('ETag', asset.etag)
+    if (matches(req.headers['if-none-match'], asset.etag)) return reply.code(304).send()
+    return reply.type(asset.contentType).send(asset.body)
+  })
+}

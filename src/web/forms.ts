@@ -1,0 +1,106 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { HttpError } from '../http/errors.ts'
+
+/** What a POST route shows when a request is refused before its handler runs, with the fields kept. */
+export interface FormProblem {
+  message: string
+  status: number
+}
+
+/** Re-renders a route's form: see `redisplayForm` below. */
+export type FormRedisplay = (req: FastifyRequest, reply: FastifyReply, problem: FormProblem) => Promise<FastifyReply>
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * How this form-handling POST route shows its form again with a message, the fields as sent
+     * (never a password) and a fresh CSRF token. The HTML error pages use it when the request is
+     * refused before the handler runs (an expired CSRF token), so what a person typed is not lost.
+     */
+    redisplayForm?: FormRedisplay
+  }
+}
+
+/** The state a form is drawn in: what was typed, and what is wrong with it. */
+export interface FormState {
+  values: Record<string, string>
+  /** field name → message shown next to that field. */
+  errors: Record<string, string>
+  /** A message about the whole form, shown above it. */
+  formError: string | null
+}
+
+export const emptyForm = (values: Record<string, string> = {}): FormState => ({ values, errors: {}, formError: null })
+
+/** Shown when a form's CSRF token was refused (expired, or its session ended). */
+export const FORM_EXPIRED_MESSAGE = 'The form expired, please try again.'
+
+/**
+ * The named fields of a parsed urlencoded body, as strings ('' when absent or repeated). Anything
+ * else the body holds is ignored: handlers pass the service only the fields they name.
+ */
+export function formValues(body: unknown, fields: readonly string[]): Record<string, string> {
+  const source = body !== null && typeof body === 'object' ? (body as Record<string, unknown>) : {}
+  const values: Record<string, string> = {}
+  for (const field of fields) {
+    const value = Object.hasOwn(source, field) ? source[field] : undefined
+    values[field] = typeof value === 'string' ? value : ''
+  }
+  return values
+}
+
+/** `display_name must be a single line` → `Display name must be a single line`. */
+export function humanize(message: string): string {
+  return message
+    .replace(/\b([a-z]+)_([a-z]+)\b/g, (_all, a: string, b: string) => `${a} ${b}`)
+    .replace(/^./, (c) => c.toUpperCase())
+}
+
+/**
+ * Which field a service's message is about: the form field it names first (`Username already
+ * taken` → username, `Password must not be the same as the username` → password), or null when
+ * it names none.
+ */
+export function fieldOfMessage(message: string, fields: readonly string[]): string | null {
+  const lower = message.toLowerCase()
+  let best: { field: string; at: number } | null = null
+  for (const field of fields) {
+    const words = [field, field.replaceAll('_', ' ')]
+    for (const word of words) {
+      const at = lower.search(new RegExp(`\\b${word.toLowerCase()}`))
+      if (at !== -1 && (best === null || at < best.at)) best = { field, at }
+    }
+  }
+  return best?.field ?? null
+}
+
+/**
+ * A service's refusal (400/409 with a public message) as form state: next to the field it names,
+ * or above the form. Anything else is not a form problem and is rethrown to the error handler.
+ */
+export function serviceErrors(
+  error: unknown,
+  fields: readonly string[],
+): { errors: Record<string, string>; formError: string | null; status: number; message: string } {
+  if (
+    !(error instanceof HttpError) ||
+    error.statusCode >= 500 ||
+    error.statusCode === 401 ||
+    error.statusCode === 429
+  ) {
+    throw error
+  }
+  const message = humanize(error.publicMessage)
+  const field = fieldOfMessage(error.publicMessage, fields)
+  return {
+    errors: field ? { [field]: message } : {},
+    formError: field ? null : message,
+    status: error.statusCode,
+    message: error.publicMessage,
+  }
+}
+
+/** A form shown again with a problem is still an error response: request_complete says what it was. */
+export function noteFormProblem(req: FastifyRequest, message: string, type = 'FormError') {
+  req.ctx.error = { type, message }
+}

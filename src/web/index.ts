@@ -1,0 +1,43 @@
+import type { FastifyInstance } from 'fastify'
+import type { Kysely } from 'kysely'
+import type { Database } from '../db/schema.ts'
+import type { Clock } from '../lib/clock.ts'
+import { createAccountsRepository } from '../modules/accounts/accounts.repository.ts'
+import type { LoginAttemptHooks } from '../modules/accounts/accounts.routes.ts'
+import { createAccountsService } from '../modules/accounts/accounts.service.ts'
+import { createPasswordPolicy, loadCommonPasswords } from '../security/password-policy.ts'
+import type { PasswordHasher } from '../security/passwords.ts'
+import { assetRoutes } from './assets.ts'
+import { createFormChecks } from './form-validation.ts'
+import { accountPages } from './pages/account.routes.ts'
+import type { Site } from './site.ts'
+
+export { createSite, type Site } from './site.ts'
+
+export interface WebPagesOptions {
+  site: Site
+  db: Kysely<Database>
+  clock: Clock
+  passwords: PasswordHasher
+  /** The same hooks as POST /api/login: failed sign-ins per username (RATE_LIMIT_LOGIN_USER). */
+  loginAttempts?: LoginAttemptHooks
+}
+
+/**
+ * The pages for people (CONTRACT §6), outside /api: server-rendered HTML whose forms post with a
+ * `csrf_token` field and work without JavaScript, over the same services as the JSON API.
+ * Every route declares `html: true` (its errors are pages, not JSON) and its `access`.
+ */
+export async function webPages(app: FastifyInstance, opts: WebPagesOptions) {
+  const { site } = opts
+  const accounts = createAccountsService({
+    repository: createAccountsRepository(opts.db),
+    passwords: opts.passwords,
+    policy: createPasswordPolicy({ commonPasswords: loadCommonPasswords() }),
+    clock: opts.clock,
+  })
+  const forms = createFormChecks()
+
+  await app.register(assetRoutes, { assets: site.assets })
+  await app.register(accountPages, { pages: site.pages, accounts, forms, loginAttempts: opts.loginAttempts })
+}

@@ -1,0 +1,100 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { RequestUser } from '../http/request-context.ts'
+import type { Assets } from './assets.ts'
+import type { Views } from './views.ts'
+
+/**
+ * Messages a redirect can ask the next page to show (`?notice=profile-saved`). Only these fixed
+ * texts are ever shown: nothing from the query string reaches the page.
+ */
+export const NOTICES = {
+  welcome: 'Welcome to Lectern. Your account is ready.',
+  'signed-in': 'You are signed in.',
+  'signed-out': 'You are signed out.',
+  'profile-saved': 'Your profile is saved.',
+  'password-changed': 'Your password is changed. Any other device you were signed in on has been signed out.',
+  'avatar-updated': 'Your new picture is in place.',
+  enrolled: 'You are enrolled. Enjoy the course!',
+  completed: 'Lesson marked as complete.',
+  'user-updated': 'The account is updated.',
+  'user-deleted': 'The account is deleted.',
+  'content-updated': 'The catalogue is updated.',
+  'content-deleted': 'Deleted from the catalogue.',
+} as const
+export type NoticeKey = keyof typeof NOTICES
+
+function noticeFrom(req: FastifyRequest): string | null {
+  const key = (req.query as Record<string, unknown> | null)?.notice
+  return typeof key === 'string' && Object.hasOwn(NOTICES, key) ? NOTICES[key as NoticeKey] : null
+}
+
+/** What the layout needs on every page. */
+export interface PageFrame {
+  title: string
+  /** The path being shown, to mark the current link in the navigation. */
+  path: string
+  viewer: RequestUser | null
+  /** For the forms on the page and the `<meta name="csrf-token">` scripts read; null when none is needed. */
+  csrfToken: string | null
+  csrfTtlSeconds: number
+  assets: { script: string; styles: string; icon: string }
+  notice: string | null
+  requestId: string
+}
+
+export interface PageOptions {
+  title: string
+  status?: number
+  /** The page holds a form: issue a CSRF token even for a visitor who is not signed in. */
+  forms?: boolean
+}
+
+export interface Pages {
+  /** Renders `view` inside the layout and sends it; the page is never cached (tokens, personal data). */
+  send(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    view: string,
+    data: object,
+    options: PageOptions,
+  ): Promise<FastifyReply>
+}
+
+export function pathOf(url: string): string {
+  const query = url.indexOf('?')
+  return query === -1 ? url : url.slice(0, query)
+}
+
+export function createPages(deps: { views: Views; assets: Assets; csrfTtlMs: number }): Pages {
+  const { views, assets } = deps
+  const assetUrls = { script: assets.url('app.js'), styles: assets.url('styles.css'), icon: assets.url('icon.svg') }
+  return {
+    async send(req, reply, view, data, options) {
+      // A signed-in page always has the sign-out form in its navigation; a visitor's page needs a
+      // token (and so a session) only when it has a form of its own.
+      const needsToken = options.forms === true || req.user !== null
+      const page: PageFrame = {
+        title: options.title,
+        path: pathOf(req.url),
+        viewer: req.user,
+        csrfToken: needsToken ? await req.csrfToken() : null,
+        csrfTtlSeconds: Math.floor(deps.csrfTtlMs / 1000),
+        assets: assetUrls,
+        notice: noticeFrom(req),
+        requestId: req.id,
+      }
+      const html = views.render(`/pages/${view}`, { ...data, page })
+      return reply
+        .code(options.status ?? 200)
+        .header('Cache-Control', 'no-store')
+        .type('text/html; charset=utf-8')
+        .send(html)
+    },
+  }
+}
+
+/** 303 See Other: after a form post, the browser GETs the next page (reloading it posts nothing). */
+export function seeOther(reply: FastifyReply, path: string, notice?: NoticeKey): FastifyReply {
+  const location = notice ? `${path}${path.includes('?') ? '&' : '?'}notice=${notice}` : path
+  return reply.header('Cache-Control', 'no-store').redirect(location, 303)
+}

@@ -1,0 +1,200 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { securityEvent } from '../../http/request-context.ts'
+import type { LoginAttemptHooks } from '../../modules/accounts/accounts.routes.ts'
+import { lowerKey } from '../../modules/accounts/accounts.repository.ts'
+import {
+  EMAIL_MAX_LENGTH,
+  loginBodySchema,
+  registerBodySchema,
+  USERNAME_MAX_LENGTH,
+  USERNAME_MIN_LENGTH,
+} from '../../modules/accounts/accounts.schemas.ts'
+import {
+  ACCOUNT_DISABLED_MESSAGE,
+  INVALID_CREDENTIALS_MESSAGE,
+  type AccountsService,
+} from '../../modules/accounts/accounts.service.ts'
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../security/passwords.ts'
+import type { createFormChecks } from '../form-validation.ts'
+import { emptyForm, formValues, noteFormProblem, serviceErrors, type FormState } from '../forms.ts'
+import { DEFAULT_AFTER_SIGN_IN, localPath } from '../local-path.ts'
+import { seeOther, type Pages } from '../page.ts'
+
+export interface AccountPagesOptions {
+  pages: Pages
+  accounts: AccountsService
+  forms: ReturnType<typeof createFormChecks>
+  loginAttempts?: LoginAttemptHooks
+}
+
+const LOGIN_FIELDS = ['username', 'password'] as const
+const REGISTER_FIELDS = ['username', 'email', 'password'] as const
+
+/** Shown under the fields before anything is typed. */
+const REGISTER_HINTS = {
+  username: `${USERNAME_MIN_LENGTH} to ${USERNAME_MAX_LENGTH} characters: letters, digits, dots, dashes or underscores.`,
+  password: `At least ${MIN_PASSWORD_LENGTH} characters. A few unrelated words make a strong one.`,
+}
+/** Shown next to a field the schema refused. */
+const REGISTER_ERRORS = {
+  username: `Choose a username of ${USERNAME_MIN_LENGTH} to ${USERNAME_MAX_LENGTH} letters, digits, dots, dashes or underscores.`,
+  email: 'Enter a valid email address, like ada@example.com.',
+  password: `Choose a password of at least ${MIN_PASSWORD_LENGTH} characters (at most ${MAX_PASSWORD_LENGTH}).`,
+}
+const LOGIN_ERRORS = { username: 'Enter your username.', password: 'Enter your password.' }
+
+/** `?next=` as given to the sign-in and registration pages, when it is a path on this site. */
+function nextOf(req: FastifyRequest): string | null {
+  return localPath((req.query as Record<string, unknown> | null)?.next)
+}
+
+/** What the forms show again: everything typed except the password. */
+function keptValues(req: FastifyRequest, fields: readonly string[]): Record<string, string> {
+  const values = formValues(req.body, fields)
+  delete values.password
+  return values
+}
+
+/**
+ * Sign-in, registration and sign-out for people (CONTRACT §6): the same accounts service, rate
+ * limits and security events as /api/login and /api/register, as HTML forms that work without
+ * JavaScript: success is a 303 to `next` (or the dashboard); a problem shows the form again, with
+ * the message next to its field and what was typed (never the password).
+ */
+export async function accountPages(app: FastifyInstance, opts: AccountPagesOptions) {
+  const { pages, accounts, loginAttempts: hooks = {} } = opts
+  const checkLogin = opts.forms.compile(loginBodySchema, LOGIN_ERRORS)
+  const checkRegister = opts.forms.compile(registerBodySchema, REGISTER_ERRORS)
+  const registerLimits = {
+    usernameMin: USERNAME_MIN_LENGTH,
+    usernameMax: USERNAME_MAX_LENGTH,
+    emailMax: EMAIL_MAX_LENGTH,
+    passwordMin: MIN_PASSWORD_LENGTH,
+    passwordMax: MAX_PASSWORD_LENGTH,
+  }
+
+  const loginPage = (req: FastifyRequest, reply: FastifyReply, form: FormState, status = 200) =>
+    pages.send(req, reply, 'login', { form, next: nextOf(req) }, { title: 'Sign in', status, forms: true })
+  const registerPage = (req: FastifyRequest, reply: FastifyReply, form: FormState, status = 200) =>
+    pages.send(
+      req,
+      reply,
+      'register',
+      { form, next: nextOf(req), hints: REGISTER_HINTS, limits: registerLimits },
+      { title: 'Create an account', status, forms: true },
+    )
+
+  app.get('/login', { config: { access: 'public', html: true } }, async (req, reply) => {
+    if (req.user) return seeOther(reply, nextOf(req) ?? DEFAULT_AFTER_SIGN_IN)
+    return loginPage(req, reply, emptyForm())
+  })
+
+  app.post(
+    '/login',
+    {
+      config: {
+        access: 'public',
+        html: true,
+        // The same policy as POST /api/login, counted together: a form is no way around the limit.
+        rateLimit: 'login',
+        redisplayForm: (req, reply, problem) =>
+          loginPage(
+            req,
+            reply,
+            { ...emptyForm(keptValues(req, LOGIN_FIELDS)), formError: problem.message },
+            problem.status,
+          ),
+      },
+    },
+    async (req, reply) => {
+      const values = formValues(req.body, LOGIN_FIELDS)
+      const errors = checkLogin(values)
+      if (Object.keys(errors).length > 0) {
+        noteFormProblem(req, 'Invalid login form')
+        return loginPage(req, reply, { values: keptValues(req, LOGIN_FIELDS), errors, formError: null }, 400)
+      }
+      const { username, password } = values as { username: string; password: string }
+      await hooks.beforeAttempt?.(req, lowerKey(username))
+      const outcome = await accounts.login(username, password)
+      await hooks.afterAttempt?.(req, outcome)
+      if (outcome.status === 'success') {
+        await req.session.signIn(outcome.user.id)
+        securityEvent(req, 'auth_success', { username: outcome.user.username, method: 'password', via: 'form' })
+        return seeOther(reply, nextOf(req) ?? DEFAULT_AFTER_SIGN_IN)
+      }
+      const disabled = outcome.status === 'disabled'
+      securityEvent(req, 'auth_failure', {
+        username,
+        reason: disabled ? 'account_disabled' : outcome.reason,
+        via: 'form',
+      })
+      const message = disabled ? ACCOUNT_DISABLED_MESSAGE : INVALID_CREDENTIALS_MESSAGE
+      noteFormProblem(req, message, 'HttpError')
+      return loginPage(
+        req,
+        reply,
+        {
+          values: keptValues(req, LOGIN_FIELDS),
+          errors: {},
+          formError: disabled ? 'This account is disabled.' : `${message}.`,
+        },
+        disabled ? 403 : 401,
+      )
+    },
+  )
+
+  app.get('/register', { config: { access: 'public', html: true } }, async (req, reply) => {
+    if (req.user) return seeOther(reply, nextOf(req) ?? DEFAULT_AFTER_SIGN_IN)
+    return registerPage(req, reply, emptyForm())
+  })
+
+  app.post(
+    '/register',
+    {
+      config: {
+        access: 'public',
+        html: true,
+        rateLimit: 'register',
+        redisplayForm: (req, reply, problem) =>
+          registerPage(
+            req,
+            reply,
+            { ...emptyForm(keptValues(req, REGISTER_FIELDS)), formError: problem.message },
+            problem.status,
+          ),
+      },
+    },
+    async (req, reply) => {
+      const values = formValues(req.body, REGISTER_FIELDS)
+      const errors = checkRegister(values)
+      if (Object.keys(errors).length > 0) {
+        noteFormProblem(req, 'Invalid registration form')
+        return registerPage(req, reply, { values: keptValues(req, REGISTER_FIELDS), errors, formError: null }, 400)
+      }
+      let user
+      try {
+        user = await accounts.register(values as { username: string; email: string; password: string })
+      } catch (error) {
+        const { errors: fieldErrors, formError, status, message } = serviceErrors(error, REGISTER_FIELDS)
+        noteFormProblem(req, message, 'HttpError')
+        return registerPage(
+          req,
+          reply,
+          { values: keptValues(req, REGISTER_FIELDS), errors: fieldErrors, formError },
+          status,
+        )
+      }
+      await req.session.signIn(user.id)
+      securityEvent(req, 'auth_success', { username: user.username, method: 'register', via: 'form' })
+      const next = nextOf(req)
+      return next ? seeOther(reply, next) : seeOther(reply, DEFAULT_AFTER_SIGN_IN, 'welcome')
+    },
+  )
+
+  app.post('/logout', { config: { access: 'public', html: true } }, async (req, reply) => {
+    const signedIn = req.user !== null
+    if (req.session.id !== null) await req.session.signOut()
+    if (signedIn) securityEvent(req, 'logout', { via: 'form' })
+    return seeOther(reply, '/', signedIn ? 'signed-out' : undefined)
+  })
+}

@@ -1,0 +1,24 @@
+import type { HtmlErrorPages } from '../http/error-handler.ts'
+import { createAssets, type Assets } from './assets.ts'
+import { createErrorPages } from './error-pages.ts'
+import { createPages, type Pages } from './page.ts'
+import { createViews, type Views } from './views.ts'
+
+/**
+ * What every page for people is drawn with: the templates, the bundled scripts and stylesheet,
+ * the page renderer, and the HTML error pages the one error handler uses. Built before the
+ * routes (buildApp), since errors can happen before any page route is reached.
+ */
+export interface Site {
+  views: Views
+  assets: Assets
+  pages: Pages
+  errorPages: HtmlErrorPages
+}
+
+export async function createSite(opts: { csrfTtlMs: number }): Promise<Site> {
+  const views = createViews()
+  const assets = await createAssets()
+  const pages = createPages({ views, assets, csrfTtlMs: opts.csrfTtlMs })
+  return { views, assets, pages, errorPages: createErrorPages(pages) }
+}
