@@ -1,0 +1,182 @@
+import { epochMsFromUtcFields } from './timestamp.ts'
+
+export const USAGE = `Usage: lectern analyze-logs [options] [FILE|DIR|-]...
+
+Reads Lectern's JSON logs and reports requests, error rates, latency percentiles, the most
+frequent errors and security events, and whether an alert threshold is crossed.
+
+Input: files (plain or gzip-compressed), directories (every *.log, *.jsonl or *.ndjson file
+in them, compressed or not: rotated files by the date in their names, then the live file),
+or "-" for standard input, which is also read when no input is named.
+
+Options:
+  --last-minutes N            only lines of the N minutes before now
+  --since ISO                 only lines at or after this instant (inclusive)
+  --until ISO                 only lines at or before this instant (inclusive)
+  --top K                     how many of the most frequent errors to list (default 10)
+  --error-rate-threshold R    alert when the error rate (0..1) is above R (default 0.01)
+  --p95-threshold-ms MS       alert when the p95 latency is above MS ms (default 1000)
+  --json                      print one JSON object instead of the report
+  -h, --help                  print this help
+
+Instants are ISO 8601, e.g. 2026-11-23T10:00:00Z or 2026-11-23 (midnight); without a
+zone they are UTC, like the logs. --last-minutes cannot be combined with --since/--until.
+
+Exit status: 0 no alert, 1 an alert fired, 2 bad usage or unreadable input.
+`
+
+export const DEFAULT_TOP_ERRORS = 10
+export const DEFAULT_ERROR_RATE_THRESHOLD = 0.01
+export const DEFAULT_P95_THRESHOLD_MS = 1000
+/** More would not fit any screen, and keeps the error-group summary small (error-groups.ts). */
+const MAX_TOP_ERRORS = 10_000
+
+export interface AnalyzeOptions {
+  /** Files, directories and "-", in the order given; empty means standard input. */
+  inputs: string[]
+  lastMinutes: number | null
+  sinceMs: number | null
+  untilMs: number | null
+  json: boolean
+  topErrors: number
+  errorRateThreshold: number
+  p95ThresholdMs: number
+}
+
+export type ParsedArgs =
+  | { kind: 'help' }
+  | { kind: 'run'; options: AnalyzeOptions }
+  | { kind: 'usage-error'; message: string }
+
+class UsageError extends Error {}
+
+const VALUE_OPTIONS = ['--last-minutes', '--since', '--until', '--top', '--error-rate-threshold', '--p95-threshold-ms'] as const
+type ValueOption = (typeof VALUE_OPTIONS)[number]
+
+function isValueOption(name: string): name is ValueOption {
+  return (VALUE_OPTIONS as readonly string[]).includes(name)
+}
+
+/** argv after `analyze-logs` → options, help, or the reason it is not usable. */
+export function parseAnalyzeArgs(argv: readonly string[]): ParsedArgs {
+  try {
+    return parse(argv)
+  } catch (error) {
+    if (error instanceof UsageError) return { kind: 'usage-error', message: error.message }
+    throw error
+  }
+}
+
+function parse(argv: readonly string[]): ParsedArgs {
+  const options: AnalyzeOptions = {
+    inputs: [],
+    lastMinutes: null,
+    sinceMs: null,
+    untilMs: null,
+    json: false,
+    topErrors: DEFAULT_TOP_ERRORS,
+    errorRateThreshold: DEFAULT_ERROR_RATE_THRESHOLD,
+    p95ThresholdMs: DEFAULT_P95_THRESHOLD_MS,
+  }
+  let onlyOperands = false
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string
+    if (onlyOperands || arg === '-' || !arg.startsWith('-')) {
+      options.inputs.push(arg)
+      continue
+    }
+    if (arg === '--') {
+      onlyOperands = true
+      continue
+    }
+    if (arg === '--help' || arg === '-h') return { kind: 'help' }
+    if (arg === '--json') {
+      options.json = true
+      continue
+    }
+    const equals = arg.indexOf('=')
+    const name = equals === -1 ? arg : arg.slice(0, equals)
+    if (!isValueOption(name)) {
+      if (name === '--json') throw new UsageError('--json takes no value')
+      throw new UsageError(`unknown option "${name}"`)
+    }
+    let value: string
+    if (equals !== -1) {
+      value = arg.slice(equals + 1)
+    } else {
+      const next = argv[i + 1]
+      if (next === undefined) throw new UsageError(`${name} needs a value`)
+      value = next
+      i++
+    }
+    applyValueOption(options, name, value)
+  }
+  if (options.lastMinutes !== null && (options.sinceMs !== null || options.untilMs !== null)) {
+    throw new UsageError('--last-minutes cannot be combined with --since or --until')
+  }
+  if (options.sinceMs !== null && options.untilMs !== null && options.sinceMs > options.untilMs) {
+    throw new UsageError('--since is after --until: the window would be empty')
+  }
+  if (options.inputs.filter((input) => input === '-').length > 1) {
+    throw new UsageError('standard input ("-") can be read only once')
+  }
+  return { kind: 'run', options }
+}
+
+function applyValueOption(options: AnalyzeOptions, name: ValueOption, value: string): void {
+  switch (name) {
+    case '--last-minutes': {
+      const minutes = parseDecimal(name, value)
+      if (minutes <= 0) throw new UsageError(`${name} must be more than 0, got "${value}"`)
+      options.lastMinutes = minutes
+      return
+    }
+    case '--since':
+      options.sinceMs = parseInstant(name, value)
+      return
+    case '--until':
+      options.untilMs = parseInstant(name, value)
+      return
+    case '--top': {
+      if (!/^\d+$/.test(value) || Number(value) > MAX_TOP_ERRORS) {
+        throw new UsageError(`${name} must be a whole number from 0 to ${MAX_TOP_ERRORS}, got "${value}"`)
+      }
+      options.topErrors = Number(value)
+      return
+    }
+    case '--error-rate-threshold': {
+      const rate = parseDecimal(name, value)
+      if (rate > 1) throw new UsageError(`${name} is a fraction from 0 to 1 (0.05 for 5%), got "${value}"`)
+      options.errorRateThreshold = rate
+      return
+    }
+    case '--p95-threshold-ms':
+      options.p95ThresholdMs = parseDecimal(name, value)
+      return
+  }
+}
+
+/** A plain non-negative decimal: "1", "0.5", ".5", "1e-3". Not "", "0x10" or "Infinity", which Number() would take. */
+function parseDecimal(name: string, value: string): number {
+  if (!/^(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(value)) throw new UsageError(`${name} needs a non-negative number, got "${value}"`)
+  const number = Number(value)
+  if (!Number.isFinite(number)) throw new UsageError(`${name} is out of range: "${value}"`)
+  return number
+}
+
+const INSTANT = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(?:(Z)|([+-])(\d{2}):?(\d{2}))?$/i
+
+/** ISO 8601 date or date-time → epoch ms. Without a zone it is UTC, the zone of the logs. */
+export function parseInstant(name: string, value: string): number {
+  const m = INSTANT.exec(value)
+  const fail = () => new UsageError(`${name} needs an ISO 8601 instant such as 2026-11-23T10:00:00Z, got "${value}"`)
+  if (m === null) throw fail()
+  const field = (index: number) => Number(m[index] ?? 0)
+  const millis = Number((m[7] ?? '').slice(0, 3).padEnd(3, '0'))
+  const utcMs = epochMsFromUtcFields(field(1), field(2), field(3), field(4), field(5), field(6), millis)
+  if (Number.isNaN(utcMs)) throw fail()
+  if (m[9] === undefined) return utcMs
+  if (field(10) > 23 || field(11) > 59) throw fail()
+  const offsetMs = (field(10) * 60 + field(11)) * 60_000
+  return m[9] === '-' ? utcMs + offsetMs : utcMs - offsetMs
+}

@@ -1,0 +1,56 @@
+export interface ErrorGroup {
+  path: string | null
+  error: string | null
+  count: number
+}
+
+/** Enough distinct (path, message) pairs for any real service, and about a few MB at most. */
+export const DEFAULT_ERROR_GROUP_CAPACITY = 10_000
+
+/**
+ * Counts errors by (path, error message), most frequent first. The number of distinct pairs
+ * is not bounded by Lectern (a scanner probing random paths makes a new 404 pair per line),
+ * so past `capacity` pairs this becomes a Misra–Gries summary: a newcomer that finds no room
+ * takes one off every count and drops the pairs that reach zero. A pair's count is then low
+ * by at most `maxUndercount` (≤ errors / (capacity + 1)); every pair more frequent than that
+ * is still listed. Until the first such step, counts are exact.
+ */
+export class ErrorGroups {
+  private readonly groups = new Map<string, ErrorGroup>()
+  private decrementSteps = 0
+
+  constructor(private readonly capacity = DEFAULT_ERROR_GROUP_CAPACITY) {}
+
+  get maxUndercount(): number {
+    return this.decrementSteps
+  }
+
+  add(path: string | null, error: string | null): void {
+    // JSON of the pair keeps null apart from "null" and cannot run the two fields together.
+    const key = JSON.stringify([path, error])
+    const group = this.groups.get(key)
+    if (group !== undefined) {
+      group.count++
+    } else if (this.groups.size < this.capacity) {
+      this.groups.set(key, { path, error, count: 1 })
+    } else {
+      this.decrementSteps++
+      for (const [k, g] of this.groups) if (--g.count === 0) this.groups.delete(k)
+    }
+  }
+
+  /** The k most frequent; ties in code-unit order of path, then message (null first), so output is stable. */
+  top(k: number): ErrorGroup[] {
+    return [...this.groups.values()]
+      .sort((a, b) => b.count - a.count || compareNullable(a.path, b.path) || compareNullable(a.error, b.error))
+      .slice(0, k)
+      .map((g) => ({ ...g }))
+  }
+}
+
+function compareNullable(a: string | null, b: string | null): number {
+  if (a === b) return 0
+  if (a === null) return -1
+  if (b === null) return 1
+  return a < b ? -1 : 1
+}

@@ -1,0 +1,58 @@
+import { evaluateAlerts } from './alerts.ts'
+import { analyzeInputs } from './analyze.ts'
+import { USAGE, parseAnalyzeArgs } from './args.ts'
+import { InputError, resolveInputs } from './inputs.ts'
+import { QUIET_PROGRESS, terminalProgress } from './progress.ts'
+import { renderJson, renderText } from './report.ts'
+import { LogStats } from './stats.ts'
+import { windowContains, windowFromOptions } from './window.ts'
+
+const EXIT_OK = 0
+const EXIT_ALERT = 1
+const EXIT_USAGE_OR_INPUT = 2
+
+export interface AnalyzeLogsIo {
+  stdin: NodeJS.ReadableStream
+  stdout: NodeJS.WritableStream
+  stderr: NodeJS.WritableStream
+  now: () => Date
+  stderrIsTTY: boolean
+}
+
+/**
+ * `lectern analyze-logs` (CONTRACT §8). `argv` is what follows the command name. Returns the
+ * exit status: 0 no alert, 1 an alert fired, 2 bad usage or unreadable input.
+ */
+export async function analyzeLogsCommand(argv: string[], io: AnalyzeLogsIo): Promise<number> {
+  const parsed = parseAnalyzeArgs(argv)
+  if (parsed.kind === 'help') {
+    io.stdout.write(USAGE)
+    return EXIT_OK
+  }
+  if (parsed.kind === 'usage-error') {
+    io.stderr.write(`lectern analyze-logs: ${parsed.message}\nRun "lectern analyze-logs --help" for usage.\n`)
+    return EXIT_USAGE_OR_INPUT
+  }
+  const options = parsed.options
+  const window = windowFromOptions(options, io.now())
+  const stats = new LogStats({ contains: windowContains(window), topErrors: options.topErrors })
+  const progress = io.stderrIsTTY && !options.json ? terminalProgress(io.stderr, io.now) : QUIET_PROGRESS
+  try {
+    const inputs = await resolveInputs(options.inputs)
+    if (inputs.some((input) => input.kind === 'stdin') && (io.stdin as { isTTY?: boolean }).isTTY === true) {
+      io.stderr.write('lectern analyze-logs: reading log lines from the terminal; end with Ctrl-D (or name a file)\n')
+    }
+    await analyzeInputs(inputs, stats, { stdin: io.stdin, progress })
+  } catch (error) {
+    progress.finish()
+    if (!(error instanceof InputError)) throw error
+    io.stderr.write(`lectern analyze-logs: ${error.message}\n`)
+    return EXIT_USAGE_OR_INPUT
+  }
+  const thresholds = { errorRate: options.errorRateThreshold, p95Ms: options.p95ThresholdMs }
+  const summary = stats.summary()
+  const alerts = evaluateAlerts(summary, thresholds)
+  const report = { summary, alerts, thresholds, window }
+  io.stdout.write(options.json ? renderJson(report) : renderText(report))
+  return alerts.length > 0 ? EXIT_ALERT : EXIT_OK
+}

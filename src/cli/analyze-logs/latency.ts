@@ -1,0 +1,126 @@
+/**
+ * Latency samples → nearest-rank percentiles (docs/adr/0006). Every sample is kept in a
+ * Float64Array (8 bytes each) up to exactCapacity, and the percentiles are exact. Past that
+ * the samples move into a log-bucketed histogram whose answers are within 0.5% of the exact
+ * ones, so memory stops growing however many days of logs are read.
+ */
+
+export const DEFAULT_EXACT_CAPACITY = 4 * 1024 * 1024 // 32 MiB of samples
+const INITIAL_CAPACITY = 64 * 1024
+
+export interface LatencyPercentiles {
+  p50: number
+  p95: number
+  p99: number
+  max: number
+}
+
+export class LatencyRecorder {
+  private samples: Float64Array | null
+  private sampleCount = 0
+  private histogram: LogHistogram | null = null
+  private maxMs = -Infinity
+  private minMs = Infinity
+
+  constructor(private readonly exactCapacity = DEFAULT_EXACT_CAPACITY) {
+    this.samples = new Float64Array(Math.max(1, Math.min(INITIAL_CAPACITY, exactCapacity)))
+  }
+
+  get count(): number {
+    return this.sampleCount
+  }
+
+  /** False once the histogram has taken over. */
+  get isExact(): boolean {
+    return this.histogram === null
+  }
+
+  record(durationMs: number): void {
+    if (durationMs > this.maxMs) this.maxMs = durationMs
+    if (durationMs < this.minMs) this.minMs = durationMs
+    const index = this.sampleCount++
+    if (this.samples !== null) {
+      if (index === this.samples.length) this.makeRoom()
+      if (this.samples !== null) {
+        this.samples[index] = durationMs
+        return
+      }
+    }
+    ;(this.histogram as LogHistogram).add(durationMs)
+  }
+
+  /** Nearest-rank p50/p95/p99 and the maximum; null when there is no sample. */
+  percentiles(): LatencyPercentiles | null {
+    const n = this.sampleCount
+    if (n === 0) return null
+    const at = (percent: number) => this.valueAtRank(nearestRank(percent, n))
+    if (this.samples !== null) this.samples.subarray(0, n).sort()
+    return { p50: at(50), p95: at(95), p99: at(99), max: this.maxMs }
+  }
+
+  private valueAtRank(rank: number): number {
+    if (this.samples !== null) return this.samples[rank - 1] as number
+    const estimate = (this.histogram as LogHistogram).valueAtRank(rank)
+    return Math.min(Math.max(estimate, this.minMs), this.maxMs)
+  }
+
+  private makeRoom(): void {
+    const samples = this.samples as Float64Array
+    if (samples.length >= this.exactCapacity) {
+      const histogram = new LogHistogram()
+      for (let i = 0; i < samples.length; i++) histogram.add(samples[i] as number)
+      this.histogram = histogram
+      this.samples = null
+      return
+    }
+    const grown = new Float64Array(Math.min(samples.length * 2, this.exactCapacity))
+    grown.set(samples)
+    this.samples = grown
+  }
+}
+
+/** Nearest rank: the smallest rank whose share of the samples reaches `percent`, 1-based. */
+export function nearestRank(percent: number, count: number): number {
+  // percent × count is an exact integer, so the division can only land on an integer when it is one.
+  return Math.max(1, Math.ceil((percent * count) / 100))
+}
+
+/** Relative accuracy of the histogram's answers: ±0.5%, half of what the contract allows. */
+export const HISTOGRAM_RELATIVE_ACCURACY = 0.005
+const GAMMA = (1 + HISTOGRAM_RELATIVE_ACCURACY) / (1 - HISTOGRAM_RELATIVE_ACCURACY)
+const LOG_GAMMA = Math.log(GAMMA)
+/** Below one nanosecond a duration counts as zero; above ~115 days it shares the last bucket. */
+const SMALLEST_MS = 1e-6
+const LARGEST_MS = 1e10
+const MIN_INDEX = Math.ceil(Math.log(SMALLEST_MS) / LOG_GAMMA)
+const MAX_INDEX = Math.ceil(Math.log(LARGEST_MS) / LOG_GAMMA)
+
+/**
+ * Logarithmic buckets (the DDSketch layout): bucket i holds (γ^(i-1), γ^i], and answers
+ * 2γ^i/(γ+1), which is within HISTOGRAM_RELATIVE_ACCURACY of every value in it. About 3,700
+ * buckets cover a nanosecond to four months: 30 KB, whatever the number of samples.
+ */
+export class LogHistogram {
+  private readonly counts = new Float64Array(MAX_INDEX - MIN_INDEX + 1)
+  private zeroCount = 0
+
+  add(valueMs: number): void {
+    if (valueMs < SMALLEST_MS) {
+      this.zeroCount++
+      return
+    }
+    const index = Math.min(Math.ceil(Math.log(valueMs) / LOG_GAMMA), MAX_INDEX)
+    this.counts[index - MIN_INDEX] = (this.counts[index - MIN_INDEX] as number) + 1
+  }
+
+  /** The value at a 1-based rank, within the relative accuracy. */
+  valueAtRank(rank: number): number {
+    let seen = this.zeroCount
+    if (seen >= rank) return 0
+    for (let i = 0; i < this.counts.length; i++) {
+      seen += this.counts[i] as number
+      if (seen >= rank) return (2 * GAMMA ** (i + MIN_INDEX)) / (GAMMA + 1)
+    }
+    return LARGEST_MS
+  }
+}

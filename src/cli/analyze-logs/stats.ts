@@ -1,0 +1,106 @@
+import { ErrorGroups, type ErrorGroup } from './error-groups.ts'
+import { EVENT_ABSENT, EVENT_REQUEST_COMPLETE, SECURITY_EVENT_BASE, SECURITY_EVENT_NAMES } from './events.ts'
+import { LINE_BLANK, LINE_OBJECT, type LineFields } from './fields.ts'
+import { LatencyRecorder, type LatencyPercentiles } from './latency.ts'
+
+/** The figures of CONTRACT §8, before alerts. */
+export interface LogSummary {
+  totalRequests: number
+  errorRequests: number
+  serverErrorRequests: number
+  /** errorRequests / totalRequests; 0 when there is no request. */
+  errorRate: number
+  serverErrorRate: number
+  latencyMs: LatencyPercentiles | null
+  /** False when there were so many requests that the percentiles come from the histogram (±0.5%). */
+  latencyExact: boolean
+  topErrors: ErrorGroup[]
+  /** 0 when the top-error counts are exact; otherwise how low any of them may be. */
+  topErrorsMaxUndercount: number
+  securityEvents: Record<string, number>
+  skippedLines: number
+}
+
+export interface LogStatsOptions {
+  contains: (timestampMs: number) => boolean
+  topErrors: number
+  latencyExactCapacity?: number
+  errorGroupCapacity?: number
+}
+
+/**
+ * Folds lines into the figures. A line is skipped (and counted) when it is not a JSON object,
+ * has no valid `timestamp` or no string `event`, or is a `request_complete` without an integer
+ * `status_code` and a finite, non-negative `duration_ms`. The check comes before the window,
+ * so the skipped count does not depend on which window is asked for.
+ */
+export class LogStats {
+  private totalRequests = 0
+  private errorRequests = 0
+  private serverErrorRequests = 0
+  private skippedLines = 0
+  private readonly securityCounts = new Float64Array(SECURITY_EVENT_NAMES.length)
+  private readonly latency: LatencyRecorder
+  private readonly errors: ErrorGroups
+  private readonly contains: (timestampMs: number) => boolean
+
+  constructor(private readonly options: LogStatsOptions) {
+    this.contains = options.contains
+    this.latency = new LatencyRecorder(options.latencyExactCapacity)
+    this.errors = new ErrorGroups(options.errorGroupCapacity ?? Math.max(10_000, options.topErrors * 10))
+  }
+
+  add(line: LineFields): void {
+    if (line.shape !== LINE_OBJECT) {
+      if (line.shape !== LINE_BLANK) this.skippedLines++
+      return
+    }
+    const event = line.event
+    if (event === EVENT_ABSENT || Number.isNaN(line.timestampMs)) {
+      this.skippedLines++
+      return
+    }
+    if (event === EVENT_REQUEST_COMPLETE) {
+      const status = line.statusCode
+      const durationMs = line.durationMs
+      if (!Number.isInteger(status) || !(durationMs >= 0 && durationMs < Infinity)) {
+        this.skippedLines++
+        return
+      }
+      if (!this.contains(line.timestampMs)) return
+      this.totalRequests++
+      this.latency.record(durationMs)
+      if (status >= 400) {
+        this.errorRequests++
+        if (status >= 500) this.serverErrorRequests++
+        this.errors.add(line.path(), line.errorMessage())
+      }
+    } else if (event >= SECURITY_EVENT_BASE && this.contains(line.timestampMs)) {
+      this.securityCounts[event - SECURITY_EVENT_BASE] = (this.securityCounts[event - SECURITY_EVENT_BASE] as number) + 1
+    }
+  }
+
+  /** A line dropped before it could be read (longer than the line limit). */
+  addSkipped(): void {
+    this.skippedLines++
+  }
+
+  summary(): LogSummary {
+    const total = this.totalRequests
+    const securityEvents: Record<string, number> = {}
+    SECURITY_EVENT_NAMES.forEach((name, i) => (securityEvents[name] = this.securityCounts[i] as number))
+    return {
+      totalRequests: total,
+      errorRequests: this.errorRequests,
+      serverErrorRequests: this.serverErrorRequests,
+      errorRate: total === 0 ? 0 : this.errorRequests / total,
+      serverErrorRate: total === 0 ? 0 : this.serverErrorRequests / total,
+      latencyMs: this.latency.percentiles(),
+      latencyExact: this.latency.isExact,
+      topErrors: this.errors.top(this.options.topErrors),
+      topErrorsMaxUndercount: this.errors.maxUndercount,
+      securityEvents,
+      skippedLines: this.skippedLines,
+    }
+  }
+}
