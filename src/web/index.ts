@@ -7,9 +7,16 @@ import type { LoginAttemptHooks } from '../modules/accounts/accounts.routes.ts'
 import { createAccountsService } from '../modules/accounts/accounts.service.ts'
 import { createPasswordPolicy, loadCommonPasswords } from '../security/password-policy.ts'
 import type { PasswordHasher } from '../security/passwords.ts'
+import { createCatalogService } from '../modules/content/catalog.service.ts'
+import { createMarkdownRenderer, type MarkdownRenderer } from '../modules/content/markdown.ts'
+import { createCoursesService } from '../modules/courses/courses.service.ts'
+import { createReadingService } from '../modules/ebooks/reading.service.ts'
 import { assetRoutes } from './assets.ts'
 import { createFormChecks } from './form-validation.ts'
 import { accountPages } from './pages/account.routes.ts'
+import { cataloguePages } from './pages/catalogue.routes.ts'
+import { coursePages } from './pages/courses.routes.ts'
+import { ebookPages } from './pages/ebooks.routes.ts'
 import type { Site } from './site.ts'
 
 export { createSite, type Site } from './site.ts'
@@ -21,6 +28,8 @@ export interface WebPagesOptions {
   passwords: PasswordHasher
   /** The same hooks as POST /api/login: failed sign-ins per username (RATE_LIMIT_LOGIN_USER). */
   loginAttempts?: LoginAttemptHooks
+  /** The app's Markdown renderer, so pages and the API share its cache; a new one when not given. */
+  markdown?: MarkdownRenderer
 }
 
 /**
@@ -37,7 +46,16 @@ export async function webPages(app: FastifyInstance, opts: WebPagesOptions) {
     clock: opts.clock,
   })
   const forms = createFormChecks()
+  const { db, clock } = opts
+  const markdown = opts.markdown ?? createMarkdownRenderer()
+  const courses = createCoursesService({ db, clock })
+  const ebooks = createCatalogService({ db, kind: 'ebook', clock })
+  const reading = createReadingService({ db, clock, catalog: ebooks })
+  const pages = site.pages
 
   await app.register(assetRoutes, { assets: site.assets })
-  await app.register(accountPages, { pages: site.pages, accounts, forms, loginAttempts: opts.loginAttempts })
+  await app.register(accountPages, { pages, accounts, forms, loginAttempts: opts.loginAttempts })
+  await app.register(cataloguePages, { pages, accounts, courses, ebooks, reading })
+  await app.register(coursePages, { pages, courses, markdown })
+  await app.register(ebookPages, { pages, ebooks, reading, markdown })
 }

@@ -1,5 +1,10 @@
+import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
+import { readContentFolder } from '../../src/modules/content/folder.ts'
+import { importIntoCatalog } from '../../src/modules/content/import.ts'
+import { createMarkdownRenderer } from '../../src/modules/content/markdown.ts'
 import { createAgent, type Agent, type AgentResponse } from '../support/agent.ts'
+import type { TestApp } from '../support/app.ts'
 
 /** What a browser sends when it navigates: it asks for HTML. */
 export const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8'
@@ -103,4 +108,19 @@ export function textOf(html: string, id: string): string | null {
 /** The opening tag of the element with this id, or null. */
 export function tagOf(html: string, id: string): string | null {
   return new RegExp(`<[a-z0-9]+\\b[^>]*\\bid="${id}"[^>]*>`).exec(html)?.[0] ?? null
+}
+
+/** The demo course (7 lessons) and ebook (4 chapters) of content/demo, imported as `lectern import` would. */
+export const DEMO_FOLDERS = ['web-fundamentals', 'http-in-brief'] as const
+
+export async function importContent(t: TestApp, folders: readonly string[] = DEMO_FOLDERS.map(demoFolder)) {
+  const markdown = createMarkdownRenderer()
+  for (const path of folders) {
+    const folder = await readContentFolder(path, markdown)
+    await t.database.db.transaction().execute((trx) => importIntoCatalog(trx, folder, { clock: t.clock }))
+  }
+}
+
+export function demoFolder(name: string): string {
+  return fileURLToPath(new URL(`../../content/demo/${name}/`, import.meta.url))
 }

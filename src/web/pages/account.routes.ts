@@ -41,6 +41,8 @@ const REGISTER_ERRORS = {
   email: 'Enter a valid email address, like ada@example.com.',
   password: `Choose a password of at least ${MIN_PASSWORD_LENGTH} characters (at most ${MAX_PASSWORD_LENGTH}).`,
 }
+const LOGIN_LABELS = { username: 'Username', password: 'Password' }
+const REGISTER_LABELS = { username: 'Username', email: 'Email address', password: 'Password' }
 const LOGIN_ERRORS = { username: 'Enter your username.', password: 'Enter your password.' }
 
 /** `?next=` as given to the sign-in and registration pages, when it is a path on this site. */
@@ -74,13 +76,19 @@ export async function accountPages(app: FastifyInstance, opts: AccountPagesOptio
   }
 
   const loginPage = (req: FastifyRequest, reply: FastifyReply, form: FormState, status = 200) =>
-    pages.send(req, reply, 'login', { form, next: nextOf(req) }, { title: 'Sign in', status, forms: true })
+    pages.send(
+      req,
+      reply,
+      'login',
+      { form, next: nextOf(req), labels: LOGIN_LABELS },
+      { title: 'Sign in', status, forms: true },
+    )
   const registerPage = (req: FastifyRequest, reply: FastifyReply, form: FormState, status = 200) =>
     pages.send(
       req,
       reply,
       'register',
-      { form, next: nextOf(req), hints: REGISTER_HINTS, limits: registerLimits },
+      { form, next: nextOf(req), hints: REGISTER_HINTS, limits: registerLimits, labels: REGISTER_LABELS },
       { title: 'Create an account', status, forms: true },
     )
 

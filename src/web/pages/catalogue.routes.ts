@@ -1,0 +1,43 @@
+import type { FastifyInstance } from 'fastify'
+import type { AccountsService } from '../../modules/accounts/accounts.service.ts'
+import type { CatalogService } from '../../modules/content/catalog.service.ts'
+import type { CoursesService } from '../../modules/courses/courses.service.ts'
+import type { ReadingService } from '../../modules/ebooks/reading.service.ts'
+import type { Pages } from '../page.ts'
+
+export interface CataloguePagesOptions {
+  pages: Pages
+  accounts: AccountsService
+  courses: CoursesService
+  ebooks: CatalogService
+  reading: ReadingService
+}
+
+/**
+ * `/`, the catalogue (published courses and ebooks; drafts too for staff, marked as such), and
+ * `/me`, the learner's dashboard: their courses with progress and the ebooks they are reading.
+ */
+export async function cataloguePages(app: FastifyInstance, opts: CataloguePagesOptions) {
+  const { pages, courses, ebooks, reading, accounts } = opts
+
+  app.get('/', { config: { access: 'public', html: true } }, async (req, reply) => {
+    const [courseList, ebookList] = await Promise.all([courses.catalog.list(req.user), ebooks.list(req.user)])
+    return pages.send(req, reply, 'catalogue', { courses: courseList, ebooks: ebookList }, { title: 'Catalogue' })
+  })
+
+  app.get('/me', { config: { access: 'user', html: true } }, async (req, reply) => {
+    const viewer = req.user!
+    const [user, enrolled, read] = await Promise.all([
+      accounts.findUser(viewer.id),
+      courses.mine(viewer),
+      reading.mine(viewer),
+    ])
+    return pages.send(
+      req,
+      reply,
+      'dashboard',
+      { name: user?.display_name || user?.username || '', courses: enrolled, ebooks: read },
+      { title: 'My learning' },
+    )
+  })
+}
