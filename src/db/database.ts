@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import SQLite from 'better-sqlite3'
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationResult } from 'kysely'
 import pg from 'pg'
-import type { DialectName } from './dialect.ts'
+import { dialectOf, type DialectName } from './dialect.ts'
 import { migrations } from './migrations/index.ts'
 import type { Database } from './schema.ts'
 
@@ -58,6 +58,11 @@ function openPostgres(url: string, schema: string | undefined, poolSize: number)
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
 }
 
+async function currentSchema(db: Kysely<Database>): Promise<string | undefined> {
+  const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db)
+  return rows[0]?.schema ?? undefined
+}
+
 export function openDatabase(opts: OpenDatabaseOptions): DatabaseHandle {
   // Milliseconds since the epoch are bigint in PostgreSQL; they fit a JS number exactly.
   pg.types.setTypeParser(PG_INT8_OID, (value) => Number(value))
@@ -85,7 +90,15 @@ export function openDatabase(opts: OpenDatabaseOptions): DatabaseHandle {
 
 /** Brings the schema up to date. Safe when several instances start at once (Kysely takes a lock). */
 export async function migrateToLatest(db: Kysely<Database>): Promise<MigrationResult[]> {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } })
+  // Kysely looks for its bookkeeping tables in every schema unless told which one: another
+  // installation (or test) in a different schema of the same database would make it skip
+  // creating ours. On PostgreSQL they live in this connection's schema (its search_path).
+  const migrationTableSchema = dialectOf(db) === 'postgres' ? await currentSchema(db) : undefined
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    ...(migrationTableSchema ? { migrationTableSchema } : {}),
+  })
   const { error, results } = await migrator.migrateToLatest()
   if (error) throw error instanceof Error ? error : new Error(String(error))
   return results ?? []

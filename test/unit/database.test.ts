@@ -119,4 +119,29 @@ describe('PostgreSQL migrations under concurrency', { skip: postgresUrl ? false 
       await admin.end()
     }
   })
+
+  test('another schema holding Kysely’s tables (another installation, another test) is not mistaken for ours', async () => {
+    const url = postgresUrl!
+    const decoy = `test_decoy_${process.pid}_${Date.now()}`
+    const admin = new pg.Client({ connectionString: url })
+    await admin.connect()
+    await admin.query(`create schema ${decoy}`)
+    const other = openDatabase({ databaseUrl: url, sqlitePath: '', pgSchema: decoy, pgPoolSize: 1 })
+    try {
+      await migrateToLatest(other.db)
+      // A fresh schema beside it migrates fully, with its own bookkeeping tables.
+      const fresh = await createTestDatabase('postgres', url)
+      try {
+        assert.deepEqual(await migrateToLatest(fresh.db), [])
+        const { rows } = await sql<{ n: number }>`select count(*)::int as n from kysely_migration`.execute(fresh.db)
+        assert.equal(rows[0]?.n, Object.keys(migrations).length)
+      } finally {
+        await fresh.close()
+      }
+    } finally {
+      await other.close()
+      await admin.query(`drop schema ${decoy} cascade`)
+      await admin.end()
+    }
+  })
 })
