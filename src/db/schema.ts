@@ -49,9 +49,24 @@ export interface AppMetaTable {
   value: string
 }
 
+/** A user's current avatar: re-encoded bytes, never the upload (modules/avatars). */
+export interface AvatarsTable {
+  user_id: number
+  content_type: 'image/jpeg' | 'image/png'
+  data: Buffer
+  /** Hex SHA-256 of `data`: the strong ETag. */
+  sha256: string
+  /** The last segment of the avatar's URL, `<hash prefix>.<ext>`. */
+  file_name: string
+  width: number
+  height: number
+  updated_at: number
+}
+
 export interface Database {
   users: UsersTable
   app_meta: AppMetaTable
   sessions: SessionsTable
   rate_limit_blocks: RateLimitBlocksTable
+  avatars: AvatarsTable
 }

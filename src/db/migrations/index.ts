@@ -2,6 +2,7 @@ import type { Migration } from 'kysely'
 import * as users from './0001_users.ts'
 import * as sessions from './0002_sessions.ts'
 import * as rateLimitBlocks from './0003_rate_limit_blocks.ts'
+import * as avatars from './0005_avatars.ts'
 
 /**
  * Every migration, in order. Names sort by their number; a new migration is a new file and a
@@ -11,4 +12,5 @@ export const migrations: Record<string, Migration> = {
   '0001_users': users,
   '0002_sessions': sessions,
   '0003_rate_limit_blocks': rateLimitBlocks,
+  '0005_avatars': avatars,
 }
