@@ -1,13 +1,25 @@
-import type { Kysely, Selectable } from 'kysely'
+import type { ExpressionBuilder, Kysely, Selectable } from 'kysely'
 import type { Database, UsersTable } from '../../db/schema.ts'
 
-/** A user as the application sees it: every column except the password hash. */
-export type UserRecord = Omit<Selectable<UsersTable>, 'password_hash' | 'username_lower' | 'email_lower'>
+/**
+ * A user as the application sees it: every column except the password hash, and the file name
+ * of their current avatar (null without one), from which USER's avatar_url is made.
+ */
+export type UserRecord = Omit<Selectable<UsersTable>, 'password_hash' | 'username_lower' | 'email_lower'> & {
+  avatar_file: string | null
+}
 
 /** A user with the password hash: read only by the queries that exist for signing in. */
 export type UserCredentials = UserRecord & { password_hash: string }
 
-/** The columns of UserRecord. password_hash is never among them. */
+/** The current avatar's file name, or null: one primary-key look-up per user row. */
+const avatarFile = (eb: ExpressionBuilder<Database, 'users'>) =>
+  eb.selectFrom('avatars').select('avatars.file_name').whereRef('avatars.user_id', '=', 'users.id').as('avatar_file')
+
+/**
+ * What a UserRecord is read with, in `select` and in `returning` alike. password_hash is never
+ * among them.
+ */
 export const USER_COLUMNS = [
   'id',
   'username',
@@ -18,7 +30,8 @@ export const USER_COLUMNS = [
   'disabled',
   'created_at',
   'updated_at',
-] as const satisfies ReadonlyArray<keyof UserRecord>
+  avatarFile,
+] as const
 
 const CREDENTIAL_COLUMNS = [...USER_COLUMNS, 'password_hash'] as const
 

@@ -1,3 +1,4 @@
+import { avatarUrl } from '../avatars/avatar-url.ts'
 import type { UserRecord } from './accounts.repository.ts'
 
 /** USER of CONTRACT §5: exactly these fields, never a password hash. */
@@ -41,13 +42,8 @@ export const USER_ENVELOPE_SCHEMA = {
   properties: { user: USER_VIEW_SCHEMA },
 } as const
 
-export interface PresentOptions {
-  /** Where the user's avatar is served from; null until they upload one (avatars module). */
-  avatarUrl?: string | null
-}
-
 /** Picks the public fields one by one: nothing reaches a client unless it is named here. */
-export function presentUser(user: UserRecord, options: PresentOptions = {}): UserView {
+export function presentUser(user: UserRecord): UserView {
   return {
     id: user.id,
     username: user.username,
@@ -55,7 +51,8 @@ export function presentUser(user: UserRecord, options: PresentOptions = {}): Use
     display_name: user.display_name,
     bio: user.bio,
     role: user.role,
-    avatar_url: options.avatarUrl ?? null,
+    // Where the avatar is served from; null until the user uploads one (modules/avatars).
+    avatar_url: user.avatar_file === null ? null : avatarUrl(user.id, user.avatar_file),
     created_at: new Date(user.created_at).toISOString(),
   }
 }
