@@ -10,6 +10,9 @@ import { installValidation } from './http/validation.ts'
 import type { Clock } from './lib/clock.ts'
 import type { Logger } from './logging/logger.ts'
 import { accountsRoutes } from './modules/accounts/accounts.routes.ts'
+import { avatarsRoutes } from './modules/avatars/avatars.routes.ts'
+import { avatarImageLimits } from './modules/avatars/avatars.service.ts'
+import { createImageProcessor, type ImageProcessor } from './images/index.ts'
 import { authorization } from './security/authz.ts'
 import { csrfGuard } from './security/csrf/index.ts'
 import { createMetrics, metricsRoutes, type Metrics } from './observability/metrics.ts'
@@ -35,6 +38,8 @@ export interface AppDeps {
   metrics?: Metrics
   /** Shared rate-limit counters (REDIS_URL); the caller creates and closes it (src/main.ts). */
   redis?: Redis
+  /** Avatar validation and re-encoding; built from the configured limits when not given. */
+  imageProcessor?: ImageProcessor
 }
 
 declare module 'fastify' {
@@ -105,6 +110,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     passwords,
     loginAttempts: loginAttemptLimits(app.rateLimits), // RATE_LIMIT_LOGIN_USER
   })
+  await app.register(avatarsRoutes, {
+    db: database.db,
+    clock: deps.clock,
+    processor: deps.imageProcessor ?? createImageProcessor({ limits: avatarImageLimits(config) }),
+    maxUploadBytes: config.maxUploadBytes,
+  }) // POST /api/upload-avatar and GET /avatars/…
   await app.register(rateLimitAdminRoutes)
   // [pages] server-rendered HTML for people, outside /api, over the same services
   await app.register(webPages, {

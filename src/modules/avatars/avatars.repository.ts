@@ -1,0 +1,54 @@
+import type { Kysely, Selectable } from 'kysely'
+import type { AvatarsTable, Database } from '../../db/schema.ts'
+
+export type AvatarRow = Selectable<AvatarsTable>
+
+/** What serving needs, hash and type included, so a 304 or a redirect can be decided from one read. */
+export type ServedAvatar = Pick<AvatarRow, 'content_type' | 'data' | 'sha256' | 'file_name'>
+
+/** The user the avatar belonged to is gone (deleted while the upload was being processed). */
+export class AvatarOwnerMissingError extends Error {
+  constructor(readonly userId: number) {
+    super(`user ${userId} does not exist`)
+    this.name = 'AvatarOwnerMissingError'
+  }
+}
+
+/** SQLite (better-sqlite3) and PostgreSQL (pg) names for a foreign key that refused a write. */
+function isForeignKeyViolation(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false
+  const { code } = error as { code?: unknown }
+  return code === 'SQLITE_CONSTRAINT_FOREIGNKEY' || code === '23503'
+}
+
+export function createAvatarsRepository(db: Kysely<Database>) {
+  return {
+    /**
+     * Makes `avatar` the user's avatar in one statement (an upsert): a concurrent reader sees
+     * the previous row or this one, and two uploads racing leave exactly one of them.
+     */
+    async replace(avatar: AvatarRow): Promise<void> {
+      const { user_id: _userId, ...changes } = avatar
+      try {
+        await db
+          .insertInto('avatars')
+          .values(avatar)
+          .onConflict((conflict) => conflict.column('user_id').doUpdateSet(changes))
+          .execute()
+      } catch (error) {
+        if (isForeignKeyViolation(error)) throw new AvatarOwnerMissingError(avatar.user_id)
+        throw error
+      }
+    },
+
+    async findForServing(userId: number): Promise<ServedAvatar | undefined> {
+      return db
+        .selectFrom('avatars')
+        .select(['content_type', 'data', 'sha256', 'file_name'])
+        .where('user_id', '=', userId)
+        .executeTakeFirst()
+    },
+  }
+}
+
+export type AvatarsRepository = ReturnType<typeof createAvatarsRepository>

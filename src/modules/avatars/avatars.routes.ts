@@ -1,0 +1,170 @@
+import multipart from '@fastify/multipart'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Kysely } from 'kysely'
+import type { Database } from '../../db/schema.ts'
+import { notFound } from '../../http/errors.ts'
+import type { ImageProcessor } from '../../images/index.ts'
+import type { Clock } from '../../lib/clock.ts'
+import { AVATAR_FILE_NAME_PATTERN, AVATARS_PATH_PREFIX, avatarUrl } from './avatar-url.ts'
+import { createAvatarsRepository } from './avatars.repository.ts'
+import { createAvatarsService } from './avatars.service.ts'
+import { bodyStillArriving, createLingeringCloser, type LingerLimits } from './lingering-close.ts'
+import {
+  declaredTooLarge,
+  maxBodyBytes,
+  multipartLimits,
+  readAvatarUpload,
+  UploadRefusedError,
+  type UploadLimits,
+} from './read-upload.ts'
+import { uploadRejection, uploadsBusy } from './upload-rejections.ts'
+import { createUploadSlots, DEFAULT_MAX_UPLOADS_IN_FLIGHT } from './upload-slots.ts'
+
+export interface AvatarsRoutesOptions {
+  db: Kysely<Database>
+  clock: Clock
+  /** Built once per app from the configured limits (app.ts). */
+  processor: ImageProcessor
+  /** MAX_UPLOAD_BYTES. */
+  maxUploadBytes: number
+  maxUploadsInFlight?: number
+  linger?: LingerLimits
+}
+
+export const UPLOAD_AVATAR_PATH = '/api/upload-avatar'
+
+/** A year, and `immutable`: the URL names the bytes (avatar-url.ts), so they never change under it. */
+const CACHE_CURRENT_AVATAR = 'public, max-age=31536000, immutable'
+/** An avatar is an image and nothing else: no script, no style, no frame, even if opened on its own. */
+const AVATAR_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
+
+const uploadResponse = {
+  200: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['avatar_url'],
+    properties: { avatar_url: { type: 'string' } },
+  },
+} as const
+
+const servingParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['userId', 'file'],
+  properties: { userId: { type: 'string' }, file: { type: 'string' } },
+} as const
+
+function parseUserId(text: string): number | null {
+  if (!/^[1-9]\d{0,15}$/.test(text)) return null
+  const id = Number(text)
+  return Number.isSafeInteger(id) ? id : null
+}
+
+/** If-None-Match holds our ETag (weak comparison, RFC 9110 §13.1.2) or `*`. */
+function matchesIfNoneMatch(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false
+  return header.split(',').some((candidate) => {
+    const tag = candidate.trim()
+    return tag === '*' || tag.replace(/^W\//, '') === etag
+  })
+}
+
+/**
+ * CONTRACT §5, avatars: `POST /api/upload-avatar` and the avatar images themselves.
+ *
+ * Each upload is refused as early and cheaply as possible: session, CSRF header and rate limit
+ * (onRequest, app-wide), then the declared Content-Length (preHandler), then the body streamed
+ * under a byte limit with the CSRF field first (read-upload.ts), then the image checks of
+ * src/images, cheapest first. A refused upload stores nothing and leaves the previous avatar.
+ */
+export async function avatarsRoutes(app: FastifyInstance, opts: AvatarsRoutesOptions) {
+  const repository = createAvatarsRepository(opts.db)
+  const service = createAvatarsService({ repository, processor: opts.processor, clock: opts.clock })
+  const limits: UploadLimits = { maxFileBytes: opts.maxUploadBytes }
+  const slots = createUploadSlots(opts.maxUploadsInFlight ?? DEFAULT_MAX_UPLOADS_IN_FLIGHT)
+  const closer = createLingeringCloser(opts.linger)
+  app.addHook('preClose', async () => closer.closeAll())
+
+  // The upload route lives in a scope of its own: multipart parsing exists here and nowhere else,
+  // and no other parser may read a body here first (a JSON body is not parsed: it has no file).
+  await app.register(async (upload) => {
+    upload.removeAllContentTypeParsers()
+    await upload.register(multipart, { limits: multipartLimits(limits) })
+    upload.addContentTypeParser('*', (_req, _payload, done) => done(null))
+
+    // Any refusal sent while the body is still arriving closes the connection, gracefully.
+    upload.addHook('onSend', async (req, reply, payload) => {
+      if (reply.statusCode >= 400 && bodyStillArriving(req.raw)) {
+        reply.header('Connection', 'close')
+        closer.arm(req.raw)
+      }
+      return payload
+    })
+
+    const releaseSlot = new WeakMap<FastifyRequest, () => void>()
+
+    // After access control (401 first: a signed-out client learns nothing about limits).
+    const refuseBeforeReading = async (req: FastifyRequest, reply: FastifyReply) => {
+      if (declaredTooLarge(req, limits)) {
+        const declared = `Content-Length ${String(req.headers['content-length'])} over ${maxBodyBytes(limits)} bytes`
+        throw uploadRejection(req, new UploadRefusedError('too_large', 0, declared), null)
+      }
+      const release = slots.tryAcquire()
+      if (release === null) throw uploadsBusy(req, slots.inUse)
+      releaseSlot.set(req, release)
+      reply.raw.once('close', release) // whatever happens next, the slot comes back
+    }
+
+    upload.post(
+      UPLOAD_AVATAR_PATH,
+      {
+        config: { access: 'user', csrf: 'multipart', rateLimit: 'avatar' },
+        schema: { response: uploadResponse },
+        preHandler: refuseBeforeReading,
+      },
+      async (req) => {
+        let fileBytes: number | null = null
+        try {
+          const file = await readAvatarUpload(req, limits)
+          fileBytes = file.length
+          const stored = await service.replace(req.user!.id, file)
+          app.metrics.imageAccepted()
+          return { avatar_url: stored.url }
+        } catch (error) {
+          throw uploadRejection(req, error, fileBytes)
+        } finally {
+          releaseSlot.get(req)?.()
+        }
+      },
+    )
+  })
+
+  app.get<{ Params: { userId: string; file: string } }>(
+    `${AVATARS_PATH_PREFIX}/:userId/:file`,
+    { config: { access: 'public' }, schema: { params: servingParams } },
+    async (req, reply) => {
+      const userId = parseUserId(req.params.userId)
+      if (userId === null || !AVATAR_FILE_NAME_PATTERN.test(req.params.file)) throw notFound()
+      const avatar = await repository.findForServing(userId)
+      if (!avatar) throw notFound()
+      if (req.params.file !== avatar.file_name) {
+        // An earlier avatar's URL (a page rendered before the change): send the current one.
+        // Not cached, since the next upload moves it again.
+        return reply
+          .code(302)
+          .header('Location', avatarUrl(userId, avatar.file_name))
+          .header('Cache-Control', 'no-cache')
+          .send()
+      }
+      const etag = `"${avatar.sha256}"`
+      reply
+        .header('ETag', etag)
+        .header('Cache-Control', CACHE_CURRENT_AVATAR)
+        .header('X-Content-Type-Options', 'nosniff')
+        .header('Content-Security-Policy', AVATAR_CSP)
+        .header('Content-Disposition', 'inline')
+      if (matchesIfNoneMatch(req.headers['if-none-match'], etag)) return reply.code(304).send()
+      return reply.type(avatar.content_type).send(avatar.data)
+    },
+  )
+}
