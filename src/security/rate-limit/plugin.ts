@@ -26,7 +26,8 @@ const SIGNED_IN_ACCESS = new Set(['user', 'instructor', 'admin'])
 /** What the policy counts this request by: its client key, or its signed-in user (null when anonymous). */
 function counterValue(policy: RoutePolicyName, req: FastifyRequest): string | null {
   if (POLICY_KEY_KIND[policy] === 'user') return req.user === null ? null : String(req.user.id)
-  return clientKey(req.ip)
+  // req.ip is undefined only when the socket is already gone: one shared key, never a crash.
+  return clientKey(req.ip ?? '')
 }
 
 function sendLimitHeaders(reply: FastifyReply, decision: Decision) {
@@ -60,7 +61,7 @@ export const rateLimits = fp(
     })
 
     app.addHook('onRequest', async (req, reply) => {
-      const policy = req.routeOptions.config.rateLimit
+      const policy = req.routeOptions.config?.rateLimit
       if (policy === undefined || SAFE_METHODS.has(req.method)) return
       const value = counterValue(policy, req)
       if (value === null) return
