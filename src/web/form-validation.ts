@@ -5,7 +5,7 @@ import addFormatsModule from 'ajv-formats'
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv
 
 /** Checks a form's fields; returns field → message for every field in error (empty when all is well). */
-export type FormCheck = (values: Record<string, string>) => Record<string, string>
+export type FormCheck = (values: object) => Record<string, string>
 
 function fieldOf(issue: ErrorObject): string {
   if (issue.keyword === 'required') return String(issue.params.missingProperty)

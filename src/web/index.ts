@@ -7,6 +7,7 @@ import type { LoginAttemptHooks } from '../modules/accounts/accounts.routes.ts'
 import { createAccountsService } from '../modules/accounts/accounts.service.ts'
 import { createPasswordPolicy, loadCommonPasswords } from '../security/password-policy.ts'
 import type { PasswordHasher } from '../security/passwords.ts'
+import { createAdminService } from '../modules/admin/admin.service.ts'
 import { createCatalogService } from '../modules/content/catalog.service.ts'
 import { createMarkdownRenderer, type MarkdownRenderer } from '../modules/content/markdown.ts'
 import { createCoursesService } from '../modules/courses/courses.service.ts'
@@ -14,6 +15,8 @@ import { createReadingService } from '../modules/ebooks/reading.service.ts'
 import { assetRoutes } from './assets.ts'
 import { createFormChecks } from './form-validation.ts'
 import { accountPages } from './pages/account.routes.ts'
+import { adminPages } from './pages/admin.routes.ts'
+import { contentEditorPages } from './pages/content-editor.routes.ts'
 import { cataloguePages } from './pages/catalogue.routes.ts'
 import { coursePages } from './pages/courses.routes.ts'
 import { ebookPages } from './pages/ebooks.routes.ts'
@@ -58,4 +61,7 @@ export async function webPages(app: FastifyInstance, opts: WebPagesOptions) {
   await app.register(cataloguePages, { pages, accounts, courses, ebooks, reading })
   await app.register(coursePages, { pages, courses, markdown })
   await app.register(ebookPages, { pages, ebooks, reading, markdown })
+  const admin = createAdminService({ db, clock, sessions: app.sessions })
+  await app.register(adminPages, { pages, admin, accounts, courses: courses.catalog, ebooks })
+  for (const catalog of [courses.catalog, ebooks]) await app.register(contentEditorPages, { pages, catalog, forms })
 }

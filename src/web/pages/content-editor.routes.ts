@@ -1,0 +1,378 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { forbidden, unauthorized } from '../../http/errors.ts'
+import {
+  createPartBodySchema,
+  createWorkBodySchema,
+  partParamsSchema,
+  slugParamsSchema,
+  type PartParams,
+  type SlugParams,
+} from '../../modules/content/catalog.schemas.ts'
+import type { CatalogService, NewPart, NewWork } from '../../modules/content/catalog.service.ts'
+import {
+  BODY_MAX_CHARS,
+  DESCRIPTION_MAX_CHARS,
+  MAX_PARTS,
+  SLUG_MAX_CHARS,
+  TITLE_MAX_CHARS,
+} from '../../modules/content/fields.ts'
+import { hasAccess } from '../../security/authz.ts'
+import type { createFormChecks } from '../form-validation.ts'
+import { emptyForm, formValues, noteFormProblem, serviceErrors, type FormState } from '../forms.ts'
+import { seeOther, type Pages } from '../page.ts'
+
+export interface ContentEditorOptions {
+  pages: Pages
+  catalog: CatalogService
+  forms: ReturnType<typeof createFormChecks>
+}
+
+const WORK_FIELDS = ['title', 'slug', 'description', 'published'] as const
+const PART_FIELDS = ['title', 'body', 'position'] as const
+
+const WORK_ERRORS = {
+  title: `Enter a title of at most ${TITLE_MAX_CHARS} characters.`,
+  slug: `Use lower-case letters, digits and single hyphens (at most ${SLUG_MAX_CHARS}), like intro-to-css.`,
+  description: `At most ${DESCRIPTION_MAX_CHARS} characters.`,
+}
+const PART_ERRORS = {
+  title: `Enter a title of at most ${TITLE_MAX_CHARS} characters.`,
+  body: `At most ${BODY_MAX_CHARS.toLocaleString('en')} characters of Markdown.`,
+  position: `A number from 1 to the number of parts.`,
+}
+
+/**
+ * A lesson's Markdown may be long (BODY_MAX_CHARS characters, up to four bytes each, and the
+ * form's percent-encoding triples that): these two routes take more than the 64 KiB of other forms.
+ */
+const PART_FORM_BODY_LIMIT_BYTES = 8 * 1024 * 1024
+
+/**
+ * Before the large body of a part form is read: only signed-in staff may make the server parse
+ * it. (The route's `access` is enforced again, as always, by the authorization layer.)
+ */
+async function staffBeforeBody(req: FastifyRequest) {
+  if (req.user === null) throw unauthorized()
+  if (!hasAccess(req.user, 'instructor')) throw forbidden()
+}
+
+/** The typed input of the API's schemas, from the strings of a form. */
+function workInput(values: Record<string, string>): NewWork {
+  return {
+    title: values.title ?? '',
+    slug: values.slug ?? '',
+    description: values.description ?? '',
+    published: values.published === 'on',
+  }
+}
+
+function partInput(values: Record<string, string>): NewPart {
+  const input: NewPart = { title: values.title ?? '', body: values.body ?? '' }
+  // An empty position keeps the place; anything else must be a whole number (the schema says which).
+  if (values.position) input.position = /^\d{1,7}$/.test(values.position) ? Number(values.position) : NaN
+  return input
+}
+
+/**
+ * Editing a kind of work in the browser (`/admin/courses/…`, `/admin/ebooks/…`): create, change,
+ * publish and delete works, add, change, reorder and delete their parts. The forms are checked
+ * with the API's own body schemas and saved by the same catalog service, so a course edited here
+ * is exactly what the API would have made.
+ */
+export async function contentEditorPages(app: FastifyInstance, opts: ContentEditorOptions) {
+  const { pages, catalog } = opts
+  const kind = catalog.kind
+  const labels = catalog.labels
+  const base = `/admin/${kind}s`
+  const publicBase = `/${kind}s`
+  const checkWork = opts.forms.compile(createWorkBodySchema, WORK_ERRORS)
+  const checkPart = opts.forms.compile(createPartBodySchema, PART_ERRORS)
+  const staff = { access: 'instructor', html: true } as const
+  const workPath = (slug: string) => `${base}/${encodeURIComponent(slug)}`
+
+  const newWorkPage = (req: FastifyRequest, reply: FastifyReply, form: FormState, status = 200) =>
+    pages.send(
+      req,
+      reply,
+      'admin-work',
+      { kind, labels, form, action: base, work: null, parts: [], partForm: emptyForm(), base, publicBase },
+      { title: `New ${kind}`, status, forms: true },
+    )
+
+  async function editWorkPage(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    slug: string,
+    forms: { form?: FormState; partForm?: FormState },
+    status = 200,
+  ) {
+    const { work, parts } = await catalog.get(slug, req.user)
+    const form =
+      forms.form ??
+      emptyForm({
+        title: work.title,
+        slug: work.slug,
+        description: work.description,
+        published: work.published === 1 ? 'on' : '',
+      })
+    return pages.send(
+      req,
+      reply,
+      'admin-work',
+      {
+        kind,
+        labels,
+        form,
+        action: workPath(work.slug),
+        work,
+        parts: parts.map((part, index) => ({ n: index + 1, title: part.title })),
+        partForm: forms.partForm ?? emptyForm(),
+        maxParts: MAX_PARTS,
+        base,
+        publicBase,
+      },
+      { title: `Edit ${work.title}`, status },
+    )
+  }
+
+  async function partPage(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    slug: string,
+    n: number,
+    form?: FormState,
+    status = 200,
+  ) {
+    const { work, part } = await catalog.source(slug, n, req.user)
+    return pages.send(
+      req,
+      reply,
+      'admin-part',
+      {
+        kind,
+        labels,
+        work,
+        n,
+        form: form ?? emptyForm({ title: part.title, body: part.body_markdown, position: String(n) }),
+        action: `${workPath(work.slug)}/parts/${n}`,
+        base,
+      },
+      { title: `Edit ${part.title}`, status },
+    )
+  }
+
+  /** Checks a form; on a problem, notes it for the log and returns the form state to show again. */
+  function problems(
+    req: FastifyRequest,
+    values: Record<string, string>,
+    errors: Record<string, string>,
+  ): FormState | null {
+    if (Object.keys(errors).length === 0) return null
+    noteFormProblem(req, `Invalid ${kind} form`)
+    return { values, errors, formError: null }
+  }
+
+  function refused(req: FastifyRequest, values: Record<string, string>, error: unknown, fields: readonly string[]) {
+    const { errors, formError, status, message } = serviceErrors(error, fields)
+    noteFormProblem(req, message, 'HttpError')
+    return { form: { values, errors, formError }, status }
+  }
+
+  app.get(`${base}/new`, { config: staff }, async (req, reply) => newWorkPage(req, reply, emptyForm({ published: '' })))
+
+  app.post(
+    base,
+    {
+      config: {
+        ...staff,
+        redisplayForm: (req, reply, problem) =>
+          newWorkPage(
+            req,
+            reply,
+            { ...emptyForm(formValues(req.body, WORK_FIELDS)), formError: problem.message },
+            problem.status,
+          ),
+      },
+    },
+    async (req, reply) => {
+      const values = formValues(req.body, WORK_FIELDS)
+      const input = workInput(values)
+      const invalid = problems(req, values, checkWork(input))
+      if (invalid) return newWorkPage(req, reply, invalid, 400)
+      try {
+        const work = await catalog.create(input, req.user!.id)
+        return seeOther(reply, workPath(work.slug), 'content-updated')
+      } catch (error) {
+        const { form, status } = refused(req, values, error, WORK_FIELDS)
+        return newWorkPage(req, reply, form, status)
+      }
+    },
+  )
+
+  app.get<{ Params: SlugParams }>(
+    `${base}/:slug`,
+    { config: staff, schema: { params: slugParamsSchema } },
+    async (req, reply) => editWorkPage(req, reply, req.params.slug, {}),
+  )
+
+  app.post<{ Params: SlugParams }>(
+    `${base}/:slug`,
+    {
+      config: {
+        ...staff,
+        redisplayForm: (req, reply, problem) =>
+          editWorkPage(
+            req,
+            reply,
+            (req.params as SlugParams).slug,
+            { form: { ...emptyForm(formValues(req.body, WORK_FIELDS)), formError: problem.message } },
+            problem.status,
+          ),
+      },
+      schema: { params: slugParamsSchema },
+    },
+    async (req, reply) => {
+      const values = formValues(req.body, WORK_FIELDS)
+      const input = workInput(values)
+      const invalid = problems(req, values, checkWork(input))
+      if (invalid) return editWorkPage(req, reply, req.params.slug, { form: invalid }, 400)
+      try {
+        const work = await catalog.update(req.params.slug, input, req.user)
+        return seeOther(reply, workPath(work.slug), 'content-updated')
+      } catch (error) {
+        const { form, status } = refused(req, values, error, WORK_FIELDS)
+        return editWorkPage(req, reply, req.params.slug, { form }, status)
+      }
+    },
+  )
+
+  app.post<{ Params: SlugParams }>(
+    `${base}/:slug/parts`,
+    {
+      config: {
+        ...staff,
+        redisplayForm: (req, reply, problem) =>
+          editWorkPage(
+            req,
+            reply,
+            (req.params as SlugParams).slug,
+            { partForm: { ...emptyForm(formValues(req.body, PART_FIELDS)), formError: problem.message } },
+            problem.status,
+          ),
+      },
+      schema: { params: slugParamsSchema },
+      bodyLimit: PART_FORM_BODY_LIMIT_BYTES,
+      onRequest: staffBeforeBody,
+    },
+    async (req, reply) => {
+      const values = formValues(req.body, PART_FIELDS)
+      const input = partInput(values)
+      const invalid = problems(req, values, checkPart(input))
+      if (invalid) return editWorkPage(req, reply, req.params.slug, { partForm: invalid }, 400)
+      try {
+        await catalog.addPart(req.params.slug, input, req.user)
+        return seeOther(reply, workPath(req.params.slug), 'content-updated')
+      } catch (error) {
+        const { form, status } = refused(req, values, error, PART_FIELDS)
+        return editWorkPage(req, reply, req.params.slug, { partForm: form }, status)
+      }
+    },
+  )
+
+  app.get<{ Params: PartParams }>(
+    `${base}/:slug/parts/:n`,
+    { config: staff, schema: { params: partParamsSchema } },
+    async (req, reply) => partPage(req, reply, req.params.slug, req.params.n),
+  )
+
+  app.post<{ Params: PartParams }>(
+    `${base}/:slug/parts/:n`,
+    {
+      config: {
+        ...staff,
+        redisplayForm: (req, reply, problem) => {
+          const { slug, n } = req.params as PartParams
+          const form = { ...emptyForm(formValues(req.body, PART_FIELDS)), formError: problem.message }
+          return partPage(req, reply, slug, n, form, problem.status)
+        },
+      },
+      schema: { params: partParamsSchema },
+      bodyLimit: PART_FORM_BODY_LIMIT_BYTES,
+      onRequest: staffBeforeBody,
+    },
+    async (req, reply) => {
+      const { slug, n } = req.params
+      const values = formValues(req.body, PART_FIELDS)
+      const input = partInput(values)
+      const invalid = problems(req, values, checkPart(input))
+      if (invalid) return partPage(req, reply, slug, n, invalid, 400)
+      try {
+        await catalog.updatePart(slug, n, input, req.user)
+        return seeOther(reply, workPath(slug), 'content-updated')
+      } catch (error) {
+        const { form, status } = refused(req, values, error, PART_FIELDS)
+        return partPage(req, reply, slug, n, form, status)
+      }
+    },
+  )
+
+  app.get<{ Params: PartParams }>(
+    `${base}/:slug/parts/:n/delete`,
+    { config: staff, schema: { params: partParamsSchema } },
+    async (req, reply) => {
+      const { work, part } = await catalog.part(req.params.slug, req.params.n, req.user)
+      return pages.send(
+        req,
+        reply,
+        'confirm',
+        {
+          heading: `Delete “${part.title}”?`,
+          message: `${labels.part} ${req.params.n} of ${work.title} will be deleted, and with it the progress learners made in it. This cannot be undone.`,
+          action: `${workPath(work.slug)}/parts/${req.params.n}/delete`,
+          button: `Delete the ${labels.part.toLowerCase()}`,
+          back: workPath(work.slug),
+        },
+        { title: `Delete ${part.title}` },
+      )
+    },
+  )
+
+  app.post<{ Params: PartParams }>(
+    `${base}/:slug/parts/:n/delete`,
+    { config: staff, schema: { params: partParamsSchema } },
+    async (req, reply) => {
+      await catalog.removePart(req.params.slug, req.params.n, req.user)
+      return seeOther(reply, workPath(req.params.slug), 'content-deleted')
+    },
+  )
+
+  app.get<{ Params: SlugParams }>(
+    `${base}/:slug/delete`,
+    { config: staff, schema: { params: slugParamsSchema } },
+    async (req, reply) => {
+      const { work } = await catalog.get(req.params.slug, req.user)
+      return pages.send(
+        req,
+        reply,
+        'confirm',
+        {
+          heading: `Delete “${work.title}”?`,
+          message: `The ${kind} and its ${work.part_count} ${labels.parts} will be deleted, and with them the progress learners made. This cannot be undone.`,
+          action: `${workPath(work.slug)}/delete`,
+          button: `Delete the ${kind}`,
+          back: workPath(work.slug),
+        },
+        { title: `Delete ${work.title}` },
+      )
+    },
+  )
+
+  app.post<{ Params: SlugParams }>(
+    `${base}/:slug/delete`,
+    { config: staff, schema: { params: slugParamsSchema } },
+    async (req, reply) => {
+      await catalog.remove(req.params.slug, req.user)
+      return seeOther(reply, '/admin', 'content-deleted')
+    },
+  )
+}
