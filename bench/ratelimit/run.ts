@@ -3,13 +3,15 @@
  *
  *   node --import tsx bench/ratelimit/run.ts [--seconds N] [--connections N] [--keys N]
  *
- * 1. HTTP: POST through the whole app (sessions, CSRF, limits) to two routes that differ only
- *    in their policy, on one server process: unlimited (the baseline) and limited, with the
- *    in-memory store and then with Redis (BENCH_REDIS_URL, default redis://127.0.0.1:6379/15;
- *    skipped when it does not answer). The limit is set out of reach: every request is counted,
- *    none refused.
- * 2. The limiter alone, in this process: one consume, same key and distinct keys.
- * 3. Heap after N (default 1,000,000) distinct keys: the bounded store against
+ * Two routes that differ only in their policy go through the whole app (sessions, CSRF, limits):
+ * unlimited (the baseline) and limited, with the in-memory store and with Redis
+ * (BENCH_REDIS_URL, default redis://127.0.0.1:6379/15; skipped when it does not answer). The
+ * limit is set out of reach: every request is counted, none refused.
+ * 1. In process (app.inject), small batches of each route alternated: per-request overhead as
+ *    the median of the per-round differences, robust to changes in machine load.
+ * 2. Over HTTP, one server process, autocannon: throughput and latency of each route.
+ * 3. The limiter alone, in this process: one consume, same key and distinct keys.
+ * 4. Heap after N (default 1,000,000) distinct keys: the bounded store against
  *    rate-limiter-flexible's RateLimiterMemory, each in a fresh process.
  *
  * Loopback only; every loop is bounded in time or count.
@@ -23,6 +25,7 @@ import { createManualClock } from '../../src/lib/clock.ts'
 import { MemoryCounterStore, MemoryRateLimiter } from '../../src/security/rate-limit/memory-store.ts'
 import { closeRedisClient, createRedisClient } from '../../src/security/rate-limit/redis-client.ts'
 import { load, table, type LoadResult } from '../support/load.ts'
+import { pairedOverhead, type PairedResult } from './paired.ts'
 import { ROOT, startProcess } from '../support/server.ts'
 
 const { values } = parseArgs({
@@ -37,6 +40,8 @@ const CONNECTIONS = Math.min(200, Math.max(1, Number(values.connections)))
 const KEYS = Math.min(5_000_000, Math.max(1_000, Number(values.keys)))
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/15'
 const MICRO_OPS = 100_000
+const PAIRED_ROUNDS = 21
+const PAIRED_BATCH = 300
 const OUT_OF_REACH = { RATE_LIMIT_LOGIN: '1000000000/1h', LOG_LEVEL: 'warning' }
 
 async function redisAnswers(): Promise<boolean> {
@@ -63,9 +68,16 @@ async function csrfHeaders(url: string): Promise<Record<string, string>> {
   return { cookie, 'x-csrftoken': token }
 }
 
-// ---------------------------------------------------------------- 1. HTTP
-
 const redisReachable = await redisAnswers()
+
+// ---------------------------------------------------------------- 1. in process, paired
+
+const paired: PairedResult[] = [await pairedOverhead({ rounds: PAIRED_ROUNDS, batch: PAIRED_BATCH })]
+if (redisReachable)
+  paired.push(await pairedOverhead({ redisUrl: REDIS_URL, rounds: PAIRED_ROUNDS, batch: PAIRED_BATCH }))
+
+// ---------------------------------------------------------------- 2. HTTP
+
 const stores: Array<{ store: string; env: Record<string, string> }> = [
   { store: 'memory', env: {} },
   ...(redisReachable ? [{ store: 'redis', env: { REDIS_URL } }] : []),
@@ -89,7 +101,7 @@ for (const { store, env } of stores) {
   }
 }
 
-// ---------------------------------------------------------------- 2. the limiter alone
+// ---------------------------------------------------------------- 3. the limiter alone
 
 async function nsPerOp(run: (i: number) => Promise<unknown>, ops = MICRO_OPS): Promise<number> {
   for (let i = 0; i < 1_000; i += 1) await run(i) // warm-up
@@ -120,6 +132,11 @@ if (redisReachable) {
     const limiter = new RateLimiterRedis({ storeClient: client, keyPrefix: 'rl', points: 1e9, duration: 3600 })
     const ops = 20_000 // a network round trip each
     micro.push({
+      limiter: 'redis PING (the round trip alone)',
+      keys: '-',
+      'µs/op': ((await nsPerOp(() => client.ping(), ops)) / 1000).toFixed(2),
+    })
+    micro.push({
       limiter: 'redis (loopback)',
       keys: 'one key',
       'µs/op': ((await nsPerOp(() => limiter.consume('ip:127.0.0.1').catch(ignoreRefusal), ops)) / 1000).toFixed(2),
@@ -131,7 +148,7 @@ if (redisReachable) {
   }
 }
 
-// ---------------------------------------------------------------- 3. memory after N distinct keys
+// ---------------------------------------------------------------- 4. memory after N distinct keys
 
 const memory = ['bounded', 'unbounded'].map((kind) => {
   const run = spawnSync(
@@ -166,7 +183,21 @@ console.log(
 )
 const mean = (rows: typeof http) => rows.reduce((sum, r) => sum + r.requestsPerSecond, 0) / rows.length
 console.log(
-  `1. POST through the whole app, ${CONNECTIONS} connections, ${SECONDS}s per run, unlimited and limited alternated three times\n`,
+  `1. In process: POST through the whole app by app.inject, ${PAIRED_ROUNDS} rounds of ${PAIRED_BATCH} requests per route, alternated\n`,
+)
+console.log(
+  table(
+    paired.map((p) => ({
+      store: p.store,
+      'unlimited µs/request': p.unlimitedUs.toFixed(1),
+      'limited µs/request': p.limitedUs.toFixed(1),
+      'overhead µs (median of rounds)': p.overheadUs.toFixed(1),
+      overhead: `${((p.overheadUs / p.unlimitedUs) * 100).toFixed(1)}%`,
+    })),
+  ),
+)
+console.log(
+  `\n2. Over HTTP: POST through the whole app, ${CONNECTIONS} connections, ${SECONDS}s per run, unlimited and limited alternated three times\n`,
 )
 console.log(
   table(
@@ -192,10 +223,10 @@ for (const { store } of stores) {
 }
 if (!redisReachable) console.log(`redis: skipped, nothing answers at ${REDIS_URL}`)
 
-console.log(`\n2. The limiter alone, one consume at a time (${MICRO_OPS} ops; Redis 20000)\n`)
+console.log(`\n3. The limiter alone, one consume at a time (${MICRO_OPS} ops; Redis 20000)\n`)
 console.log(table(micro))
 
-console.log(`\n3. Heap after ${KEYS.toLocaleString('en')} distinct keys (fresh process each, after GC)\n`)
+console.log(`\n4. Heap after ${KEYS.toLocaleString('en')} distinct keys (fresh process each, after GC)\n`)
 console.log(
   table(
     memory.map((m) => ({
