@@ -110,10 +110,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     passwords,
     loginAttempts: loginAttemptLimits(app.rateLimits), // RATE_LIMIT_LOGIN_USER
   })
+  // One processor, so its bounded queue covers the API's uploads and the profile page's together.
+  const imageProcessor = deps.imageProcessor ?? createImageProcessor({ limits: avatarImageLimits(config) })
   await app.register(avatarsRoutes, {
     db: database.db,
     clock: deps.clock,
-    processor: deps.imageProcessor ?? createImageProcessor({ limits: avatarImageLimits(config) }),
+    processor: imageProcessor,
     maxUploadBytes: config.maxUploadBytes,
   }) // POST /api/upload-avatar and GET /avatars/…
   await app.register(rateLimitAdminRoutes)
@@ -124,6 +126,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     clock: deps.clock,
     passwords,
     loginAttempts: loginAttemptLimits(app.rateLimits),
+    imageProcessor,
+    maxUploadBytes: config.maxUploadBytes,
   })
 
   return app

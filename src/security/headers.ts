@@ -16,7 +16,9 @@ export const securityHeaders = fp(
           defaultSrc: ["'self'"],
           scriptSrc: ["'self'"],
           styleSrc: ["'self'"],
-          imgSrc: ["'self'", 'data:'],
+          // blob: lets the profile page preview a chosen picture (URL.createObjectURL) before
+          // it is uploaded; such URLs are made by our own script from a local file, never fetched.
+          imgSrc: ["'self'", 'data:', 'blob:'],
           fontSrc: ["'self'"],
           connectSrc: ["'self'"],
           objectSrc: ["'none'"],

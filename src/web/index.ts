@@ -8,6 +8,9 @@ import { createAccountsService } from '../modules/accounts/accounts.service.ts'
 import { createPasswordPolicy, loadCommonPasswords } from '../security/password-policy.ts'
 import type { PasswordHasher } from '../security/passwords.ts'
 import { createAdminService } from '../modules/admin/admin.service.ts'
+import { createAvatarsRepository } from '../modules/avatars/avatars.repository.ts'
+import { createAvatarsService } from '../modules/avatars/avatars.service.ts'
+import type { ImageProcessor } from '../images/index.ts'
 import { createCatalogService } from '../modules/content/catalog.service.ts'
 import { createMarkdownRenderer, type MarkdownRenderer } from '../modules/content/markdown.ts'
 import { createCoursesService } from '../modules/courses/courses.service.ts'
@@ -20,6 +23,7 @@ import { contentEditorPages } from './pages/content-editor.routes.ts'
 import { cataloguePages } from './pages/catalogue.routes.ts'
 import { coursePages } from './pages/courses.routes.ts'
 import { ebookPages } from './pages/ebooks.routes.ts'
+import { profilePages } from './pages/profile.routes.ts'
 import type { Site } from './site.ts'
 
 export { createSite, type Site } from './site.ts'
@@ -31,6 +35,10 @@ export interface WebPagesOptions {
   passwords: PasswordHasher
   /** The same hooks as POST /api/login: failed sign-ins per username (RATE_LIMIT_LOGIN_USER). */
   loginAttempts?: LoginAttemptHooks
+  /** The app's image processor (one bounded queue for the API's uploads and the profile page's). */
+  imageProcessor: ImageProcessor
+  /** MAX_UPLOAD_BYTES. */
+  maxUploadBytes: number
   /** The app's Markdown renderer, so pages and the API share its cache; a new one when not given. */
   markdown?: MarkdownRenderer
 }
@@ -58,6 +66,19 @@ export async function webPages(app: FastifyInstance, opts: WebPagesOptions) {
 
   await app.register(assetRoutes, { assets: site.assets })
   await app.register(accountPages, { pages, accounts, forms, loginAttempts: opts.loginAttempts })
+  const avatars = createAvatarsService({
+    repository: createAvatarsRepository(db),
+    processor: opts.imageProcessor,
+    clock,
+  })
+  await app.register(profilePages, {
+    pages,
+    accounts,
+    avatars,
+    forms,
+    maxUploadBytes: opts.maxUploadBytes,
+    imageAccepted: () => app.metrics.imageAccepted(),
+  })
   await app.register(cataloguePages, { pages, accounts, courses, ebooks, reading })
   await app.register(coursePages, { pages, courses, markdown })
   await app.register(ebookPages, { pages, ebooks, reading, markdown })

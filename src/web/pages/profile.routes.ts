@@ -1,0 +1,250 @@
+import multipart from '@fastify/multipart'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { HttpError, unauthorized } from '../../http/errors.ts'
+import { securityEvent } from '../../http/request-context.ts'
+import {
+  BIO_MAX_LENGTH,
+  DISPLAY_NAME_MAX_LENGTH,
+  EMAIL_MAX_LENGTH,
+  passwordChangeBodySchema,
+  profileBodySchema,
+} from '../../modules/accounts/accounts.schemas.ts'
+import { WRONG_CURRENT_PASSWORD_MESSAGE, type AccountsService } from '../../modules/accounts/accounts.service.ts'
+import { presentUser } from '../../modules/accounts/user.presenter.ts'
+import type { AvatarsService } from '../../modules/avatars/avatars.service.ts'
+import { bodyStillArriving, createLingeringCloser } from '../../modules/avatars/lingering-close.ts'
+import {
+  declaredTooLarge,
+  maxBodyBytes,
+  multipartLimits,
+  readAvatarUpload,
+  UploadRefusedError,
+  type UploadLimits,
+} from '../../modules/avatars/read-upload.ts'
+import { uploadRejection } from '../../modules/avatars/upload-rejections.ts'
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../security/passwords.ts'
+import type { createFormChecks } from '../form-validation.ts'
+import { emptyForm, formValues, noteFormProblem, serviceErrors, type FormState } from '../forms.ts'
+import { seeOther, type Pages } from '../page.ts'
+
+export interface ProfilePagesOptions {
+  pages: Pages
+  accounts: AccountsService
+  avatars: AvatarsService
+  forms: ReturnType<typeof createFormChecks>
+  /** MAX_UPLOAD_BYTES. */
+  maxUploadBytes: number
+  /** Counts an accepted image, as the API does (observability/metrics.ts). */
+  imageAccepted(): void
+}
+
+const PROFILE_FIELDS = ['display_name', 'bio', 'email'] as const
+const PASSWORD_FIELDS = ['current_password', 'new_password'] as const
+const PROFILE_ERRORS = {
+  display_name: `At most ${DISPLAY_NAME_MAX_LENGTH} characters.`,
+  bio: `At most ${BIO_MAX_LENGTH} characters.`,
+  email: 'Enter a valid email address, like ada@example.com.',
+}
+const PASSWORD_ERRORS = {
+  current_password: 'Enter your current password.',
+  new_password: `Choose a password of at least ${MIN_PASSWORD_LENGTH} characters (at most ${MAX_PASSWORD_LENGTH}).`,
+}
+const LIMITS = {
+  displayName: DISPLAY_NAME_MAX_LENGTH,
+  bio: BIO_MAX_LENGTH,
+  email: EMAIL_MAX_LENGTH,
+  passwordMin: MIN_PASSWORD_LENGTH,
+  passwordMax: MAX_PASSWORD_LENGTH,
+}
+
+/** The three forms of the profile page, each in the state it is shown in. */
+interface ProfileForms {
+  profile?: FormState
+  password?: FormState
+  avatar?: FormState
+}
+
+/**
+ * `/profile`: the picture (multipart upload through the avatars module's own reader, checks and
+ * service), the public details and the password, each a form that works without JavaScript.
+ * The script (src/web/client/avatar-preview.ts) shows the chosen picture before it is sent.
+ */
+export async function profilePages(app: FastifyInstance, opts: ProfilePagesOptions) {
+  const { pages, accounts, avatars } = opts
+  const checkProfile = opts.forms.compile(profileBodySchema, PROFILE_ERRORS)
+  const checkPassword = opts.forms.compile(passwordChangeBodySchema, PASSWORD_ERRORS)
+  const uploadLimits: UploadLimits = { maxFileBytes: opts.maxUploadBytes }
+
+  async function profilePage(req: FastifyRequest, reply: FastifyReply, forms: ProfileForms = {}, status = 200) {
+    const record = await accounts.findUser(req.user!.id)
+    if (!record) throw unauthorized()
+    const user = presentUser(record)
+    return pages.send(
+      req,
+      reply,
+      'profile',
+      {
+        user,
+        profileForm: forms.profile ?? emptyForm({ display_name: user.display_name, bio: user.bio, email: user.email }),
+        passwordForm: forms.password ?? emptyForm(),
+        avatarForm: forms.avatar ?? emptyForm(),
+        limits: LIMITS,
+        maxUploadBytes: opts.maxUploadBytes,
+        maxUploadMegabytes: Math.floor(opts.maxUploadBytes / (1024 * 1024)),
+      },
+      { title: 'Your profile', status },
+    )
+  }
+
+  /** A form's problem, shown at the top of that form: what request_complete reports too. */
+  const withProblem = (req: FastifyRequest, fields: readonly string[], message: string): FormState => ({
+    ...emptyForm(formValues(req.body, fields)),
+    formError: message,
+  })
+
+  app.get('/profile', { config: { access: 'user', html: true } }, async (req, reply) => profilePage(req, reply))
+
+  app.post(
+    '/profile',
+    {
+      config: {
+        access: 'user',
+        html: true,
+        redisplayForm: (req, reply, problem) =>
+          profilePage(req, reply, { profile: withProblem(req, PROFILE_FIELDS, problem.message) }, problem.status),
+      },
+    },
+    async (req, reply) => {
+      const values = formValues(req.body, PROFILE_FIELDS)
+      const errors = checkProfile(values)
+      if (Object.keys(errors).length > 0) {
+        noteFormProblem(req, 'Invalid profile form')
+        return profilePage(req, reply, { profile: { values, errors, formError: null } }, 400)
+      }
+      try {
+        const user = await accounts.updateProfile(req.user!.id, values)
+        if (!user) throw unauthorized()
+      } catch (error) {
+        const { errors: fieldErrors, formError, status, message } = serviceErrors(error, PROFILE_FIELDS)
+        noteFormProblem(req, message, 'HttpError')
+        return profilePage(req, reply, { profile: { values, errors: fieldErrors, formError } }, status)
+      }
+      return seeOther(reply, '/profile', 'profile-saved')
+    },
+  )
+
+  app.post(
+    '/profile/password',
+    {
+      config: {
+        access: 'user',
+        html: true,
+        redisplayForm: (req, reply, problem) =>
+          profilePage(req, reply, { password: { ...emptyForm(), formError: problem.message } }, problem.status),
+      },
+    },
+    async (req, reply) => {
+      const values = formValues(req.body, PASSWORD_FIELDS)
+      const errors = checkPassword(values)
+      // Passwords are never shown again, not even when the form is.
+      if (Object.keys(errors).length > 0) {
+        noteFormProblem(req, 'Invalid password form')
+        return profilePage(req, reply, { password: { values: {}, errors, formError: null } }, 400)
+      }
+      const userId = req.user!.id
+      let outcome
+      try {
+        outcome = await accounts.changePassword(userId, values.current_password!, values.new_password!)
+      } catch (error) {
+        const { errors: fieldErrors, formError, status, message } = serviceErrors(error, ['new_password'])
+        noteFormProblem(req, message, 'HttpError')
+        const shown = formError ? { new_password: formError } : fieldErrors
+        return profilePage(req, reply, { password: { values: {}, errors: shown, formError: null } }, status)
+      }
+      if (!outcome) throw unauthorized()
+      if (outcome.status === 'wrong_current_password') {
+        securityEvent(req, 'auth_failure', { reason: 'wrong_current_password', via: 'form' })
+        noteFormProblem(req, WRONG_CURRENT_PASSWORD_MESSAGE, 'HttpError')
+        const password = {
+          values: {},
+          errors: { current_password: `${WRONG_CURRENT_PASSWORD_MESSAGE}.` },
+          formError: null,
+        }
+        return profilePage(req, reply, { password }, 400)
+      }
+      // As through the API: every other session ends, this one goes on under a new id.
+      const signedOutElsewhere = await app.sessions.endAllForUser(userId, { except: req })
+      await req.session.signIn(userId)
+      securityEvent(req, 'password_changed', { signed_out_elsewhere: signedOutElsewhere, via: 'form' })
+      return seeOther(reply, '/profile', 'password-changed')
+    },
+  )
+
+  // The picture form is multipart: in a scope of its own, as the avatars module does it, so no
+  // other parser reads a body here and multipart parsing exists nowhere else.
+  const closer = createLingeringCloser()
+  app.addHook('preClose', async () => closer.closeAll())
+  await app.register(async (upload) => {
+    upload.removeAllContentTypeParsers()
+    await upload.register(multipart, { limits: multipartLimits(uploadLimits) })
+    upload.addContentTypeParser('*', (_req, _payload, done) => done(null))
+
+    // An answer sent while the file is still arriving closes gracefully, so the browser shows it
+    // (lingering-close.ts) rather than a reset connection.
+    upload.addHook('onSend', async (req, reply, payload) => {
+      if (reply.statusCode >= 400 && bodyStillArriving(req.raw)) {
+        reply.header('Connection', 'close')
+        closer.arm(req.raw)
+      }
+      return payload
+    })
+
+    const avatarProblem = (req: FastifyRequest, reply: FastifyReply, message: string, status: number) => {
+      noteFormProblem(req, message, 'HttpError')
+      const avatar = { values: {}, errors: { avatar: message }, formError: null }
+      return profilePage(req, reply, { avatar }, status)
+    }
+
+    upload.post(
+      '/profile/avatar',
+      {
+        config: {
+          access: 'user',
+          html: true,
+          // The same per-user policy as POST /api/upload-avatar, counted together.
+          rateLimit: 'avatar',
+          // csrf_token is the form's first field, checked before any file byte is read.
+          csrf: 'multipart',
+          redisplayForm: (req, reply, problem) => avatarProblem(req, reply, problem.message, problem.status),
+        },
+        // After access control; before a byte of the body is read, an announced oversize is refused.
+        preHandler: async (req, reply) => {
+          if (!declaredTooLarge(req, uploadLimits)) return
+          const detail = `Content-Length ${String(req.headers['content-length'])} over ${maxBodyBytes(uploadLimits)} bytes`
+          const refusal = uploadRejection(req, new UploadRefusedError('too_large', 0, detail), null) as HttpError
+          reply.headers(refusal.headers)
+          return avatarProblem(req, reply, refusal.publicMessage, refusal.statusCode)
+        },
+      },
+      async (req, reply) => {
+        let fileBytes: number | null = null
+        try {
+          const file = await readAvatarUpload(req, uploadLimits)
+          fileBytes = file.length
+          await avatars.replace(req.user!.id, file)
+          opts.imageAccepted()
+        } catch (error) {
+          const refusal = uploadRejection(req, error, fileBytes)
+          // A refused image (400, 413) is shown next to the field; anything else (the CSRF 403,
+          // a 401) goes to the error handler like any error.
+          if (refusal instanceof HttpError && (refusal.statusCode === 400 || refusal.statusCode === 413)) {
+            reply.headers(refusal.headers)
+            return avatarProblem(req, reply, refusal.publicMessage, refusal.statusCode)
+          }
+          throw refusal
+        }
+        return seeOther(reply, '/profile', 'avatar-updated')
+      },
+    )
+  })
+}
