@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto'
+import { availableParallelism } from 'node:os'
 import argon2, { type HashOptions } from 'argon2'
 
 /**
  * Password storage: argon2id in libuv's threadpool (never on the event loop), at most
- * `maxConcurrent` derivations at a time so that a burst of logins costs a bounded amount of
- * memory (maxConcurrent × memoryKiB) and leaves threadpool slots for file and DNS work.
+ * `maxConcurrent` derivations at a time so that a burst of logins leaves a core to the event
+ * loop, bounds the memory in use at once (maxConcurrent × memoryKiB) and leaves threadpool
+ * slots for file and DNS work.
  * See docs/adr/0009-password-hashing.md.
  */
 
@@ -27,8 +29,15 @@ export const OWASP_MIN_PARAMS: Readonly<Argon2Params> = Object.freeze({
 /** What the server uses. Raising these rehashes each user's password at their next login. */
 export const PRODUCTION_PASSWORD_PARAMS: Readonly<Argon2Params> = OWASP_MIN_PARAMS
 
-/** Derivations at once in production: the machine's two cores, half of libuv's default pool of four. */
-export const PRODUCTION_MAX_CONCURRENT = 2
+/**
+ * Derivations at once: one core fewer than the machine has (so the event loop always finds a
+ * core free, however many logins arrive), at least 1, at most 4 (libuv's default pool, which
+ * file and DNS work share). 1 on a two-core machine. See docs/adr/0009 and bench/login.
+ */
+export function defaultMaxConcurrent(cores: number = availableParallelism()): number {
+  return Math.min(4, Math.max(1, cores - 1))
+}
+export const PRODUCTION_MAX_CONCURRENT = defaultMaxConcurrent()
 
 /** Waiting derivations beyond which a request is refused (503) rather than queued without end. */
 export const DEFAULT_MAX_QUEUED = 1_000

@@ -5,6 +5,7 @@ import {
   createPasswordHasher,
   createSemaphore,
   decodeArgon2Hash,
+  defaultMaxConcurrent,
   OWASP_MIN_PARAMS,
   PasswordHasherBusyError,
   PRODUCTION_MAX_CONCURRENT,
@@ -87,6 +88,11 @@ describe('password hashing: production parameters', () => {
     assert.ok(PRODUCTION_PASSWORD_PARAMS.iterations >= OWASP_MIN_PARAMS.iterations)
     assert.equal(PRODUCTION_PASSWORD_PARAMS.parallelism, 1)
     assert.ok(PRODUCTION_MAX_CONCURRENT >= 1 && PRODUCTION_MAX_CONCURRENT <= 4)
+    // One core is always left to the event loop; never more than libuv's default pool of 4.
+    assert.deepEqual(
+      [1, 2, 3, 4, 8, 64].map((cores) => defaultMaxConcurrent(cores)),
+      [1, 1, 2, 3, 4, 4],
+    )
   })
 
   test('the key derivation runs off the event loop: the loop keeps turning while a production hash is computed', async () => {
