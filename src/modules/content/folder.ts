@@ -60,11 +60,21 @@ const IGNORED_MARKDOWN = new Set(['readme.md', 'license.md', 'notes.md'])
 const MAX_FILE_BYTES = 1024 * 1024
 const PART_NAME: Record<ContentKind, string> = { course: 'lesson', ebook: 'chapter' }
 
+const IO_PROBLEMS: Record<string, string> = {
+  ENOENT: 'does not exist',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'is a folder, not a file',
+  ENOTDIR: 'is not a folder',
+  ELOOP: 'too many symbolic links',
+}
+
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 async function readText(path: string): Promise<string> {
   const info = await stat(path)
-  if (!info.isFile()) throw new Error('not a regular file')
+  if (info.isDirectory()) throw new Error(`cannot read: ${IO_PROBLEMS.EISDIR}`)
+  if (!info.isFile()) throw new Error('cannot read: not a regular file')
   if (info.size > MAX_FILE_BYTES) throw new Error(`larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB`)
   const bytes = await readFile(path)
   try {
@@ -74,12 +84,12 @@ async function readText(path: string): Promise<string> {
   }
 }
 
+/** "cannot read: permission denied", not a stack trace or a bare errno code. */
 function reason(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as NodeJS.ErrnoException).code
-    return code ? `cannot read (${code})` : error.message
-  }
-  return String(error)
+  if (!(error instanceof Error)) return String(error)
+  const code = (error as NodeJS.ErrnoException).code
+  if (code === undefined) return error.message
+  return `cannot read: ${IO_PROBLEMS[code] ?? code}`
 }
 
 function parseBoolean(value: string): boolean | undefined {
@@ -104,9 +114,7 @@ export async function readContentFolder(
     entries = (await readdir(folder)).sort()
   } catch (error) {
     if (error instanceof ContentFolderError) throw error
-    throw new ContentFolderError(folder, [
-      `cannot open the folder (${(error as NodeJS.ErrnoException).code ?? reason(error)})`,
-    ])
+    throw new ContentFolderError(folder, [reason(error).replace('cannot read', 'cannot open the folder')])
   }
 
   const problems: string[] = []

@@ -48,7 +48,7 @@ export function parseFrontMatter(text: string): FrontMatter {
   if (!FENCE.test(lines[0] ?? '')) return { present: false, data: {}, body: lines.join('\n') }
 
   const end = lines.findIndex((line, index) => index > 0 && CLOSING_FENCE.test(line))
-  if (end === -1) throw new FrontMatterError('front matter has no closing --- line')
+  if (end === -1) throw new FrontMatterError('has no closing --- line')
 
   // No prototype: a key named __proto__ is just a key.
   const data: Record<string, string> = Object.create(null) as Record<string, string>
