@@ -10,6 +10,11 @@ import { installValidation } from './http/validation.ts'
 import type { Clock } from './lib/clock.ts'
 import type { Logger } from './logging/logger.ts'
 import { accountsRoutes } from './modules/accounts/accounts.routes.ts'
+import { adminRoutes } from './modules/admin/admin.routes.ts'
+import { learnerProgressRoutes } from './modules/content/learner-progress.routes.ts'
+import { createMarkdownRenderer } from './modules/content/markdown.ts'
+import { coursesRoutes } from './modules/courses/courses.routes.ts'
+import { ebooksRoutes } from './modules/ebooks/ebooks.routes.ts'
 import { avatarsRoutes } from './modules/avatars/avatars.routes.ts'
 import { avatarImageLimits } from './modules/avatars/avatars.service.ts'
 import { createImageProcessor, type ImageProcessor } from './images/index.ts'
@@ -119,6 +124,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     maxUploadBytes: config.maxUploadBytes,
   }) // POST /api/upload-avatar and GET /avatars/…
   await app.register(rateLimitAdminRoutes)
+  // Courses, ebooks and progress (CONTRACT §6); one renderer, so its cache serves both.
+  const markdown = createMarkdownRenderer()
+  await app.register(coursesRoutes, { prefix: '/api', db: database.db, clock: deps.clock, markdown })
+  await app.register(ebooksRoutes, { prefix: '/api', db: database.db, clock: deps.clock, markdown })
+  await app.register(learnerProgressRoutes, { prefix: '/api', db: database.db, clock: deps.clock })
+  await app.register(adminRoutes, { prefix: '/api/admin', db: database.db, clock: deps.clock }) // CONTRACT §5 admin
   // [pages] server-rendered HTML for people, outside /api, over the same services
   await app.register(webPages, {
     site,

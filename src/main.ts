@@ -3,6 +3,7 @@ import { buildApp } from './app.ts'
 import type { Config } from './config/index.ts'
 import { ensureSessionSecret } from './config/secret.ts'
 import { migrateToLatest, openDatabase, sqlitePathFor } from './db/database.ts'
+import { seedDemoContent } from './db/seed.ts'
 import { systemClock } from './lib/clock.ts'
 import { createRotatingFileSink } from './logging/file-sink.ts'
 import { createLogger, logEvent, type Logger } from './logging/logger.ts'
@@ -44,6 +45,15 @@ export async function serve(config: Config): Promise<FastifyInstance> {
   logEvent(logger, 'info', 'database_migrated', {
     extra: { dialect: database.dialect, applied: applied.map((m) => m.migrationName) },
   })
+  // Demo content on a database's first start only, never again (src/db/seed.ts).
+  const seed = await seedDemoContent({ db: database.db, clock: systemClock })
+  if (seed.seeded) {
+    logEvent(logger, 'info', 'content_seeded', {
+      extra: {
+        imported: seed.imported.map(({ kind, slug, skipped, added }) => ({ kind, slug, skipped, parts: added })),
+      },
+    })
+  }
 
   // The client connects in the background: an unreachable Redis does not stop start-up, the
   // limits fall back to memory until it answers, and /readyz reports it.

@@ -22,7 +22,21 @@ const rateLimits: Command = {
   run: async (argv, io) => (await import('./rate-limits.ts')).rateLimitsCommand.run(argv, io),
 }
 
-const COMMANDS: Command[] = [serve, analyzeLogs, rateLimits]
+const importContent: Command = {
+  name: 'import',
+  summary: 'import a course or an ebook from a folder of Markdown files',
+  usage: '',
+  run: async (argv, io) => (await import('./import.ts')).importCommand.run(argv, io),
+}
+
+const createAdmin: Command = {
+  name: 'create-admin',
+  summary: 'create an admin account (password on standard input), or promote an existing user',
+  usage: '',
+  run: async (argv, io) => (await import('./create-admin.ts')).createAdminCommand.run(argv, io),
+}
+
+const COMMANDS: Command[] = [serve, createAdmin, importContent, analyzeLogs, rateLimits]
 
 export function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length))

@@ -49,6 +49,62 @@ export interface AppMetaTable {
   value: string
 }
 
+/** A course or an ebook: the two share their shape (modules/content/catalog.repository.ts). */
+export interface WorksTable {
+  id: Generated<number>
+  slug: string
+  title: string
+  description: string
+  published: number
+  created_by: number | null
+  created_at: number
+  updated_at: number
+}
+
+/** Columns a lesson and a chapter share; each adds the id of its course or ebook. */
+export interface PartColumns {
+  id: Generated<number>
+  /** Sort key; the 1-based number in URLs is the rank by (position, id). */
+  position: number
+  /** The import file's name without its number (`intro` for 01-intro.md); null when written through the API. */
+  source_key: string | null
+  title: string
+  body_markdown: string
+  created_at: number
+  updated_at: number
+}
+
+export interface LessonsTable extends PartColumns {
+  course_id: number
+}
+
+export interface ChaptersTable extends PartColumns {
+  ebook_id: number
+}
+
+export interface EnrollmentsTable {
+  user_id: number
+  course_id: number
+  enrolled_at: number
+}
+
+export interface LessonCompletionsTable {
+  user_id: number
+  lesson_id: number
+  completed_at: number
+}
+
+export interface ReadingPositionsTable {
+  user_id: number
+  ebook_id: number
+  chapter_id: number
+  /** How far into the chapter, 0..1. */
+  position: number
+  /** When the reader was there: decides which of two updates is newer. */
+  read_at: number
+  recorded_at: number
+}
+
 /** A user's current avatar: re-encoded bytes, never the upload (modules/avatars). */
 export interface AvatarsTable {
   user_id: number
@@ -68,5 +124,12 @@ export interface Database {
   app_meta: AppMetaTable
   sessions: SessionsTable
   rate_limit_blocks: RateLimitBlocksTable
+  courses: WorksTable
+  lessons: LessonsTable
+  ebooks: WorksTable
+  chapters: ChaptersTable
+  enrollments: EnrollmentsTable
+  lesson_completions: LessonCompletionsTable
+  reading_positions: ReadingPositionsTable
   avatars: AvatarsTable
 }

@@ -2,6 +2,7 @@ import type { Migration } from 'kysely'
 import * as users from './0001_users.ts'
 import * as sessions from './0002_sessions.ts'
 import * as rateLimitBlocks from './0003_rate_limit_blocks.ts'
+import * as courses from './0004_courses.ts'
 import * as avatars from './0005_avatars.ts'
 
 /**
@@ -12,5 +13,6 @@ export const migrations: Record<string, Migration> = {
   '0001_users': users,
   '0002_sessions': sessions,
   '0003_rate_limit_blocks': rateLimitBlocks,
+  '0004_courses': courses,
   '0005_avatars': avatars,
 }
