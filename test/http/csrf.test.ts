@@ -8,12 +8,19 @@ import type { Database } from '../../src/db/schema.ts'
 import { csrfCheckedParts } from '../../src/security/csrf/index.ts'
 import { createAgent, formBody, multipartBody, type Agent, type AgentResponse } from '../support/agent.ts'
 import { buildTestApp, type TestApp } from '../support/app.ts'
+import { makePng } from '../support/images.ts'
 
 const MISSING = 'CSRF token missing'
 const INVALID = 'CSRF token invalid'
 const EXPIRED = 'CSRF token expired'
 const HOUR_MS = 60 * 60 * 1000
 const UNSAFE_METHODS = ['POST', 'PUT', 'PATCH', 'DELETE'] as const
+/** Every request here comes from one address: the rate limits have suites of their own. */
+const GENEROUS_LIMITS = {
+  RATE_LIMIT_LOGIN: '1000/15m',
+  RATE_LIMIT_LOGIN_USER: '1000/15m',
+  RATE_LIMIT_REGISTER: '1000/1h',
+}
 
 /** What the test routes saw: a handler that ran or a file part that was read is a state change. */
 interface Seen {
@@ -573,7 +580,7 @@ describe('CSRF on the accounts routes (CONTRACT §4, §5)', () => {
   before(async () => {
     // This suite registers more accounts from one address than RATE_LIMIT_REGISTER allows an
     // hour; the limits themselves are tested in test/http/rate-limit*.test.ts.
-    t = await buildTestApp({ env: { RATE_LIMIT_REGISTER: '100/1h', RATE_LIMIT_LOGIN: '100/15m' } })
+    t = await buildTestApp({ env: GENEROUS_LIMITS })
   })
   after(() => t.close())
 
@@ -673,5 +680,86 @@ describe('CSRF on the accounts routes (CONTRACT §4, §5)', () => {
     const other = createAgent(t.app)
     const old = await other.post('/api/login', { json: { username: account.username, password: PASSWORD } })
     assert.equal(old.statusCode, 401)
+  })
+})
+
+describe('CSRF on avatar upload and admin actions (CONTRACT §4, §5)', () => {
+  let t: TestApp
+  before(async () => {
+    t = await buildTestApp({ env: GENEROUS_LIMITS })
+  })
+  after(() => t.close())
+
+  const PASSWORD = 'an-unusual-passphrase-for-csrf-42'
+  let counter = 0
+  const signedUp = async (role: 'learner' | 'admin' = 'learner') => {
+    counter += 1
+    const agent = createAgent(t.app)
+    const res = await agent.post('/api/register', {
+      json: { username: `csrf_admin_case${counter}`, email: `csrf-admin${counter}@example.org`, password: PASSWORD },
+    })
+    assert.equal(res.statusCode, 201, res.body)
+    const id = res.json().user.id as number
+    if (role === 'admin') await t.database.db.updateTable('users').set({ role }).where('id', '=', id).execute()
+    return { agent, id }
+  }
+
+  test('POST /api/upload-avatar: refused without a token (nothing stored), 200 with the first field or the header', async () => {
+    const { agent } = await signedUp()
+    const png = await makePng(64, 48)
+    const file = { name: 'avatar', filename: 'me.png', contentType: 'image/png', data: png }
+    const bare = multipartBody([file])
+    const refused = await agent.post('/api/upload-avatar', {
+      csrf: false,
+      headers: bare.headers,
+      payload: bare.payload,
+    })
+    assertRejected(refused, MISSING)
+    assert.equal((await agent.get('/api/me')).json().user.avatar_url, null)
+    const viaField = await agent.post('/api/upload-avatar', { multipart: [file], csrfIn: 'field' })
+    assert.equal(viaField.statusCode, 200, viaField.body)
+    assert.match(viaField.json().avatar_url, /^\//)
+    const viaHeader = await agent.post('/api/upload-avatar', { multipart: [file] })
+    assert.equal(viaHeader.statusCode, 200, viaHeader.body)
+  })
+
+  test('PATCH /api/admin/users/:id: refused without a token (unchanged), 200 with one', async () => {
+    const { agent } = await signedUp('admin')
+    const target = await signedUp()
+    const url = `/api/admin/users/${target.id}`
+    assertRejected(await agent.patch(url, { json: { role: 'instructor' }, csrf: false }), MISSING)
+    const unchanged = await t.database.db
+      .selectFrom('users')
+      .select('role')
+      .where('id', '=', target.id)
+      .executeTakeFirst()
+    assert.equal(unchanged?.role, 'learner')
+    const res = await agent.patch(url, { json: { role: 'instructor' } })
+    assert.equal(res.statusCode, 200, res.body)
+    assert.equal(res.json().user.role, 'instructor')
+  })
+
+  test('DELETE /api/admin/users/:id: refused without a token (still there), 204 with one', async () => {
+    const { agent } = await signedUp('admin')
+    const target = await signedUp()
+    const url = `/api/admin/users/${target.id}`
+    assertRejected(await agent.delete(url, { csrf: false }), MISSING)
+    assert.ok(await t.database.db.selectFrom('users').select('id').where('id', '=', target.id).executeTakeFirst())
+    assert.equal((await agent.delete(url)).statusCode, 204)
+    assert.equal(
+      await t.database.db.selectFrom('users').select('id').where('id', '=', target.id).executeTakeFirst(),
+      undefined,
+    )
+  })
+
+  test("an admin disabling a user ends that user's sessions at once", async () => {
+    const { agent } = await signedUp('admin')
+    const target = await signedUp()
+    assert.equal((await target.agent.get('/api/me')).statusCode, 200)
+    const res = await agent.patch(`/api/admin/users/${target.id}`, { json: { disabled: true } })
+    assert.equal(res.statusCode, 200, res.body)
+    assert.equal((await target.agent.get('/api/me')).statusCode, 401)
+    const rows = await t.database.db.selectFrom('sessions').select('id_hash').where('user_id', '=', target.id).execute()
+    assert.deepEqual(rows, [])
   })
 })
