@@ -8,10 +8,15 @@ export interface LingerLimits {
   maxLingerMs: number
 }
 
-/** Enough for a client that sends a few megabytes past the limit before it reads our answer. */
+/**
+ * Enough for a client that writes a body of tens of megabytes before it reads our answer (as
+ * Python's http.client does) to still read it, while a refused request costs at most this much
+ * reading, and on the upload route at most RATE_LIMIT_AVATAR times an hour per account. Node
+ * alone would read such a body to its end (to keep the connection), for up to requestTimeout.
+ */
 export const DEFAULT_LINGER_LIMITS: Readonly<LingerLimits> = Object.freeze({
-  maxDiscardBytes: 16 * 1024 * 1024,
-  maxLingerMs: 5_000,
+  maxDiscardBytes: 128 * 1024 * 1024,
+  maxLingerMs: 10_000,
 })
 
 /** Whether the request's body is still on its way over a real socket (injected requests have none). */
