@@ -58,8 +58,15 @@ export async function serve(config: Config): Promise<FastifyInstance> {
   // The client connects in the background: an unreachable Redis does not stop start-up, the
   // limits fall back to memory until it answers, and /readyz reports it.
   const redis = config.redisUrl ? createRedisClient(config.redisUrl) : undefined
-  const app = await buildApp({ config, database, logger, clock: systemClock, sessionSecret, redis })
-  const address = await app.listen({ port: config.port, host: config.host })
+  let app: FastifyInstance
+  let address: string
+  try {
+    app = await buildApp({ config, database, logger, clock: systemClock, sessionSecret, redis })
+    address = await app.listen({ port: config.port, host: config.host })
+  } catch (error) {
+    redis?.disconnect() // a reconnecting client would keep a failed start-up from exiting
+    throw error
+  }
   logEvent(logger, 'info', 'server_started', { extra: { url: address, dialect: database.dialect } })
   process.stderr.write(`Lectern is listening on ${address}\n`)
 
