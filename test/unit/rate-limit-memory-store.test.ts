@@ -122,10 +122,11 @@ describe('MemoryCounterStore stays bounded', () => {
     assert.equal(fullWarnings.length, 1, 'one warning, not one per eviction')
   })
 
-  test('a flood of 200,000 distinct clients leaves at most the cap in memory', async () => {
-    const { store, limiter, fullWarnings } = setup({ maxEntries: 10_000 })
-    for (let i = 0; i < 200_000; i += 1) await limiter.consume(`ip:10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`)
-    assert.equal(store.size, 10_000)
+  test('a flood of distinct clients, 25 times the cap, leaves at most the cap in memory', async () => {
+    // The full-size figure (a million keys against the default cap) is measured in bench/ratelimit.
+    const { store, limiter, fullWarnings } = setup({ maxEntries: 2_000 })
+    for (let i = 0; i < 50_000; i += 1) await limiter.consume(`ip:10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`)
+    assert.equal(store.size, 2_000)
     assert.equal(fullWarnings.length, 1)
   })
 })
