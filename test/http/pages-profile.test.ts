@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
+import { sizeLabel } from '../../src/web/pages/profile.routes.ts'
 import { buildTestApp, type TestApp } from '../support/app.ts'
 import { makePng, makePngHeaderClaiming } from '../support/images.ts'
 import { createPageClient, formToken, formsOf, tagOf, textOf, type PageClient } from './pages-support.ts'
@@ -58,6 +59,15 @@ describe('pages: /profile, details, password and picture (CONTRACT §5, §6)', (
     assert.match(input, /type="file" accept="image\/png,image\/jpeg,image\/gif"/)
     assert.match(input, new RegExp(`data-max-bytes="${MAX_UPLOAD_BYTES}"`))
     assert.match(input, /aria-describedby="avatar-avatar-hint avatar-avatar-error"/)
+    assert.match(input, /data-max-size="64 KB"/)
+    assert.match(textOf(browser.html, 'avatar-avatar-hint') ?? '', /^A JPEG, PNG or GIF up to 64 KB\./)
+  })
+
+  test('sizes read as people read them', () => {
+    assert.equal(sizeLabel(5 * 1024 * 1024), '5 MB')
+    assert.equal(sizeLabel(1.5 * 1024 * 1024), '1.5 MB')
+    assert.equal(sizeLabel(256 * 1024), '256 KB')
+    assert.equal(sizeLabel(1000), '1000 bytes')
   })
 
   test('details: saved and shown escaped; a bad email or a control character is explained next to its field', async () => {

@@ -3,7 +3,8 @@
  * machine), and refuses a file over the upload limit at once, with the server's own words, rather
  * than after sending megabytes. The server checks everything again; this only saves a round trip.
  *
- *   <input type="file" data-avatar-input data-preview="avatar-preview" data-error="field-avatar-error" data-max-bytes="…">
+ *   <input type="file" data-avatar-input data-preview="avatar-preview" data-error="field-avatar-error"
+ *          data-max-bytes="5242880" data-max-size="5 MB">
  */
 export function enhanceAvatarPreview(
   doc: Document,
@@ -14,6 +15,7 @@ export function enhanceAvatarPreview(
   const preview = doc.getElementById(input.dataset.preview ?? '') as HTMLImageElement | null
   const error = doc.getElementById(input.dataset.error ?? '')
   const maxBytes = Number(input.dataset.maxBytes ?? 0)
+  const tooLarge = `File too large. Choose a picture of at most ${input.dataset.maxSize ?? `${maxBytes} bytes`}.`
   let objectUrl: string | null = null
 
   const showError = (message: string) => {
@@ -39,7 +41,7 @@ export function enhanceAvatarPreview(
     const file = input.files?.[0]
     if (!file) return
     if (maxBytes > 0 && file.size > maxBytes) {
-      showError(`File too large. Choose a picture under ${Math.floor(maxBytes / (1024 * 1024))} MB.`)
+      showError(tooLarge)
       return
     }
     if (preview) {
@@ -53,7 +55,7 @@ export function enhanceAvatarPreview(
     const file = input.files?.[0]
     if (file && maxBytes > 0 && file.size > maxBytes) {
       event.preventDefault()
-      showError(`File too large. Choose a picture under ${Math.floor(maxBytes / (1024 * 1024))} MB.`)
+      showError(tooLarge)
       input.focus()
     }
   })

@@ -57,6 +57,18 @@ const LIMITS = {
   passwordMax: MAX_PASSWORD_LENGTH,
 }
 
+/** `5242880` → `5 MB`, `262144` → `256 KB`, `1572864` → `1.5 MB`: a size as people read it. */
+export function sizeLabel(bytes: number): string {
+  const units: Array<[number, string]> = [
+    [1024 * 1024, 'MB'],
+    [1024, 'KB'],
+  ]
+  for (const [unit, name] of units) {
+    if (bytes >= unit) return `${Number((bytes / unit).toFixed(1))} ${name}`
+  }
+  return `${bytes} bytes`
+}
+
 /** The three forms of the profile page, each in the state it is shown in. */
 interface ProfileForms {
   profile?: FormState
@@ -90,7 +102,7 @@ export async function profilePages(app: FastifyInstance, opts: ProfilePagesOptio
         avatarForm: forms.avatar ?? emptyForm(),
         limits: LIMITS,
         maxUploadBytes: opts.maxUploadBytes,
-        maxUploadMegabytes: Math.floor(opts.maxUploadBytes / (1024 * 1024)),
+        maxUploadSize: sizeLabel(opts.maxUploadBytes),
       },
       { title: 'Your profile', status },
     )
