@@ -550,10 +550,11 @@ describe('avatar uploads: MAX_UPLOAD_BYTES (413 "File too large", early)', () =>
 
 /** The session cookie and a CSRF token of a signed-in agent, for requests over a real socket. */
 async function credentials(agent: Agent): Promise<Record<string, string>> {
+  const token = await agent.csrfToken() // first: it starts a session when there is none
   const cookie = Object.entries(agent.cookies)
     .map(([name, value]) => `${name}=${value}`)
     .join('; ')
-  return { cookie, 'x-csrftoken': await agent.csrfToken() }
+  return { cookie, 'x-csrftoken': token }
 }
 
 interface SocketAnswer {
@@ -715,6 +716,21 @@ describe('avatar uploads over a real socket: the 413 reaches the client', () => 
       },
     )
   }
+
+  test(
+    'a 403 (CSRF) or 401 in front of a large body reaches a client that writes everything first',
+    { timeout: 10_000 },
+    async () => {
+      const forged = { ...(await credentials(agent)), 'x-csrftoken': 'x'.repeat(75) }
+      const refused = await writeAllThenRead(port, forged, 12 * 1024 * 1024, 'content-length')
+      assert.match(refused, /^HTTP\/1\.1 403 /)
+      assert.match(refused, /CSRF token invalid/)
+      const anonymous = await credentials(createAgent(t.app)) // a session and a token, nobody signed in
+      const unauthenticated = await writeAllThenRead(port, anonymous, 12 * 1024 * 1024, 'chunked')
+      assert.match(unauthenticated, /^HTTP\/1\.1 401 /)
+      assert.match(unauthenticated, /connection: close/i)
+    },
+  )
 
   test(
     'Content-Length over the limit: 413 before the body is sent, then the server closes',
