@@ -351,12 +351,26 @@ for (const { kind, postgresUrl } of databaseKinds()) {
           [{ slug: slug('blank'), title: '   ' }, /^title must not be empty$/],
           [{ slug: slug('extra'), title: 'X', created_by: 1 }, /^Unknown field: created_by$/],
           [{ slug: slug('extra'), title: 'X', published: 'yes' }, /^published must be boolean$/],
-          [{ title: 'X' }, /^Missing field: slug$/],
+          [{ slug: slug('no-title') }, /^Missing field: title$/],
         ] as const) {
           const res = await instructor.agent.post('/api/courses', { json: body })
           assert.equal(res.statusCode, 400, JSON.stringify(body))
           assert.match(res.json().error, message)
         }
+      })
+
+      test('without a slug, one is made from the title, and made unique', async () => {
+        const title = `CSS: the Box Model, part ${++serial}!`
+        const first = await instructor.agent.post('/api/courses', { json: { title } })
+        assert.equal(first.statusCode, 201)
+        assert.equal(first.json().course.slug, `css-the-box-model-part-${serial}`)
+        const second = await instructor.agent.post('/api/courses', { json: { title } })
+        assert.equal(second.json().course.slug, `css-the-box-model-part-${serial}-2`)
+        const accents = await instructor.agent.post('/api/courses', { json: { title: `Café ${serial} à la carte` } })
+        assert.equal(accents.json().course.slug, `cafe-${serial}-a-la-carte`)
+        const none = await instructor.agent.post('/api/courses', { json: { title: '日本語' } })
+        assert.equal(none.statusCode, 400)
+        assert.match(none.json().error, /^slug is required/)
       })
 
       test('PATCH changes title, description and slug; an empty PATCH or a taken slug is refused', async () => {

@@ -43,11 +43,12 @@ export interface PartParams {
 export const createWorkBodySchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['slug', 'title'],
+  required: ['title'],
   properties: { slug, title, description, published: { type: 'boolean' } },
 } as const
 export interface CreateWorkBody {
-  slug: string
+  /** Derived from the title when absent. */
+  slug?: string
   title: string
   description?: string
   published?: boolean

@@ -15,6 +15,8 @@ import {
   normalizeDescription,
   normalizeMarkdown,
   normalizeTitle,
+  SLUG_MAX_CHARS,
+  slugFromTitle,
   textProblem,
   TITLE_MAX_CHARS,
 } from './fields.ts'
@@ -38,7 +40,8 @@ export const LABELS: Record<ContentKind, { work: string; part: string; parts: st
 }
 
 export interface NewWork {
-  slug: string
+  /** Derived from the title (and made unique) when absent. */
+  slug?: string
   title: string
   description?: string
   published?: boolean
@@ -71,6 +74,9 @@ export interface NumberedPart {
   part: PartRow
   n: number
 }
+
+/** How many numbered variants of a title's slug to try before giving up. */
+const MAX_SLUG_SUFFIX = 100
 
 /** A database's unique index refused the write (SQLite or PostgreSQL). */
 export function isUniqueViolation(error: unknown): boolean {
@@ -147,6 +153,18 @@ export function createCatalogService(deps: { db: Kysely<Database>; kind: Content
     return position
   }
 
+  /** A slug made from the title, with -2, -3… when it is taken. An explicit slug is never changed. */
+  async function freeSlugFor(title: string): Promise<string> {
+    const base = slugFromTitle(title)
+    if (base === '') throw badRequest('slug is required when the title has no letters or digits to make one from')
+    for (let suffix = 1; suffix <= MAX_SLUG_SUFFIX; suffix++) {
+      const tail = suffix === 1 ? '' : `-${suffix}`
+      const candidate = `${base.slice(0, SLUG_MAX_CHARS - tail.length).replace(/-+$/, '')}${tail}`
+      if (!(await repository.slugTaken(candidate))) return candidate
+    }
+    throw conflict(`A ${kind} with this slug already exists`)
+  }
+
   /** The part as it is after a change made by staff. */
   const reread = (repo: CatalogRepository, slug: string, n: number) => findPart(repo, slug, n, 'staff')
 
@@ -170,9 +188,10 @@ export function createCatalogService(deps: { db: Kysely<Database>; kind: Content
 
     async create(input: NewWork, authorId: number | null): Promise<WorkWithCount> {
       const nowMs = clock.now()
+      const title = cleanTitle(input.title)
       const values = {
-        slug: input.slug,
-        title: cleanTitle(input.title),
+        slug: input.slug ?? (await freeSlugFor(title)),
+        title,
         description: cleanDescription(input.description ?? ''),
         // Written through the API, a work starts as a draft: staff publish it when it is ready.
         published: input.published ? 1 : 0,

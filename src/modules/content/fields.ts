@@ -16,6 +16,20 @@ export function isSlug(value: string): boolean {
   return value.length <= SLUG_MAX_CHARS && new RegExp(SLUG_PATTERN).test(value)
 }
 
+/**
+ * A slug from a title: "CSS: the Box Model!" → "css-the-box-model". Accents are dropped
+ * ("Café" → "cafe"); a title with no Latin letters or digits gives "" (the caller asks for one).
+ */
+export function slugFromTitle(title: string): string {
+  return title
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .slice(0, SLUG_MAX_CHARS)
+    .replace(/^-+|-+$/g, '')
+}
+
 /** Has something other than white space: a title of spaces is no title. */
 export const NON_BLANK_PATTERN = '\\S'
 
