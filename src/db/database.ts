@@ -99,7 +99,17 @@ export async function migrateToLatest(db: Kysely<Database>): Promise<MigrationRe
     provider: { getMigrations: async () => migrations },
     ...(migrationTableSchema ? { migrationTableSchema } : {}),
   })
-  const { error, results } = await migrator.migrateToLatest()
-  if (error) throw error instanceof Error ? error : new Error(String(error))
-  return results ?? []
+  for (let attempt = 1; ; attempt++) {
+    const { error, results } = await migrator.migrateToLatest()
+    if (!error) return results ?? []
+    // Kysely's introspector scans every schema of the database and asks has_schema_privilege()
+    // by name: a schema dropped meanwhile by someone else (another installation, a test) makes
+    // that query fail with invalid_schema_name although ours is fine. Looking again succeeds.
+    const droppedMeanwhile = (error as { code?: unknown }).code === INVALID_SCHEMA_NAME
+    if (!droppedMeanwhile || attempt >= MIGRATION_ATTEMPTS)
+      throw error instanceof Error ? error : new Error(String(error))
+  }
 }
+
+const INVALID_SCHEMA_NAME = '3F000'
+const MIGRATION_ATTEMPTS = 3
