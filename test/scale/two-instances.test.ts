@@ -21,8 +21,14 @@ describe('two instances on one PostgreSQL and one Redis', { skip: !postgresUrl |
 
   before(async () => {
     const { schema, drop } = await createSchema(postgresUrl!)
+    // Cleanup is set up step by step, so a failed start still drops what was created.
+    cleanup = drop
     databaseUrl = urlWithSchema(postgresUrl!, schema)
     redis = await startPrivateRedis(REDIS_PORT)
+    cleanup = async () => {
+      await redis.stop()
+      await drop()
+    }
     const instances = await startInstances(2, { DATABASE_URL: databaseUrl, REDIS_URL: redis.url })
     ;[a, b] = instances.servers as [RunningServer, RunningServer]
     cleanup = async () => {
@@ -33,7 +39,7 @@ describe('two instances on one PostgreSQL and one Redis', { skip: !postgresUrl |
   })
 
   after(async () => {
-    const lines = [a, b].flatMap((server) => server.stdout().trim().split('\n').filter(Boolean))
+    const lines = [a, b].filter(Boolean).flatMap((server) => server.stdout().trim().split('\n').filter(Boolean))
     await cleanup()
     for (const line of lines) assert.equal(logLineProblem(line), null)
   })

@@ -51,7 +51,9 @@ export function createHttpClient() {
       headers['content-type'] = built.headers['content-type']
       body = built.payload
     }
-    const response = await fetch(url, { method: init.method ?? 'GET', headers, body, redirect: 'manual' })
+    // A Buffer is a Uint8Array, which fetch accepts; Node's types only list the DOM body kinds.
+    const payload = body === undefined ? undefined : typeof body === 'string' ? body : new Uint8Array(body)
+    const response = await fetch(url, { method: init.method ?? 'GET', headers, body: payload, redirect: 'manual' })
     remember(response.headers)
     const buffer = Buffer.from(await response.arrayBuffer())
     return {

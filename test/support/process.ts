@@ -26,7 +26,7 @@ export function runLectern(
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
       reject(new Error(`lectern ${args.join(' ')} did not finish in time\n${stderr}`))
-    }, opts.timeoutMs ?? 20_000)
+    }, opts.timeoutMs ?? 60_000)
     child.on('error', reject)
     child.on('close', (code) => {
       clearTimeout(timer)
@@ -44,7 +44,7 @@ export interface RunningServer {
 }
 
 /** Starts `bin/lectern serve` on a free port and resolves once it says where it listens. */
-export function startServer(env: Record<string, string>, timeoutMs = 20_000): Promise<RunningServer> {
+export function startServer(env: Record<string, string>, timeoutMs = 60_000): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, 'serve'], {
       env: { PATH: process.env.PATH ?? '', PORT: '0', ...env },
