@@ -293,7 +293,8 @@ for (const { kind, postgresUrl } of databaseKinds()) {
         '03-css.md': '# CSS\n',
       })
       try {
-        assert.equal((await runCommand(importCommand, [root], { env })).code, 0)
+        const first = await runCommand(importCommand, [root], { env })
+        assert.equal(first.code, 0, first.stderr)
         const before = await lessonsOf('kept-progress')
         const user = await database.db
           .insertInto('users')
@@ -429,7 +430,8 @@ for (const { kind, postgresUrl } of databaseKinds()) {
         ),
       )
       try {
-        assert.equal((await runCommand(importCommand, [root], { env })).code, 0)
+        const imported = await runCommand(importCommand, [root], { env })
+        assert.equal(imported.code, 0, imported.stderr)
         const t = await buildTestApp({ deps: { database: { ...database, close: async () => {} } } })
         try {
           const res = await createAgent(t).get('/api/courses/imported-xss/lessons/1')
