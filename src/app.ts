@@ -139,6 +139,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     loginAttempts: loginAttemptLimits(app.rateLimits),
     imageProcessor,
     maxUploadBytes: config.maxUploadBytes,
+    markdown,
   })
 
   return app

@@ -5,16 +5,16 @@ import type { Clock } from '../lib/clock.ts'
 import { createAccountsRepository } from '../modules/accounts/accounts.repository.ts'
 import type { LoginAttemptHooks } from '../modules/accounts/accounts.routes.ts'
 import { createAccountsService } from '../modules/accounts/accounts.service.ts'
-import { createPasswordPolicy, loadCommonPasswords } from '../security/password-policy.ts'
-import type { PasswordHasher } from '../security/passwords.ts'
 import { createAdminService } from '../modules/admin/admin.service.ts'
 import { createAvatarsRepository } from '../modules/avatars/avatars.repository.ts'
 import { createAvatarsService } from '../modules/avatars/avatars.service.ts'
-import type { ImageProcessor } from '../images/index.ts'
 import { createCatalogService } from '../modules/content/catalog.service.ts'
-import { createMarkdownRenderer, type MarkdownRenderer } from '../modules/content/markdown.ts'
+import type { MarkdownRenderer } from '../modules/content/markdown.ts'
 import { createCoursesService } from '../modules/courses/courses.service.ts'
 import { createReadingService } from '../modules/ebooks/reading.service.ts'
+import type { ImageProcessor } from '../images/index.ts'
+import { createPasswordPolicy, loadCommonPasswords } from '../security/password-policy.ts'
+import type { PasswordHasher } from '../security/passwords.ts'
 import { assetRoutes } from './assets.ts'
 import { createFormChecks } from './form-validation.ts'
 import { accountPages } from './pages/account.routes.ts'
@@ -39,8 +39,8 @@ export interface WebPagesOptions {
   imageProcessor: ImageProcessor
   /** MAX_UPLOAD_BYTES. */
   maxUploadBytes: number
-  /** The app's Markdown renderer, so pages and the API share its cache; a new one when not given. */
-  markdown?: MarkdownRenderer
+  /** The app's Markdown renderer, so pages and the API share its cache. */
+  markdown: MarkdownRenderer
 }
 
 /**
@@ -49,28 +49,30 @@ export interface WebPagesOptions {
  * Every route declares `html: true` (its errors are pages, not JSON) and its `access`.
  */
 export async function webPages(app: FastifyInstance, opts: WebPagesOptions) {
-  const { site } = opts
+  const { site, db, clock } = opts
+  const pages = site.pages
+  const forms = createFormChecks()
+  const { markdown } = opts
+
+  // The services the API uses, built from the same parts: a page never has logic of its own.
   const accounts = createAccountsService({
-    repository: createAccountsRepository(opts.db),
+    repository: createAccountsRepository(db),
     passwords: opts.passwords,
     policy: createPasswordPolicy({ commonPasswords: loadCommonPasswords() }),
-    clock: opts.clock,
+    clock,
   })
-  const forms = createFormChecks()
-  const { db, clock } = opts
-  const markdown = opts.markdown ?? createMarkdownRenderer()
-  const courses = createCoursesService({ db, clock })
-  const ebooks = createCatalogService({ db, kind: 'ebook', clock })
-  const reading = createReadingService({ db, clock, catalog: ebooks })
-  const pages = site.pages
-
-  await app.register(assetRoutes, { assets: site.assets })
-  await app.register(accountPages, { pages, accounts, forms, loginAttempts: opts.loginAttempts })
   const avatars = createAvatarsService({
     repository: createAvatarsRepository(db),
     processor: opts.imageProcessor,
     clock,
   })
+  const courses = createCoursesService({ db, clock })
+  const ebooks = createCatalogService({ db, kind: 'ebook', clock })
+  const reading = createReadingService({ db, clock, catalog: ebooks })
+  const admin = createAdminService({ db, clock, sessions: app.sessions })
+
+  await app.register(assetRoutes, { assets: site.assets })
+  await app.register(accountPages, { pages, accounts, forms, loginAttempts: opts.loginAttempts })
   await app.register(profilePages, {
     pages,
     accounts,
@@ -82,7 +84,6 @@ export async function webPages(app: FastifyInstance, opts: WebPagesOptions) {
   await app.register(cataloguePages, { pages, accounts, courses, ebooks, reading })
   await app.register(coursePages, { pages, courses, markdown })
   await app.register(ebookPages, { pages, ebooks, reading, markdown })
-  const admin = createAdminService({ db, clock, sessions: app.sessions })
   await app.register(adminPages, { pages, admin, accounts, courses: courses.catalog, ebooks })
   for (const catalog of [courses.catalog, ebooks]) await app.register(contentEditorPages, { pages, catalog, forms })
 }

@@ -109,6 +109,11 @@ describe('pages: /admin, users and the catalogue editor (CONTRACT §5, §6)', ()
     assert.equal(taken.statusCode, 409)
     assert.match(textOf(taken.body, 'field-slug-error') ?? '', /already exists/)
 
+    // Left empty, the address is made from the title.
+    const derived = await teacher.submit('/admin/courses', { title: 'Colour and Contrast', slug: '' })
+    assert.equal(derived.statusCode, 303)
+    assert.equal(derived.headers.location, '/admin/courses/colour-and-contrast?notice=content-updated')
+
     const ok = await teacher.submit('/admin/courses', {
       title: 'Typography',
       slug: 'typography',

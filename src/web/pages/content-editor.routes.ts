@@ -58,12 +58,14 @@ async function staffBeforeBody(req: FastifyRequest) {
 
 /** The typed input of the API's schemas, from the strings of a form. */
 function workInput(values: Record<string, string>): NewWork {
-  return {
+  const input: NewWork = {
     title: values.title ?? '',
-    slug: values.slug ?? '',
     description: values.description ?? '',
     published: values.published === 'on',
   }
+  // Left empty, the address is made from the title (the catalog service keeps it unique).
+  if (values.slug) input.slug = values.slug
+  return input
 }
 
 function partInput(values: Record<string, string>): NewPart {
