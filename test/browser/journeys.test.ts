@@ -173,7 +173,20 @@ describe(
       assert.match((await page.textContent('label[for="course-progress"]')) ?? '', /0 of 7 lessons complete/)
       await Promise.all([page.waitForNavigation(), page.click('text=Start: How a page reaches you')])
       assert.equal(new URL(page.url()).pathname, '/courses/web-fundamentals/lessons/1')
-      await submit(page, 'form[action$="/lessons/1/complete"] button')
+      // The script marks it without leaving the page: the panel changes in place, and says so.
+      await page.evaluate(() => ((window as unknown as { lessonPage: boolean }).lessonPage = true))
+      const completed = page.waitForResponse((res) =>
+        res.url().endsWith('/api/courses/web-fundamentals/lessons/1/complete'),
+      )
+      await page.click('form[action$="/lessons/1/complete"] button')
+      assert.equal((await completed).status(), 200)
+      await page.waitForSelector('.completion .badge--done')
+      assert.equal(
+        await page.evaluate(() => (window as unknown as { lessonPage?: boolean }).lessonPage),
+        true,
+        'no reload',
+      )
+      assert.equal(await page.textContent('[data-completion-status]'), 'Lesson marked as complete.')
       assert.match((await page.textContent('.completion')) ?? '', /You have completed this lesson/)
       assert.match((await page.textContent('label[for="course-progress"]')) ?? '', /1 of 7 lessons complete · 14.3%/)
       assert.equal(await page.getAttribute('progress#course-progress', 'value'), '1')

@@ -82,7 +82,8 @@ export function keepFormsFresh(doc: Document, csrf: CsrfClient): void {
   const refreshed = new WeakSet<HTMLFormElement>()
   doc.addEventListener('submit', (event) => {
     const form = event.target
-    if (!(form instanceof HTMLFormElement) || refreshed.has(form)) return
+    // A form a script sends itself (fetch) has already been handled.
+    if (event.defaultPrevented || !(form instanceof HTMLFormElement) || refreshed.has(form)) return
     if (!form.querySelector('input[name="csrf_token"]') || !csrf.isStale()) return
     event.preventDefault()
     const submitter = event instanceof SubmitEvent ? event.submitter : null

@@ -1,4 +1,5 @@
 import { enhanceAvatarPreview } from './avatar-preview.ts'
+import { enhanceMarkComplete } from './complete.ts'
 import { createCsrfClient, keepFormsFresh } from './csrf.ts'
 import { focusErrorSummary } from './focus.ts'
 import { enhanceReader } from './reader.ts'
@@ -11,3 +12,4 @@ keepFormsFresh(document, csrf)
 focusErrorSummary(document)
 enhanceReader(document, window, csrf)
 enhanceAvatarPreview(document, URL)
+enhanceMarkComplete(document, csrf)

@@ -64,7 +64,9 @@ export async function coursePages(app: FastifyInstance, opts: CoursePagesOptions
           // Sanitized by the Markdown renderer (modules/content/markdown.ts): the one raw HTML a page shows.
           sanitizedHtml: markdown.render(lesson.part.body_markdown),
           completed: lesson.completed,
-          progress: detail.learner.enrolledAt === null ? null : detail.learner.progress,
+          // Shown once enrolled (completing a lesson enrols); hidden until then, for the script to fill.
+          progress: detail.learner.progress,
+          enrolled: detail.learner.enrolledAt !== null,
           previous: n > 1 ? { n: n - 1, title: detail.parts[n - 2]?.title ?? '' } : null,
           next: n < detail.parts.length ? { n: n + 1, title: detail.parts[n]?.title ?? '' } : null,
         },
