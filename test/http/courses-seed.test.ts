@@ -147,9 +147,11 @@ describe('lectern serve seeds on the first start only', () => {
       const first = await startServer({ DATA_DIR: dataDir })
       const catalogue = await (await fetch(`${first.url}/api/courses`)).json()
       assert.ok(catalogue.courses.some((c: { slug: string }) => c.slug === DEMO_COURSE))
-      assert.equal(await first.stop(), 0)
+      assert.equal(await first.stop(), 0, first.stdout().slice(-2000))
       const second = await startServer({ DATA_DIR: dataDir })
-      assert.equal(await second.stop(), 0)
+      // An answer first: the process has then finished starting (signal handlers included).
+      assert.equal((await fetch(`${second.url}/api/courses`)).status, 200)
+      assert.equal(await second.stop(), 0, second.stdout().slice(-2000))
 
       const events = (output: string) =>
         output
