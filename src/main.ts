@@ -67,9 +67,6 @@ export async function serve(config: Config): Promise<FastifyInstance> {
     redis?.disconnect() // a reconnecting client would keep a failed start-up from exiting
     throw error
   }
-  logEvent(logger, 'info', 'server_started', { extra: { url: address, dialect: database.dialect } })
-  process.stderr.write(`Lectern is listening on ${address}\n`)
-
   let stopping = false
   const stop = async (signal: string) => {
     if (stopping) return
@@ -90,5 +87,8 @@ export async function serve(config: Config): Promise<FastifyInstance> {
   }
   process.once('SIGTERM', () => void stop('SIGTERM'))
   process.once('SIGINT', () => void stop('SIGINT'))
+  // Announced only once a stop signal is handled: whoever waits for this line may send SIGTERM.
+  logEvent(logger, 'info', 'server_started', { extra: { url: address, dialect: database.dialect } })
+  process.stderr.write(`Lectern is listening on ${address}\n`)
   return app
 }

@@ -21,6 +21,17 @@ export function installValidation(app: FastifyInstance) {
     (httpPart === 'body' ? bodyAjv : paramsAjv).compile(schema as object),
   )
 
+  // A bodiless POST that still says `Content-Type: application/json` (many HTTP clients always
+  // send it) is a request without a body, not malformed JSON: routes that need a body refuse it
+  // through their schema. Everything else goes through Fastify's own parser, which refuses
+  // __proto__ and constructor poisoning.
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (body === '') return done(null, undefined)
+    return parseJson(req, body as string, done) // parseAs: 'string' hands over a string
+  })
+
   // A JSON body schema that would accept unknown fields is a bug we refuse to start with:
   // it is how mass assignment (`"role": "admin"`) slips in.
   app.addHook('onRoute', (route) => {

@@ -228,3 +228,33 @@ describe('database outages', () => {
     assert.equal(isDatabaseUnavailable({ message: 'Cannot read properties of undefined' }), false)
   })
 })
+
+describe('JSON bodies', () => {
+  test('an empty body labelled JSON is no body: accepted where none is needed, refused where one is', async () => {
+    const t = await buildTestApp({
+      routes: (app) => {
+        app.post('/test/no-body', async (req) => ({ body: req.body ?? null }))
+        app.post('/test/needs-body', {
+          schema: { body: { type: 'object', additionalProperties: false, properties: { a: { type: 'string' } } } },
+          handler: async () => ({}),
+        })
+      },
+    })
+    const agent = createAgent(t.app)
+    try {
+      const empty = { payload: '', headers: { 'content-type': 'application/json' } }
+      const free = await agent.post('/test/no-body', empty)
+      assert.equal(free.statusCode, 200)
+      assert.deepEqual(free.json(), { body: null })
+      const needed = await agent.post('/test/needs-body', empty)
+      assert.equal(needed.statusCode, 400)
+      const poisoned = await agent.post('/test/no-body', {
+        payload: '{"__proto__": {"admin": true}}',
+        headers: { 'content-type': 'application/json' },
+      })
+      assert.equal(poisoned.statusCode, 400)
+    } finally {
+      await t.close()
+    }
+  })
+})
