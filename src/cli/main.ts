@@ -1,42 +1,40 @@
 import { EXIT_USAGE, type CliIo, type Command, type CommandResult } from './io.ts'
 
-const analyzeLogs: Command = {
-  name: 'analyze-logs',
-  summary: 'error rates, latency percentiles, top errors and alerts from JSON logs',
-  usage: 'Usage: lectern analyze-logs --help\n',
-  // Loaded on demand: the server never pays for the analyzer's modules, nor the analyzer for the server's.
-  run: async (argv, io) => (await import('./analyze-logs/index.ts')).analyzeLogsCommand(argv, io),
+/** A command as the dispatcher knows it: its module (and everything it imports) loads only when run. */
+interface CommandEntry {
+  name: string
+  summary: string
+  run: Command['run']
 }
 
-const serve: Command = {
-  name: 'serve',
-  summary: 'run the web server',
-  usage: '',
-  run: async (argv, io) => (await import('./serve.ts')).serveCommand.run(argv, io),
-}
-
-const rateLimits: Command = {
-  name: 'rate-limits',
-  summary: 'list and clear current rate-limit blocks',
-  usage: '',
-  run: async (argv, io) => (await import('./rate-limits.ts')).rateLimitsCommand.run(argv, io),
-}
-
-const importContent: Command = {
-  name: 'import',
-  summary: 'import a course or an ebook from a folder of Markdown files',
-  usage: '',
-  run: async (argv, io) => (await import('./import.ts')).importCommand.run(argv, io),
-}
-
-const createAdmin: Command = {
-  name: 'create-admin',
-  summary: 'create an admin account (password on standard input), or promote an existing user',
-  usage: '',
-  run: async (argv, io) => (await import('./create-admin.ts')).createAdminCommand.run(argv, io),
-}
-
-const COMMANDS: Command[] = [serve, createAdmin, importContent, analyzeLogs, rateLimits]
+// Loaded on demand: the server never pays for the analyzer's modules, nor the analyzer for the server's.
+const COMMANDS: CommandEntry[] = [
+  {
+    name: 'serve',
+    summary: 'run the web server',
+    run: async (argv, io) => (await import('./serve.ts')).serveCommand.run(argv, io),
+  },
+  {
+    name: 'create-admin',
+    summary: 'create an admin account (password on standard input), or promote an existing user',
+    run: async (argv, io) => (await import('./create-admin.ts')).createAdminCommand.run(argv, io),
+  },
+  {
+    name: 'import',
+    summary: 'import a course or an ebook from a folder of Markdown files',
+    run: async (argv, io) => (await import('./import.ts')).importCommand.run(argv, io),
+  },
+  {
+    name: 'analyze-logs',
+    summary: 'error rates, latency percentiles, top errors and alerts from JSON logs',
+    run: async (argv, io) => (await import('./analyze-logs/index.ts')).analyzeLogsCommand(argv, io),
+  },
+  {
+    name: 'rate-limits',
+    summary: 'list and clear current rate-limit blocks',
+    run: async (argv, io) => (await import('./rate-limits.ts')).rateLimitsCommand.run(argv, io),
+  },
+]
 
 export function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length))

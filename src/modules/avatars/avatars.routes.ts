@@ -1,4 +1,3 @@
-import multipart from '@fastify/multipart'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Kysely } from 'kysely'
 import type { Database } from '../../db/schema.ts'
@@ -8,16 +7,16 @@ import type { Clock } from '../../lib/clock.ts'
 import { AVATAR_FILE_NAME_PATTERN, AVATARS_PATH_PREFIX, avatarUrl } from './avatar-url.ts'
 import { createAvatarsRepository } from './avatars.repository.ts'
 import { createAvatarsService } from './avatars.service.ts'
-import { bodyStillArriving, createLingeringCloser, type LingerLimits } from './lingering-close.ts'
+import { createLingeringCloser, type LingerLimits } from './lingering-close.ts'
 import {
   declaredTooLarge,
   maxBodyBytes,
-  multipartLimits,
   readAvatarUpload,
   UploadRefusedError,
   type UploadLimits,
 } from './read-upload.ts'
 import { uploadRejection, uploadsBusy } from './upload-rejections.ts'
+import { prepareUploadScope } from './upload-scope.ts'
 import { createUploadSlots, DEFAULT_MAX_UPLOADS_IN_FLIGHT } from './upload-slots.ts'
 
 export interface AvatarsRoutesOptions {
@@ -85,21 +84,8 @@ export async function avatarsRoutes(app: FastifyInstance, opts: AvatarsRoutesOpt
   const closer = createLingeringCloser(opts.linger)
   app.addHook('preClose', async () => closer.closeAll())
 
-  // The upload route lives in a scope of its own: multipart parsing exists here and nowhere else,
-  // and no other parser may read a body here first (a JSON body is not parsed: it has no file).
   await app.register(async (upload) => {
-    upload.removeAllContentTypeParsers()
-    await upload.register(multipart, { limits: multipartLimits(limits) })
-    upload.addContentTypeParser('*', (_req, _payload, done) => done(null))
-
-    // Any refusal sent while the body is still arriving closes the connection, gracefully.
-    upload.addHook('onSend', async (req, reply, payload) => {
-      if (reply.statusCode >= 400 && bodyStillArriving(req.raw)) {
-        reply.header('Connection', 'close')
-        closer.arm(req.raw)
-      }
-      return payload
-    })
+    await prepareUploadScope(upload, limits, closer)
 
     const releaseSlot = new WeakMap<FastifyRequest, () => void>()
 

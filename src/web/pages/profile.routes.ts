@@ -1,4 +1,3 @@
-import multipart from '@fastify/multipart'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { HttpError, unauthorized } from '../../http/errors.ts'
 import { securityEvent } from '../../http/request-context.ts'
@@ -12,11 +11,11 @@ import {
 import { WRONG_CURRENT_PASSWORD_MESSAGE, type AccountsService } from '../../modules/accounts/accounts.service.ts'
 import { presentUser } from '../../modules/accounts/user.presenter.ts'
 import type { AvatarsService } from '../../modules/avatars/avatars.service.ts'
-import { bodyStillArriving, createLingeringCloser } from '../../modules/avatars/lingering-close.ts'
+import { createLingeringCloser } from '../../modules/avatars/lingering-close.ts'
+import { prepareUploadScope } from '../../modules/avatars/upload-scope.ts'
 import {
   declaredTooLarge,
   maxBodyBytes,
-  multipartLimits,
   readAvatarUpload,
   UploadRefusedError,
   type UploadLimits,
@@ -197,19 +196,7 @@ export async function profilePages(app: FastifyInstance, opts: ProfilePagesOptio
   const closer = createLingeringCloser()
   app.addHook('preClose', async () => closer.closeAll())
   await app.register(async (upload) => {
-    upload.removeAllContentTypeParsers()
-    await upload.register(multipart, { limits: multipartLimits(uploadLimits) })
-    upload.addContentTypeParser('*', (_req, _payload, done) => done(null))
-
-    // An answer sent while the file is still arriving closes gracefully, so the browser shows it
-    // (lingering-close.ts) rather than a reset connection.
-    upload.addHook('onSend', async (req, reply, payload) => {
-      if (reply.statusCode >= 400 && bodyStillArriving(req.raw)) {
-        reply.header('Connection', 'close')
-        closer.arm(req.raw)
-      }
-      return payload
-    })
+    await prepareUploadScope(upload, uploadLimits, closer)
 
     const avatarProblem = (req: FastifyRequest, reply: FastifyReply, message: string, status: number) => {
       noteFormProblem(req, message, 'HttpError')
