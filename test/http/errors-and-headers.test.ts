@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { createAgent, type Agent } from '../support/agent.ts'
 import { buildTestApp, type TestApp } from '../support/app.ts'
+import { computeSecurityHeaders } from '../../src/security/headers.ts'
 
 describe('HTTP conventions (CONTRACT §3)', () => {
   let t: TestApp
@@ -137,15 +138,36 @@ describe('HTTP conventions (CONTRACT §3)', () => {
   })
 
   test('security headers on success and on errors; no HSTS over plain HTTP', async () => {
-    for (const url of ['/healthz', '/missing']) {
-      const res = await t.app.inject({ method: 'GET', url })
+    const responses = [
+      await t.app.inject({ method: 'GET', url: '/healthz' }),
+      await t.app.inject({ method: 'GET', url: '/missing' }),
+      await t.app.inject({ method: 'GET', url: '/test/boom' }),
+      await t.app.inject({ method: 'POST', url: '/test/echo', payload: { name: 'x' } }), // 403: no CSRF token
+    ]
+    assert.deepEqual(
+      responses.map((res) => res.statusCode),
+      [200, 404, 500, 403],
+    )
+    for (const res of responses) {
       assert.match(String(res.headers['content-security-policy']), /script-src 'self'/)
       assert.doesNotMatch(String(res.headers['content-security-policy']), /unsafe-inline/)
       assert.equal(res.headers['x-content-type-options'], 'nosniff')
       assert.equal(res.headers['x-frame-options'], 'DENY')
-      assert.ok(res.headers['referrer-policy'])
+      assert.equal(res.headers['referrer-policy'], 'strict-origin-when-cross-origin')
+      assert.equal(res.headers['cross-origin-resource-policy'], 'same-origin')
       assert.equal(res.headers['strict-transport-security'], undefined)
+      assert.equal(res.headers['x-powered-by'], undefined)
     }
+  })
+
+  test('one header set for every response: the policy is computed once, not per request', () => {
+    const headers = computeSecurityHeaders()
+    assert.ok(Object.isFrozen(headers))
+    assert.match(headers['content-security-policy']!, /frame-ancestors 'none'/)
+    assert.match(headers['content-security-policy']!, /object-src 'none'/)
+    assert.equal(headers['x-frame-options'], 'DENY')
+    // HSTS is added per request, and only over HTTPS.
+    assert.equal(headers['strict-transport-security'], undefined)
   })
 })
 
