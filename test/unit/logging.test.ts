@@ -8,7 +8,7 @@ import { ALL_EVENTS } from '../../src/logging/events.ts'
 import { createRotatingFileSink, rotatedName } from '../../src/logging/file-sink.ts'
 import { createLogger, logEvent } from '../../src/logging/logger.ts'
 import { REDACTED, redactSecrets } from '../../src/logging/redact.ts'
-import { createMemorySink } from '../../src/logging/sinks.ts'
+import { coalescePerTurn, createMemorySink } from '../../src/logging/sinks.ts'
 import { logLineProblem, logSchema } from '../support/log-schema.ts'
 
 const DAY_MS = 86_400_000
@@ -171,5 +171,39 @@ describe('LOG_FILE rotation', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
+  })
+})
+
+describe('coalescing log writes (coalescePerTurn)', () => {
+  const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+  test('the lines of one event-loop turn reach the sink as one chunk, in order; the next turn as another', async () => {
+    const target = createMemorySink()
+    const sink = coalescePerTurn(target)
+    sink.write('{"n":1}\n')
+    sink.write('{"n":2}\n')
+    assert.deepEqual(target.lines, [], 'nothing is written before the turn ends')
+    await nextTurn()
+    sink.write('{"n":3}\n')
+    await nextTurn()
+    assert.deepEqual(target.lines, ['{"n":1}\n{"n":2}\n', '{"n":3}\n'])
+  })
+
+  test('close() hands on the pending lines before closing the sink', async () => {
+    const target = createMemorySink()
+    const sink = coalescePerTurn(target)
+    sink.write('{"last":true}\n')
+    await sink.close()
+    assert.deepEqual(target.lines, ['{"last":true}\n'])
+  })
+
+  test('a burst within one turn is handed on as soon as it reaches the size bound', () => {
+    const target = createMemorySink()
+    const sink = coalescePerTurn(target)
+    const line = `${JSON.stringify({ pad: 'x'.repeat(1000) })}\n`
+    for (let i = 0; i < 1000; i++) sink.write(line)
+    assert.ok(target.lines.length >= 3, `${target.lines.length} chunks for 1 MB`)
+    assert.ok(target.lines.every((chunk) => chunk.length <= 256 * 1024 + line.length))
+    assert.ok(target.lines.every((chunk) => chunk.endsWith('\n')))
   })
 })
