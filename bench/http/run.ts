@@ -1,15 +1,24 @@
 // bench/http: GET /healthz through the whole Lectern stack against bare servers, in one run.
-// Usage: node --import tsx bench/http/run.ts [--seconds N] [--connections N]
+// Usage: node --import tsx bench/http/run.ts [--seconds N] [--connections N] [--rounds N]
+//
+// Every server runs at once (an idle one costs nothing) and the variants are loaded in turn,
+// round after round; each figure is the median over the rounds. A machine whose load drifts
+// during the run then shifts every variant alike instead of whichever happened to run last.
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { load, table, type LoadResult } from '../support/load.ts'
 import { ROOT, startLectern, startProcess, type BenchServer } from '../support/server.ts'
 
 const { values } = parseArgs({
-  options: { seconds: { type: 'string', default: '5' }, connections: { type: 'string', default: '10' } },
+  options: {
+    seconds: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '5' },
+  },
 })
 const durationSeconds = Math.min(60, Number(values.seconds))
 const connections = Math.min(200, Number(values.connections))
+const rounds = Math.min(20, Math.max(1, Number(values.rounds)))
 
 const variants: Array<{ name: string; start: () => Promise<BenchServer> }> = [
   { name: 'bare node:http', start: () => startProcess(['--import', 'tsx', join(ROOT, 'bench/http/bare.ts'), 'node']) },
@@ -23,37 +32,70 @@ const variants: Array<{ name: string; start: () => Promise<BenchServer> }> = [
   },
 ]
 
-const results: Array<{ name: string } & LoadResult> = []
-for (const variant of variants) {
-  const server = await variant.start()
-  try {
-    await load(`${server.url}/healthz`, { connections, durationSeconds: 1 }) // warm-up
-    results.push({ name: variant.name, ...(await load(`${server.url}/healthz`, { connections, durationSeconds })) })
-  } finally {
-    await server.stop()
-  }
+const median = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
 
-const byName = (name: string) => results.find((r) => r.name === name)!
-const fastify = byName('bare Fastify')
-const loggingOff = byName('Lectern, request logging off')
-console.log(`GET /healthz, ${connections} connections, ${durationSeconds}s each, one server process at a time\n`)
-console.log(
-  table(
-    results.map((r) => ({
-      variant: r.name,
-      'req/s': Math.round(r.requestsPerSecond),
-      'p50 ms': r.p50Ms,
-      'p99 ms': r.p99Ms,
-      'vs bare Fastify': `${((r.requestsPerSecond / fastify.requestsPerSecond) * 100).toFixed(0)}%`,
-      'vs logging off': `${((r.requestsPerSecond / loggingOff.requestsPerSecond) * 100).toFixed(0)}%`,
-      errors: r.errors + r.non2xx,
-    })),
-  ),
-)
-const full = byName('Lectern, stdout + LOG_FILE')
-console.log(
-  `\nfull stack keeps ${((full.requestsPerSecond / fastify.requestsPerSecond) * 100).toFixed(0)}% of bare Fastify (aim ≥ 50%);` +
-    ` request logging costs ${((1 - byName('Lectern, logging to stdout').requestsPerSecond / loggingOff.requestsPerSecond) * 100).toFixed(0)}%` +
-    ` to stdout and ${((1 - full.requestsPerSecond / loggingOff.requestsPerSecond) * 100).toFixed(0)}% with LOG_FILE too (aim < 15%)`,
-)
+const servers: BenchServer[] = []
+try {
+  for (const variant of variants) servers.push(await variant.start())
+  for (const server of servers) await load(`${server.url}/healthz`, { connections, durationSeconds: 1 }) // warm-up
+
+  const samples: LoadResult[][] = variants.map(() => [])
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, server] of servers.entries()) {
+      samples[i]!.push(await load(`${server.url}/healthz`, { connections, durationSeconds }))
+    }
+  }
+
+  const results = variants.map((variant, i) => ({
+    name: variant.name,
+    requestsPerSecond: median(samples[i]!.map((s) => s.requestsPerSecond)),
+    min: Math.min(...samples[i]!.map((s) => s.requestsPerSecond)),
+    max: Math.max(...samples[i]!.map((s) => s.requestsPerSecond)),
+    p50Ms: median(samples[i]!.map((s) => s.p50Ms)),
+    p99Ms: median(samples[i]!.map((s) => s.p99Ms)),
+    failures: samples[i]!.reduce((sum, s) => sum + s.errors + s.non2xx, 0),
+  }))
+  const byName = (name: string) => results.find((r) => r.name === name)!
+  const fastify = byName('bare Fastify')
+  const loggingOff = byName('Lectern, request logging off')
+  const percent = (a: number, b: number) => `${((a / b) * 100).toFixed(0)}%`
+
+  console.log(
+    `GET /healthz, ${connections} connections, ${rounds} rounds of ${durationSeconds}s per variant, ` +
+      `variants interleaved; medians over the rounds\n`,
+  )
+  console.log(
+    table(
+      results.map((r) => ({
+        variant: r.name,
+        'req/s': Math.round(r.requestsPerSecond),
+        'range req/s': `${Math.round(r.min)}–${Math.round(r.max)}`,
+        'p50 ms': r.p50Ms,
+        'p99 ms': r.p99Ms,
+        'vs bare Fastify': percent(r.requestsPerSecond, fastify.requestsPerSecond),
+        'vs logging off': percent(r.requestsPerSecond, loggingOff.requestsPerSecond),
+        failures: r.failures,
+      })),
+    ),
+  )
+  const stdout = byName('Lectern, logging to stdout')
+  const full = byName('Lectern, stdout + LOG_FILE')
+  const cost = (r: { requestsPerSecond: number }) =>
+    `${((1 - r.requestsPerSecond / loggingOff.requestsPerSecond) * 100).toFixed(0)}%`
+  console.log(
+    `\nwhole stack with request logging off keeps ${percent(loggingOff.requestsPerSecond, fastify.requestsPerSecond)} ` +
+      `of bare Fastify, with stdout + LOG_FILE ${percent(full.requestsPerSecond, fastify.requestsPerSecond)} (aim ≥ 50%);` +
+      ` request logging costs ${cost(stdout)} to stdout and ${cost(full)} with LOG_FILE too (aim < 15%)`,
+  )
+  const failed = results.filter((r) => r.failures > 0)
+  if (failed.length > 0) {
+    console.error(`\nfailed requests in: ${failed.map((r) => r.name).join(', ')}`)
+    process.exitCode = 1
+  }
+} finally {
+  await Promise.all(servers.map((server) => server.stop()))
+}
