@@ -39,9 +39,17 @@ export async function startInstances(
 ): Promise<{ servers: RunningServer[]; stopAll(): Promise<void> }> {
   const dirs = Array.from({ length: count }, () => mkdtempSync(join(tmpdir(), 'lectern-instance-')))
   // Started together on purpose: migrations must be safe when instances race at start-up.
-  const servers = await Promise.all(
+  const started = await Promise.allSettled(
     dirs.map((dir) => startServer({ SESSION_SECRET: SHARED_SECRET, DATA_DIR: dir, ...env }, 60_000)),
   )
+  const servers = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []))
+  const failed = started.find((result) => result.status === 'rejected')
+  if (failed) {
+    // One did not start: the ones that did must not outlive the test.
+    await Promise.all(servers.map((server) => server.stop('SIGKILL')))
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+    throw failed.reason
+  }
   return {
     servers,
     async stopAll() {

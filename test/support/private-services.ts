@@ -1,8 +1,10 @@
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
+import { isCI } from './services.ts'
 
 /**
  * Private PostgreSQL and Redis servers for fault tests: they are stopped and restarted on
@@ -93,14 +95,46 @@ export interface PrivateRedis {
   start(): Promise<void>
 }
 
-export function privateRedisAvailable(): boolean {
+/** A TCP port on 127.0.0.1 that nothing listens on right now (the OS picks it). */
+export async function freeLoopbackPort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', resolve)
+  })
+  const { port } = server.address() as AddressInfo
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}
+
+function runs(command: string): boolean {
   try {
-    execFileSync('redis-server', ['--version'], { stdio: 'ignore' })
+    execFileSync(command, ['--version'], { stdio: 'ignore' })
     return true
   } catch {
     return false
   }
 }
+
+/** Both binaries a private Redis needs: the server, and redis-cli to ping and stop it. */
+export function privateRedisAvailable(): boolean {
+  return runs('redis-server') && runs('redis-cli')
+}
+
+/**
+ * For suites that stop and restart a Redis of their own: true when they can. Outside CI a
+ * missing binary skips the suite with a loud notice (as test/support/services.ts does for a
+ * missing server); with CI=true it is a failure.
+ */
+export function privateRedisOrSkip(): boolean {
+  if (privateRedisAvailable()) return true
+  const how = 'install Redis (apt-get install redis-server) so that redis-server and redis-cli are on PATH'
+  if (isCI) throw new Error(`CI requires the redis-server and redis-cli binaries: ${how}`)
+  process.stderr.write(`\n!!! SKIPPING: redis-server or redis-cli not found: ${how}\n\n`)
+  return false
+}
+
+const STOP_DEADLINE_MS = 10_000
 
 export async function startPrivateRedis(port: number): Promise<PrivateRedis> {
   const url = `redis://127.0.0.1:${port}`
@@ -115,18 +149,23 @@ export async function startPrivateRedis(port: number): Promise<PrivateRedis> {
       return false
     }
   }
+  let child: ChildProcess | null = null
+  // A test that fails before its cleanup must not leave this server running after the test process.
+  const killOnExit = () => child?.kill('SIGKILL')
   const start = async () => {
-    const child = spawn(
+    // Never adopt (and later shut down) a Redis someone else runs on this port.
+    if (ping()) throw new Error(`a Redis already answers on port ${port}`)
+    const server = spawn(
       'redis-server',
       ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      {
-        stdio: 'ignore',
-        detached: true,
-      },
+      { stdio: 'ignore', detached: true },
     )
-    child.unref()
+    server.unref()
+    child = server
+    process.once('exit', killOnExit)
     const deadline = Date.now() + 10_000
     while (!ping()) {
+      if (server.exitCode !== null) throw new Error(`redis on ${port} exited with ${server.exitCode} at start`)
       if (Date.now() > deadline) throw new Error(`redis on ${port} did not start`)
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
@@ -137,11 +176,16 @@ export async function startPrivateRedis(port: number): Promise<PrivateRedis> {
     } catch {
       // Already gone: shutdown closes the connection before answering.
     }
-    const deadline = Date.now() + 10_000
+    const deadline = Date.now() + STOP_DEADLINE_MS
     while (ping()) {
-      if (Date.now() > deadline) throw new Error(`redis on ${port} did not stop`)
+      if (Date.now() > deadline) {
+        child?.kill('SIGKILL') // the server ignored SHUTDOWN: it must still go
+        throw new Error(`redis on ${port} did not stop`)
+      }
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
+    child = null
+    process.off('exit', killOnExit)
   }
   await start()
   return { url, start, stop }
