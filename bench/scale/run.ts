@@ -4,9 +4,11 @@
 // Usage: node --import tsx bench/scale/run.ts [--seconds N] [--connections N]
 // Needs PostgreSQL and Redis: TEST_DATABASE_URL and TEST_REDIS_URL (as for the tests).
 import { randomBytes } from 'node:crypto'
+import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import pg from 'pg'
+import { measureCpu, pidsNamed } from '../support/cpu.ts'
 import { table } from '../support/load.ts'
 import { startLectern, type BenchServer } from '../support/server.ts'
 
@@ -95,7 +97,26 @@ async function measure(name: string, envs: Array<Record<string, string>>) {
   try {
     for (const env of envs) servers.push(await startLectern({ ...GENEROUS, SESSION_SECRET: secret, ...env }))
     await mixedLoad(servers.map((s) => s.url)) // warm-up, also creates the users' rows
-    return { name, ...(await mixedLoad(servers.map((s) => s.url))) }
+    // Where the two cores went during the measured run: the bottleneck is whoever used most.
+    const { result, wallSeconds, cpuSeconds, selfCpuSeconds } = await measureCpu(
+      {
+        Lectern: () => servers.map((s) => s.pid),
+        PostgreSQL: () => pidsNamed('postgres'),
+        Redis: () => pidsNamed('redis-server'),
+      },
+      () => mixedLoad(servers.map((s) => s.url)),
+    )
+    const cores = (seconds: number) => seconds / wallSeconds
+    return {
+      name,
+      ...result,
+      cores: {
+        Lectern: cores(cpuSeconds.Lectern!),
+        PostgreSQL: cores(cpuSeconds.PostgreSQL!),
+        Redis: cores(cpuSeconds.Redis!),
+        'load generator': cores(selfCpuSeconds),
+      },
+    }
   } finally {
     await Promise.all(servers.map((s) => s.stop()))
   }
@@ -122,6 +143,10 @@ console.log(
       'p99 ms': r.p99Ms,
       'vs SQLite': `${((r.requestsPerSecond / base) * 100).toFixed(0)}%`,
       'non-2xx': r.non2xx,
+      ...Object.fromEntries(Object.entries(r.cores).map(([group, used]) => [`${group} cores`, used.toFixed(2)])),
     })),
   ),
+)
+console.log(
+  `\ncores: CPU time of each group during the measured run ÷ its wall time (the machine has ${availableParallelism()})`,
 )

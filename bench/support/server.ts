@@ -10,6 +10,7 @@ const STARTUP_TIMEOUT_MS = 30_000
 export interface BenchServer {
   url: string
   dataDir: string
+  pid: number
   stop(): Promise<void>
 }
 
@@ -38,6 +39,7 @@ export function startProcess(args: string[], env: Record<string, string | undefi
       resolve({
         url: match[1]!,
         dataDir,
+        pid: child.pid!,
         stop: () =>
           new Promise((done) => {
             child.once('close', () => done())
