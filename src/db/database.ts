@@ -5,6 +5,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationRe
 import pg from 'pg'
 import { dialectOf, type DialectName } from './dialect.ts'
 import { migrations } from './migrations/index.ts'
+import { withPreparedStatements } from './sqlite-statements.ts'
 import type { Database } from './schema.ts'
 
 export const SQLITE_FILE_NAME = 'lectern.sqlite'
@@ -40,7 +41,7 @@ function openSqlite(path: string): Kysely<Database> {
   sqlite.pragma('busy_timeout = 5000')
   sqlite.pragma('foreign_keys = ON')
   sqlite.pragma('synchronous = NORMAL')
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) })
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: withPreparedStatements(sqlite) }) })
 }
 
 function openPostgres(url: string, schema: string | undefined, poolSize: number): Kysely<Database> {

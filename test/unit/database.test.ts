@@ -3,10 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
-import { sql } from 'kysely'
+import SQLite from 'better-sqlite3'
+import { Kysely, SqliteDialect, sql } from 'kysely'
 import pg from 'pg'
 import { migrateToLatest, openDatabase, sqlitePathFor } from '../../src/db/database.ts'
 import { migrations } from '../../src/db/migrations/index.ts'
+import { withPreparedStatements } from '../../src/db/sqlite-statements.ts'
 import { createTestDatabase } from '../support/database.ts'
 import { testDatabaseUrl } from '../support/services.ts'
 
@@ -142,6 +144,64 @@ describe('PostgreSQL migrations under concurrency', { skip: postgresUrl ? false 
       await other.close()
       await admin.query(`drop schema ${decoy} cascade`)
       await admin.end()
+    }
+  })
+})
+
+describe('SQLite prepared statements (withPreparedStatements)', () => {
+  function counting() {
+    const sqlite = new SQLite(':memory:')
+    let prepared = 0
+    const prepare = sqlite.prepare.bind(sqlite)
+    sqlite.prepare = ((source: string) => {
+      prepared++
+      return prepare(source)
+    }) as typeof sqlite.prepare
+    return { sqlite, prepared: () => prepared }
+  }
+
+  test('a query run again reuses its statement; results stay right', async () => {
+    const { sqlite, prepared } = counting()
+    const db = new Kysely<{ t: { n: number } }>({
+      dialect: new SqliteDialect({ database: withPreparedStatements(sqlite) }),
+    })
+    try {
+      await sql`create table t (n integer)`.execute(db)
+      for (let n = 1; n <= 3; n++) await db.insertInto('t').values({ n }).execute()
+      const before = prepared()
+      const sums = []
+      for (let i = 0; i < 5; i++) sums.push((await db.selectFrom('t').select('n').where('n', '>', 1).execute()).length)
+      assert.deepEqual(sums, [2, 2, 2, 2, 2])
+      assert.equal(prepared() - before, 1, 'five runs of one query, one preparation')
+      // A schema change under a kept statement: SQLite re-prepares it by itself.
+      await sql`alter table t add column m integer default 7`.execute(db)
+      const row = await db.selectFrom('t').selectAll().where('n', '=', 3).executeTakeFirstOrThrow()
+      assert.deepEqual(row, { n: 3, m: 7 })
+    } finally {
+      await db.destroy()
+    }
+  })
+
+  test('a statement still iterating is not handed out again; the cache stays bounded', () => {
+    const { sqlite, prepared } = counting()
+    const database = withPreparedStatements(sqlite, 2)
+    try {
+      database.prepare('create table t (n integer)').run([])
+      database.prepare('insert into t values (1), (2)').run([])
+      const iterating = database.prepare('select n from t')
+      const iterator = iterating.iterate([])
+      iterator.next()
+      const other = database.prepare('select n from t')
+      assert.notEqual(other, iterating)
+      assert.deepEqual(other.all([]), [{ n: 1 }, { n: 2 }])
+      iterator.return?.()
+      assert.equal(database.prepare('select n from t'), iterating, 'free again once its iteration ends')
+      // Bound of 2: three more distinct strings push the first ones out, so they are prepared anew.
+      const before = prepared()
+      for (const source of ['select 1', 'select 2', 'select 3', 'select n from t']) database.prepare(source)
+      assert.equal(prepared() - before, 4)
+    } finally {
+      database.close()
     }
   })
 })
