@@ -7,7 +7,7 @@ import { seedDemoContent } from './db/seed.ts'
 import { systemClock } from './lib/clock.ts'
 import { createRotatingFileSink } from './logging/file-sink.ts'
 import { createLogger, logEvent, type Logger } from './logging/logger.ts'
-import { coalescePerTurn, createStdoutSink, teeSinks, type ClosableSink } from './logging/sinks.ts'
+import { batchLines, createStdoutSink, teeSinks, type ClosableSink } from './logging/sinks.ts'
 import { closeRedisClient, createRedisClient } from './security/rate-limit/redis-client.ts'
 
 /** How long in-flight requests get to finish after SIGTERM before the process exits anyway. */
@@ -28,7 +28,7 @@ export function createProcessLogger(config: Config): { logger: Logger; sink: Clo
       }),
     )
   }
-  const sink = coalescePerTurn(teeSinks(sinks))
+  const sink = batchLines(teeSinks(sinks))
   logger = createLogger({ level: config.logLevel, sink, clock: systemClock })
   return { logger, sink }
 }

@@ -33,21 +33,25 @@ export function closeBoom(boom: SonicBoom): Promise<void> {
   })
 }
 
-/** A turn's lines are handed on at once when they reach this size, so a burst stays bounded. */
-const COALESCE_MAX_CHARS = 256 * 1024
+/** How long a log line may wait to be written together with the lines after it. */
+export const LOG_BATCH_DELAY_MS = 10
+/** A batch this large is written at once, so a burst stays bounded in memory. */
+const LOG_BATCH_MAX_CHARS = 256 * 1024
 
 /**
- * Collects the lines written during one turn of the event loop and hands them to `sink` as one
- * chunk at setImmediate, before the loop waits for I/O again. Under load a turn serves several
- * requests; without this each of their lines cost one write system call per destination, and
- * on a virtual machine a system call costs more than serialising the line (docs/benchmarks.md).
- * A line waits at most until the end of the turn; close() hands on what is pending first.
+ * Batches log lines: the first line of a batch starts a timer of `delayMs`, and the lines
+ * written until it fires go to `sink` with it, as one chunk. Each chunk is one write per
+ * destination, so a busy server makes at most about a hundred writes a second per destination
+ * instead of one per line; on a virtual machine a system call costs more than serialising the
+ * line (docs/benchmarks.md, docs/adr/0013). A line waits at most `delayMs`; close() writes what
+ * is pending, so a graceful stop loses nothing (a `kill -9` can lose the last few milliseconds).
  */
-export function coalescePerTurn(sink: ClosableSink): ClosableSink {
+export function batchLines(sink: ClosableSink, delayMs = LOG_BATCH_DELAY_MS): ClosableSink {
   let pending = ''
-  let scheduled = false
+  let timer: NodeJS.Timeout | null = null
   const flush = () => {
-    scheduled = false
+    if (timer) clearTimeout(timer)
+    timer = null
     if (pending === '') return
     const chunk = pending
     pending = ''
@@ -56,11 +60,8 @@ export function coalescePerTurn(sink: ClosableSink): ClosableSink {
   return {
     write(line) {
       pending += line
-      if (pending.length >= COALESCE_MAX_CHARS) flush()
-      else if (!scheduled) {
-        scheduled = true
-        setImmediate(flush)
-      }
+      if (pending.length >= LOG_BATCH_MAX_CHARS) flush()
+      else timer ??= setTimeout(flush, delayMs)
     },
     async close() {
       flush()

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, test } from 'node:test'
+import { afterEach, beforeEach, describe, mock, test } from 'node:test'
 import { createManualClock } from '../../src/lib/clock.ts'
 import { ALL_EVENTS } from '../../src/logging/events.ts'
 import { createRotatingFileSink, rotatedName } from '../../src/logging/file-sink.ts'
 import { createLogger, logEvent } from '../../src/logging/logger.ts'
 import { REDACTED, redactSecrets } from '../../src/logging/redact.ts'
-import { coalescePerTurn, createMemorySink } from '../../src/logging/sinks.ts'
+import { batchLines, createMemorySink } from '../../src/logging/sinks.ts'
 import { logLineProblem, logSchema } from '../support/log-schema.ts'
 
 const DAY_MS = 86_400_000
@@ -174,32 +174,49 @@ describe('LOG_FILE rotation', () => {
   })
 })
 
-describe('coalescing log writes (coalescePerTurn)', () => {
-  const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
+describe('batched log writes (batchLines)', () => {
+  beforeEach(() => mock.timers.enable({ apis: ['setTimeout'] }))
+  afterEach(() => mock.timers.reset())
 
-  test('the lines of one event-loop turn reach the sink as one chunk, in order; the next turn as another', async () => {
+  test('lines written within the delay reach the sink as one chunk, in order; later ones as the next', () => {
     const target = createMemorySink()
-    const sink = coalescePerTurn(target)
+    const sink = batchLines(target, 10)
     sink.write('{"n":1}\n')
+    mock.timers.tick(9)
     sink.write('{"n":2}\n')
-    assert.deepEqual(target.lines, [], 'nothing is written before the turn ends')
-    await nextTurn()
+    assert.deepEqual(target.lines, [], 'nothing is written before the delay has passed')
+    mock.timers.tick(1)
+    assert.deepEqual(target.lines, ['{"n":1}\n{"n":2}\n'])
     sink.write('{"n":3}\n')
-    await nextTurn()
+    mock.timers.tick(10)
     assert.deepEqual(target.lines, ['{"n":1}\n{"n":2}\n', '{"n":3}\n'])
   })
 
-  test('close() hands on the pending lines before closing the sink', async () => {
+  test('a line waits at most the delay, however many follow it', () => {
     const target = createMemorySink()
-    const sink = coalescePerTurn(target)
+    const sink = batchLines(target, 10)
+    for (let ms = 0; ms < 25; ms++) {
+      sink.write(`{"ms":${ms}}\n`)
+      mock.timers.tick(1)
+    }
+    assert.equal(target.lines.length, 2, 'two full delays have passed')
+    assert.match(target.lines[0]!, /^\{"ms":0\}\n.*\{"ms":9\}\n$/s)
+    assert.match(target.lines[1]!, /^\{"ms":10\}\n/)
+  })
+
+  test('close() writes the pending lines at once, before closing the sink', async () => {
+    const target = createMemorySink()
+    const sink = batchLines(target, 10)
     sink.write('{"last":true}\n')
     await sink.close()
     assert.deepEqual(target.lines, ['{"last":true}\n'])
+    mock.timers.tick(10)
+    assert.equal(target.lines.length, 1, 'and nothing twice')
   })
 
-  test('a burst within one turn is handed on as soon as it reaches the size bound', () => {
+  test('a burst is written as soon as it reaches the size bound, without waiting', () => {
     const target = createMemorySink()
-    const sink = coalescePerTurn(target)
+    const sink = batchLines(target, 10)
     const line = `${JSON.stringify({ pad: 'x'.repeat(1000) })}\n`
     for (let i = 0; i < 1000; i++) sink.write(line)
     assert.ok(target.lines.length >= 3, `${target.lines.length} chunks for 1 MB`)
