@@ -4,8 +4,14 @@
 // Every server runs at once (an idle one costs nothing) and the variants are loaded in turn,
 // round after round; each figure is the median over the rounds. A machine whose load drifts
 // during the run then shifts every variant alike instead of whichever happened to run last.
+//
+// Two measures: requests per second under the load, and the server process's CPU time per
+// request (/proc, every thread of it). On two cores the load generator takes one, and it, not
+// the server, is what limits the bare servers: their req/s is a floor, while CPU per request
+// says what each server would serve with a core to itself (its capacity, 1 / CPU per request).
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { processCpuSeconds } from '../support/cpu.ts'
 import { load, table, type LoadResult } from '../support/load.ts'
 import { ROOT, startLectern, startProcess, type BenchServer } from '../support/server.ts'
 
@@ -43,10 +49,13 @@ try {
   for (const variant of variants) servers.push(await variant.start())
   for (const server of servers) await load(`${server.url}/healthz`, { connections, durationSeconds: 1 }) // warm-up
 
-  const samples: LoadResult[][] = variants.map(() => [])
+  const samples: Array<Array<LoadResult & { cpuUsPerRequest: number }>> = variants.map(() => [])
   for (let round = 0; round < rounds; round++) {
     for (const [i, server] of servers.entries()) {
-      samples[i]!.push(await load(`${server.url}/healthz`, { connections, durationSeconds }))
+      const cpuBefore = processCpuSeconds(server.pid)
+      const result = await load(`${server.url}/healthz`, { connections, durationSeconds })
+      const cpuUsPerRequest = ((processCpuSeconds(server.pid) - cpuBefore) * 1e6) / result.totalRequests
+      samples[i]!.push({ ...result, cpuUsPerRequest })
     }
   }
 
@@ -57,6 +66,7 @@ try {
     max: Math.max(...samples[i]!.map((s) => s.requestsPerSecond)),
     p50Ms: median(samples[i]!.map((s) => s.p50Ms)),
     p99Ms: median(samples[i]!.map((s) => s.p99Ms)),
+    cpuUs: median(samples[i]!.map((s) => s.cpuUsPerRequest)),
     failures: samples[i]!.reduce((sum, s) => sum + s.errors + s.non2xx, 0),
   }))
   const byName = (name: string) => results.find((r) => r.name === name)!
@@ -78,6 +88,9 @@ try {
         'p99 ms': r.p99Ms,
         'vs bare Fastify': percent(r.requestsPerSecond, fastify.requestsPerSecond),
         'vs logging off': percent(r.requestsPerSecond, loggingOff.requestsPerSecond),
+        'CPU µs/req': r.cpuUs.toFixed(1),
+        'capacity vs bare Fastify': percent(fastify.cpuUs, r.cpuUs),
+        'capacity vs logging off': percent(loggingOff.cpuUs, r.cpuUs),
         failures: r.failures,
       })),
     ),
@@ -90,6 +103,12 @@ try {
     `\nwhole stack with request logging off keeps ${percent(loggingOff.requestsPerSecond, fastify.requestsPerSecond)} ` +
       `of bare Fastify, with stdout + LOG_FILE ${percent(full.requestsPerSecond, fastify.requestsPerSecond)} (aim ≥ 50%);` +
       ` request logging costs ${cost(stdout)} to stdout and ${cost(full)} with LOG_FILE too (aim < 15%)`,
+  )
+  const capacityCost = (r: { cpuUs: number }) => `${((1 - loggingOff.cpuUs / r.cpuUs) * 100).toFixed(0)}%`
+  console.log(
+    `in capacity (1 / server CPU per request): logging off keeps ${percent(fastify.cpuUs, loggingOff.cpuUs)} of bare ` +
+      `Fastify, stdout + LOG_FILE ${percent(fastify.cpuUs, full.cpuUs)}; request logging costs ${capacityCost(stdout)} ` +
+      `to stdout and ${capacityCost(full)} with LOG_FILE too`,
   )
   const failed = results.filter((r) => r.failures > 0)
   if (failed.length > 0) {

@@ -2,6 +2,7 @@ import autocannon from 'autocannon'
 
 export interface LoadResult {
   requestsPerSecond: number
+  totalRequests: number
   p50Ms: number
   p99Ms: number
   errors: number
@@ -13,7 +14,8 @@ export async function load(
   url: string,
   opts: { connections?: number; durationSeconds?: number; method?: string; headers?: Record<string, string> } = {},
 ): Promise<LoadResult> {
-  if (!/^http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(url)) throw new Error(`refusing to load ${url}: loopback only`)
+  if (!/^http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(url))
+    throw new Error(`refusing to load ${url}: loopback only`)
   const result = await autocannon({
     url,
     connections: opts.connections ?? 10,
@@ -23,6 +25,7 @@ export async function load(
   })
   return {
     requestsPerSecond: result.requests.average,
+    totalRequests: result.requests.total,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     errors: result.errors,
