@@ -55,12 +55,21 @@ async function signIn(base: string, n: number): Promise<{ cookie: string; csrf: 
   return { cookie: rotated, csrf: ((await again.json()) as { csrf_token: string }).csrf_token }
 }
 
-/** One autocannon run per instance at once; each connection cycles catalogue → lesson → write. */
-async function mixedLoad(bases: string[]) {
+type User = Awaited<ReturnType<typeof signIn>>
+
+/**
+ * Signed-in users for each instance, made before any load: registering hashes a password
+ * (argon2id, memory-hard on purpose), which must not run while another instance is measured.
+ */
+const signInUsers = (bases: string[]): Promise<User[][]> =>
+  Promise.all(bases.map((base) => Promise.all(Array.from({ length: USERS_PER_INSTANCE }, (_, i) => signIn(base, i)))))
+
+/** One autocannon run per instance, all at once; each connection cycles catalogue → lesson → write. */
+async function mixedLoad(bases: string[], usersByBase: User[][]) {
   const perInstance = Math.max(1, Math.floor(connections / bases.length))
   const runs = await Promise.all(
-    bases.map(async (base) => {
-      const users = await Promise.all(Array.from({ length: USERS_PER_INSTANCE }, (_, i) => signIn(base, i)))
+    bases.map(async (base, b) => {
+      const users = usersByBase[b]!
       let next = 0
       return autocannon({
         url: base,
@@ -96,7 +105,9 @@ async function measure(name: string, envs: Array<Record<string, string>>) {
   const servers: BenchServer[] = []
   try {
     for (const env of envs) servers.push(await startLectern({ ...GENEROUS, SESSION_SECRET: secret, ...env }))
-    await mixedLoad(servers.map((s) => s.url)) // warm-up, also creates the users' rows
+    const bases = servers.map((s) => s.url)
+    const users = await signInUsers(bases)
+    await mixedLoad(bases, users) // warm-up, also creates the users' progress rows
     // Where the two cores went during the measured run: the bottleneck is whoever used most.
     const { result, wallSeconds, cpuSeconds, selfCpuSeconds } = await measureCpu(
       {
@@ -104,7 +115,7 @@ async function measure(name: string, envs: Array<Record<string, string>>) {
         PostgreSQL: () => pidsNamed('postgres'),
         Redis: () => pidsNamed('redis-server'),
       },
-      () => mixedLoad(servers.map((s) => s.url)),
+      () => mixedLoad(bases, users),
     )
     const cores = (seconds: number) => seconds / wallSeconds
     return {
