@@ -88,7 +88,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const metrics = deps.metrics ?? createMetrics()
   app.decorate('metrics', metrics)
 
-  await app.register(requestContext, { logger: deps.logger, observer: metrics.observer }) // request id + child logger first
+  await app.register(requestContext, { logger: deps.logger, clock: deps.clock, observer: metrics.observer }) // request id + request lines first
   await app.register(securityHeaders)
   // resolves req.session and req.user from the cookie, so every later layer and log line knows the user
   await app.register(sessions, { db: database.db, clock: deps.clock, config })

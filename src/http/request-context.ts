@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import fp from 'fastify-plugin'
 import type { LogLevel } from '../config/index.ts'
 import { SECURITY_EVENT_LEVEL, type EventName, type SecurityEventName } from '../logging/events.ts'
+import type { Clock } from '../lib/clock.ts'
 import { logEvent, type ErrorField, type EventFields, type Logger } from '../logging/logger.ts'
+import { createRequestLines, type RequestBindings } from '../logging/request-lines.ts'
 
 export interface RequestContext {
-  /** A child logger carrying request_id, method, path, remote_addr and user_agent. */
-  log: Logger
+  /** A child logger carrying request_id, method, path, remote_addr and user_agent (made on first use). */
+  readonly log: Logger
   startedAtNs: bigint
   /** What the client was told when the status is ≥ 400; logged with request_complete. */
   error: ErrorField | null
@@ -59,40 +61,68 @@ function completionLevel(statusCode: number): LogLevel {
 
 /**
  * First layer of every request: our own request id (a client's X-Request-ID is never
- * trusted), the child logger everything after uses, and request_received/request_complete.
+ * trusted), the child logger everything after uses, and request_received/request_complete
+ * (serialised by logging/request-lines.ts, the hot path of the logs).
  */
+/** One request's context; a class, so every request's object has the same shape. */
+class Context implements RequestContext {
+  #log: Logger | null = null
+  /** The bindings serialised for the request lines, once, when the first of them is written. */
+  boundJson: string | null = null
+  readonly startedAtNs = process.hrtime.bigint()
+  error: ErrorField | null = null
+
+  constructor(
+    private readonly logger: Logger,
+    readonly bindings: RequestBindings,
+    readonly observer: RequestObserver | null,
+  ) {}
+
+  // Most requests log nothing but their two request lines: the child is made when needed.
+  get log(): Logger {
+    return (this.#log ??= this.logger.child(this.bindings))
+  }
+}
+
 export const requestContext = fp(
-  async (app: FastifyInstance, opts: { logger: Logger; observer?: RequestObserver }) => {
+  async (app: FastifyInstance, opts: { logger: Logger; clock: Clock; observer?: RequestObserver }) => {
     app.decorateRequest('ctx', null as unknown as RequestContext)
     app.decorateRequest('user', null)
+    const lines = createRequestLines({ logger: opts.logger, clock: opts.clock })
+    const observer = opts.observer ?? null
+    const boundJsonOf = (ctx: Context) => (ctx.boundJson ??= lines.bind(ctx.bindings))
 
-    app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
-      req.ctx = {
-        log: opts.logger.child({
+    app.addHook('onRequest', (req: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+      const ctx = new Context(
+        opts.logger,
+        {
           request_id: req.id,
           method: req.method,
           path: pathOf(req.url),
           remote_addr: req.ip,
           user_agent: req.headers['user-agent'] ?? '',
-        }),
-        startedAtNs: process.hrtime.bigint(),
-        error: null,
-        observer: opts.observer ?? null,
-      }
+        },
+        observer,
+      )
+      req.ctx = ctx
       reply.header('X-Request-ID', req.id)
-      requestEvent(req, 'info', 'request_received')
+      if (lines.enabled('info')) lines.received(boundJsonOf(ctx), req.user?.id ?? null)
+      observer?.event(req, 'request_received', {})
+      done()
     })
 
-    app.addHook('onResponse', async (req: FastifyRequest, reply: FastifyReply) => {
-      const durationMs = Number(process.hrtime.bigint() - req.ctx.startedAtNs) / 1e6
-      requestEvent(req, completionLevel(reply.statusCode), 'request_complete', {
-        status_code: reply.statusCode,
-        duration_ms: Math.round(durationMs * 1000) / 1000,
-        error:
-          reply.statusCode >= 400
-            ? (req.ctx.error ?? { type: 'HttpError', message: `HTTP ${reply.statusCode}` })
-            : null,
-      })
+    app.addHook('onResponse', (req: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+      const ctx = req.ctx as Context | null
+      if (ctx === null) return done() // answered before the first hook ran: nothing to complete
+      const durationMs = Math.round(Number(process.hrtime.bigint() - ctx.startedAtNs) / 1000) / 1000
+      const statusCode = reply.statusCode
+      const error = statusCode >= 400 ? (ctx.error ?? { type: 'HttpError', message: `HTTP ${statusCode}` }) : null
+      const level = completionLevel(statusCode)
+      if (lines.enabled(level)) {
+        lines.complete(boundJsonOf(ctx), level, { userId: req.user?.id ?? null, statusCode, durationMs, error })
+      }
+      observer?.event(req, 'request_complete', { status_code: statusCode, duration_ms: durationMs, error })
+      done()
     })
   },
   { name: 'request-context' },

@@ -20,7 +20,7 @@ export interface LineSink {
  */
 export function createLogger(opts: { level: LogLevel; sink: LineSink; clock: Clock }): Logger {
   const { clock } = opts
-  return pino<LogLevel>(
+  const logger = pino<LogLevel>(
     {
       level: opts.level,
       customLevels: LEVEL_VALUES,
@@ -34,6 +34,17 @@ export function createLogger(opts: { level: LogLevel; sink: LineSink; clock: Clo
     },
     opts.sink as pino.DestinationStream,
   )
+  sinks.set(logger, opts.sink)
+  return logger
+}
+
+const sinks = new WeakMap<Logger, LineSink>()
+
+/** The sink a logger made by createLogger writes to: for lines serialised outside pino (request-lines.ts). */
+export function sinkOf(logger: Logger): LineSink {
+  const sink = sinks.get(logger)
+  if (!sink) throw new Error('sinkOf: not a logger made by createLogger')
+  return sink
 }
 
 export interface ErrorField {
