@@ -53,30 +53,12 @@ export function createMetrics() {
 
   const routeOf = (req: FastifyRequest) => req.routeOptions.url ?? 'unmatched'
 
-  // The labelled series of each (method, route, status), looked up once: prom-client would
-  // otherwise validate and hash the label object on every request. The keys are bounded like
-  // the labels (the HTTP parser accepts a fixed set of methods; routes are patterns).
-  const series = new Map<
-    string,
-    { count: Counter.Internal; latency: Histogram.Internal<'method' | 'route' | 'status_code'> }
-  >()
-  function seriesOf(method: string, route: string, statusCode: number) {
-    const key = `${method} ${statusCode} ${route}`
-    let found = series.get(key)
-    if (!found) {
-      const labels = { method, route, status_code: String(statusCode) }
-      found = { count: requests.labels(labels), latency: latency.labels(labels) }
-      series.set(key, found)
-    }
-    return found
-  }
-
   const observer: RequestObserver = {
     event(req, event, fields) {
       if (event === 'request_complete' && fields.status_code !== undefined) {
-        const { count, latency: histogram } = seriesOf(req.method, routeOf(req), fields.status_code)
-        count.inc()
-        histogram.observe((fields.duration_ms ?? 0) / 1000)
+        const labels = { method: req.method, route: routeOf(req), status_code: String(fields.status_code) }
+        requests.inc(labels)
+        latency.observe(labels, (fields.duration_ms ?? 0) / 1000)
         return
       }
       if (!SECURITY_EVENT_NAMES.has(event)) return
