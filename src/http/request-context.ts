@@ -99,7 +99,7 @@ export const requestContext = fp(
           request_id: req.id,
           method: req.method,
           path: pathOf(req.url),
-          remote_addr: req.ip,
+          remote_addr: req.ip ?? '', // undefined once the client has reset the connection
           user_agent: req.headers['user-agent'] ?? '',
         },
         observer,

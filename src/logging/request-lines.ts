@@ -33,6 +33,11 @@ const LEVEL_NAMES: Record<LogLevel, string> = {
 }
 
 const str = JSON.stringify
+/**
+ * A string field from request data, whatever arrived: Node leaves the peer address undefined
+ * once a client has reset its connection, and a bare `undefined` would break the line's JSON.
+ */
+const text = (value: string | undefined | null) => str(typeof value === 'string' ? value : '')
 
 function errorJson(error: ErrorField | null): string {
   if (error === null) return 'null'
@@ -56,8 +61,8 @@ export function createRequestLines(opts: { logger: Logger; clock: Clock }): Requ
   return {
     enabled: (level) => logger.isLevelEnabled(level),
     bind: (b) =>
-      `"request_id":${str(b.request_id)},"method":${str(b.method)},"path":${str(b.path)},` +
-      `"remote_addr":${str(b.remote_addr)},"user_agent":${str(b.user_agent)}`,
+      `"request_id":${text(b.request_id)},"method":${text(b.method)},"path":${text(b.path)},` +
+      `"remote_addr":${text(b.remote_addr)},"user_agent":${text(b.user_agent)}`,
     received(bound, userId) {
       if (!logger.isLevelEnabled('info')) return
       sink.write(`${head('info')}${bound},"event":"request_received","user_id":${userId ?? 'null'}}\n`)

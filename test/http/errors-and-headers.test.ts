@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { connect } from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { createAgent, type Agent } from '../support/agent.ts'
 import { buildTestApp, type TestApp } from '../support/app.ts'
@@ -277,6 +278,32 @@ describe('JSON bodies', () => {
       assert.equal(poisoned.statusCode, 400)
     } finally {
       await t.close()
+    }
+  })
+})
+
+describe('a client that resets its connection', () => {
+  test('still gets request lines that are valid JSON, with an empty remote_addr', async () => {
+    const t = await buildTestApp()
+    try {
+      const address = await t.app.listen({ port: 0, host: '127.0.0.1' })
+      const { port } = new URL(address)
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const socket = connect({ port: Number(port), host: '127.0.0.1' })
+        await new Promise<void>((resolve) => socket.once('connect', resolve))
+        socket.write('GET /healthz HTTP/1.1\r\nHost: lectern.test\r\n\r\n')
+        socket.resetAndDestroy() // RST: the server can no longer read the peer's address
+      }
+      // The server serves what it parsed; wait (bounded) until all five completions are logged.
+      const deadline = Date.now() + 5000
+      while (t.events('request_complete').length < 5 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      const complete = t.events('request_complete')
+      assert.equal(complete.length, 5)
+      for (const line of complete) assert.ok(line.remote_addr === '' || line.remote_addr === '127.0.0.1')
+    } finally {
+      await t.close() // fails if any line was not JSON or broke docs/log-schema.json
     }
   })
 })

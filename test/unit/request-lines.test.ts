@@ -87,6 +87,20 @@ describe('request lines (request_received, request_complete)', () => {
     assert.equal(record.event, 'request_received')
   })
 
+  test('a peer address gone with a reset connection is an empty string, never bare undefined', () => {
+    const { sink, lines } = setUp()
+    // What Node gives for req.ip once the client has reset its socket, whatever the types say.
+    const gone = { ...BINDINGS, remote_addr: undefined as unknown as string }
+    const bound = lines.bind(gone)
+    lines.received(bound, null)
+    lines.complete(bound, 'info', { userId: null, statusCode: 200, durationMs: 0.2, error: null })
+    for (const line of sink.lines) assert.equal(logLineProblem(line), null)
+    assert.deepEqual(
+      sink.records().map((r) => r.remote_addr),
+      ['', ''],
+    )
+  })
+
   test('LOG_LEVEL decides: warning keeps a 4xx completion, drops received and 2xx lines', () => {
     const { sink, lines } = setUp('warning')
     assert.equal(lines.enabled('info'), false)
