@@ -28,7 +28,9 @@ export function createProcessLogger(config: Config): { logger: Logger; sink: Clo
       }),
     )
   }
-  const sink = batchLines(teeSinks(sinks))
+  const sink = batchLines(teeSinks(sinks), { clock: systemClock })
+  // However the process ends (a crash, a failed start-up), the lines that explain it are written.
+  process.once('exit', () => sink.flushSync())
   logger = createLogger({ level: config.logLevel, sink, clock: systemClock })
   return { logger, sink }
 }

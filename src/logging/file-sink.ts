@@ -6,7 +6,7 @@ import sonicBoom from 'sonic-boom'
 const { SonicBoom } = sonicBoom
 type SonicBoom = InstanceType<typeof SonicBoom>
 import type { Clock } from '../lib/clock.ts'
-import { closeBoom, type ClosableSink } from './sinks.ts'
+import { closeBoom, flushBoomSync, type ClosableSink } from './sinks.ts'
 
 const DAY_MS = 86_400_000
 
@@ -41,7 +41,9 @@ export interface RotatingFileSinkOptions {
  * carry the day its lines belong to, reopens a fresh one and removes rotated files older than
  * the retention. The date check is one string compare per line; rotation happens once a day.
  */
-export function createRotatingFileSink(opts: RotatingFileSinkOptions): ClosableSink & { rotateIfDue(): void } {
+export function createRotatingFileSink(
+  opts: RotatingFileSinkOptions,
+): ClosableSink & { rotateIfDue(atMs?: number): void } {
   const { path, clock } = opts
   mkdirSync(dirname(path), { recursive: true })
   // A file left by an earlier run belongs to the day it was last written.
@@ -65,8 +67,9 @@ export function createRotatingFileSink(opts: RotatingFileSinkOptions): ClosableS
     return removed
   }
 
-  function rotateIfDue() {
-    const today = utcDay(clock.now())
+  /** `atMs`: when the lines about to be written were logged (a batch is written a little later). */
+  function rotateIfDue(atMs = clock.now()) {
+    const today = utcDay(atMs)
     if (today === currentDay) return
     let target = rotatedName(path, currentDay)
     for (let attempt = 1; existsSync(target); attempt++) target = rotatedName(path, currentDay, attempt)
@@ -83,10 +86,11 @@ export function createRotatingFileSink(opts: RotatingFileSinkOptions): ClosableS
   }
 
   return {
-    write(line) {
-      rotateIfDue()
+    write(line, atMs) {
+      rotateIfDue(atMs)
       boom.write(line)
     },
+    flushSync: () => flushBoomSync(boom),
     rotateIfDue,
     close: async () => {
       await closeBoom(boom)

@@ -10,7 +10,8 @@ export type Logger = pino.Logger<LogLevel>
 
 /** Anything a line can be written to: standard output, the rotating file, a test's array. */
 export interface LineSink {
-  write(line: string): void
+  /** `atMs`: when the chunk's first line was logged, if it was held back before this write. */
+  write(line: string, atMs?: number): void
 }
 
 /**

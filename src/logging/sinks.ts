@@ -3,11 +3,17 @@ import sonicBoom from 'sonic-boom'
 // CommonJS: the class is both the default export and its own `SonicBoom` property; the latter types cleanly.
 const { SonicBoom } = sonicBoom
 type SonicBoom = InstanceType<typeof SonicBoom>
+import type { Clock } from '../lib/clock.ts'
 import type { LineSink } from './logger.ts'
 
 export interface ClosableSink extends LineSink {
   /** Writes out whatever is buffered; resolves when it is on its way to the OS. */
   close(): Promise<void>
+  /**
+   * Writes out whatever is buffered before returning, blocking: only for the process's `exit`
+   * event, when nothing asynchronous will run again (a crash, a failed start-up).
+   */
+  flushSync(): void
 }
 
 /**
@@ -19,6 +25,16 @@ export function createStdoutSink(): ClosableSink {
   return {
     write: (line) => void boom.write(line),
     close: () => closeBoom(boom),
+    flushSync: () => flushBoomSync(boom),
+  }
+}
+
+/** The process is ending: what cannot be written now is lost anyway, so a failure is ignored. */
+export function flushBoomSync(boom: SonicBoom): void {
+  try {
+    boom.flushSync()
+  } catch {
+    // closed already, or the descriptor is gone
   }
 }
 
@@ -37,17 +53,23 @@ export function closeBoom(boom: SonicBoom): Promise<void> {
 export const LOG_BATCH_DELAY_MS = 10
 /** A batch this large is written at once, so a burst stays bounded in memory. */
 const LOG_BATCH_MAX_CHARS = 256 * 1024
+const DAY_MS = 86_400_000
 
 /**
  * Batches log lines: the first line of a batch starts a timer of `delayMs`, and the lines
  * written until it fires go to `sink` with it, as one chunk. Each chunk is one write per
  * destination, so a busy server makes at most about a hundred writes a second per destination
  * instead of one per line; on a virtual machine a system call costs more than serialising the
- * line (docs/benchmarks.md, docs/adr/0013). A line waits at most `delayMs`; close() writes what
- * is pending, so a graceful stop loses nothing (a `kill -9` can lose the last few milliseconds).
+ * line (docs/benchmarks.md, docs/adr/0013). A line waits at most `delayMs`. A batch never
+ * spans midnight UTC, and the sink is told when its first line was logged, so a daily file
+ * gets exactly its day's lines. close() writes what is pending, and flushSync() does so
+ * before returning (for the process's exit event); a `kill -9` can lose the last few ms.
  */
-export function batchLines(sink: ClosableSink, delayMs = LOG_BATCH_DELAY_MS): ClosableSink {
+export function batchLines(sink: ClosableSink, opts: { clock: Clock; delayMs?: number }): ClosableSink {
+  const { clock } = opts
+  const delayMs = opts.delayMs ?? LOG_BATCH_DELAY_MS
   let pending = ''
+  let startedAtMs = 0
   let timer: NodeJS.Timeout | null = null
   const flush = () => {
     if (timer) clearTimeout(timer)
@@ -55,10 +77,13 @@ export function batchLines(sink: ClosableSink, delayMs = LOG_BATCH_DELAY_MS): Cl
     if (pending === '') return
     const chunk = pending
     pending = ''
-    sink.write(chunk)
+    sink.write(chunk, startedAtMs)
   }
   return {
     write(line) {
+      const nowMs = clock.now()
+      if (pending !== '' && Math.floor(nowMs / DAY_MS) !== Math.floor(startedAtMs / DAY_MS)) flush()
+      if (pending === '') startedAtMs = nowMs
       pending += line
       if (pending.length >= LOG_BATCH_MAX_CHARS) flush()
       else timer ??= setTimeout(flush, delayMs)
@@ -67,14 +92,21 @@ export function batchLines(sink: ClosableSink, delayMs = LOG_BATCH_DELAY_MS): Cl
       flush()
       await sink.close()
     },
+    flushSync() {
+      flush()
+      sink.flushSync()
+    },
   }
 }
 
 /** One serialised line to several sinks: serialisation happens once, not once per sink. */
 export function teeSinks(sinks: ClosableSink[]): ClosableSink {
   return {
-    write(line) {
-      for (const sink of sinks) sink.write(line)
+    write(line, atMs) {
+      for (const sink of sinks) sink.write(line, atMs)
+    },
+    flushSync() {
+      for (const sink of sinks) sink.flushSync()
     },
     async close() {
       await Promise.all(sinks.map((sink) => sink.close()))
@@ -89,6 +121,7 @@ export function createMemorySink(): ClosableSink & { lines: string[]; records():
     lines,
     write: (line) => void lines.push(line),
     close: async () => {},
+    flushSync: () => {},
     records: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>),
   }
 }

@@ -129,6 +129,23 @@ describe('LOG_FILE rotation', () => {
     }
   })
 
+  test('a batch written after midnight goes to the day its lines were logged on', async () => {
+    const { dir, clock, path } = setup()
+    const sink = createRotatingFileSink({ path, retentionDays: 14, clock })
+    try {
+      sink.write('{"day":20}\n')
+      const loggedAtMs = clock.now() + 59_990 // 23:59:59.990
+      clock.advance(60_005) // written at 00:00:00.005 on the 21st
+      sink.write('{"day":20,"batched":true}\n', loggedAtMs)
+      sink.write('{"day":21}\n')
+      await sink.close()
+      assert.equal(readFileSync(join(dir, 'lectern.2026-11-20.log'), 'utf8'), '{"day":20}\n{"day":20,"batched":true}\n')
+      assert.equal(readFileSync(path, 'utf8'), '{"day":21}\n')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   test('a file left from an earlier day is rotated on the first write after a restart', async () => {
     const { dir, clock, path } = setup()
     try {
@@ -180,7 +197,7 @@ describe('batched log writes (batchLines)', () => {
 
   test('lines written within the delay reach the sink as one chunk, in order; later ones as the next', () => {
     const target = createMemorySink()
-    const sink = batchLines(target, 10)
+    const sink = batchLines(target, { clock: createManualClock(), delayMs: 10 })
     sink.write('{"n":1}\n')
     mock.timers.tick(9)
     sink.write('{"n":2}\n')
@@ -194,7 +211,7 @@ describe('batched log writes (batchLines)', () => {
 
   test('a line waits at most the delay, however many follow it', () => {
     const target = createMemorySink()
-    const sink = batchLines(target, 10)
+    const sink = batchLines(target, { clock: createManualClock(), delayMs: 10 })
     for (let ms = 0; ms < 25; ms++) {
       sink.write(`{"ms":${ms}}\n`)
       mock.timers.tick(1)
@@ -206,7 +223,7 @@ describe('batched log writes (batchLines)', () => {
 
   test('close() writes the pending lines at once, before closing the sink', async () => {
     const target = createMemorySink()
-    const sink = batchLines(target, 10)
+    const sink = batchLines(target, { clock: createManualClock(), delayMs: 10 })
     sink.write('{"last":true}\n')
     await sink.close()
     assert.deepEqual(target.lines, ['{"last":true}\n'])
@@ -214,9 +231,34 @@ describe('batched log writes (batchLines)', () => {
     assert.equal(target.lines.length, 1, 'and nothing twice')
   })
 
+  test('flushSync() writes the pending lines through to the sink before returning', () => {
+    const flushed: string[] = []
+    const target = { ...createMemorySink(), flushSync: () => void flushed.push('sink') }
+    const sink = batchLines(target, { clock: createManualClock(), delayMs: 10 })
+    sink.write('{"crash":"explained"}\n')
+    sink.flushSync()
+    assert.deepEqual(target.lines, ['{"crash":"explained"}\n'])
+    assert.deepEqual(flushed, ['sink'], 'the destination is flushed after the batch reached it')
+  })
+
+  test('a batch never spans midnight UTC, and the sink learns when its first line was logged', () => {
+    const clock = createManualClock(Date.UTC(2026, 11, 5, 23, 59, 59, 995))
+    const received: Array<[string, number | undefined]> = []
+    const target = { ...createMemorySink(), write: (line: string, atMs?: number) => void received.push([line, atMs]) }
+    const sink = batchLines(target, { clock, delayMs: 10 })
+    sink.write('{"day":5}\n')
+    clock.advance(3)
+    sink.write('{"day":5}\n')
+    clock.advance(3) // 00:00:00.001 on the 6th
+    sink.write('{"day":6}\n')
+    assert.deepEqual(received, [['{"day":5}\n{"day":5}\n', Date.UTC(2026, 11, 5, 23, 59, 59, 995)]])
+    mock.timers.tick(10)
+    assert.deepEqual(received[1], ['{"day":6}\n', Date.UTC(2026, 11, 6, 0, 0, 0, 1)])
+  })
+
   test('a burst is written as soon as it reaches the size bound, without waiting', () => {
     const target = createMemorySink()
-    const sink = batchLines(target, 10)
+    const sink = batchLines(target, { clock: createManualClock(), delayMs: 10 })
     const line = `${JSON.stringify({ pad: 'x'.repeat(1000) })}\n`
     for (let i = 0; i < 1000; i++) sink.write(line)
     assert.ok(target.lines.length >= 3, `${target.lines.length} chunks for 1 MB`)
