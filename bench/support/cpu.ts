@@ -16,7 +16,10 @@ export function processCpuSeconds(pid: number): number {
   }
 }
 
-/** The PIDs of every process whose command name is `name` (e.g. every PostgreSQL backend). */
+/**
+ * The PIDs of every process whose command name is `name` (e.g. every PostgreSQL backend): on a
+ * shared machine that includes other users' servers of the same name, so measure on a quiet one.
+ */
 export function pidsNamed(name: string): number[] {
   const pids: number[] = []
   for (const entry of readdirSync('/proc')) {
