@@ -56,8 +56,18 @@ function errorJson(error: ErrorField | null): string {
 export function createRequestLines(opts: { logger: Logger; clock: Clock }): RequestLines {
   const { logger, clock } = opts
   const sink = sinkOf(logger)
-  const head = (level: LogLevel) =>
-    `{"level":"${LEVEL_NAMES[level]}","timestamp":"${new Date(clock.now()).toISOString()}",`
+  // A busy server writes dozens of lines within one millisecond: format each millisecond once.
+  let formattedMs = Number.NaN
+  let formatted = ''
+  const timestamp = () => {
+    const nowMs = clock.now()
+    if (nowMs !== formattedMs) {
+      formattedMs = nowMs
+      formatted = new Date(nowMs).toISOString()
+    }
+    return formatted
+  }
+  const head = (level: LogLevel) => `{"level":"${LEVEL_NAMES[level]}","timestamp":"${timestamp()}",`
   return {
     enabled: (level) => logger.isLevelEnabled(level),
     bind: (b) =>

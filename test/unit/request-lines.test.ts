@@ -69,6 +69,23 @@ describe('request lines (request_received, request_complete)', () => {
     assert.equal(sink.lines[1], sink.lines[3])
   })
 
+  test('each line carries the time of the clock to the millisecond, however many share one', () => {
+    const sink = createMemorySink()
+    const clock = createManualClock(Date.UTC(2026, 11, 5, 9, 30, 0, 42))
+    const timed = createRequestLines({ logger: createLogger({ level: 'info', sink, clock }), clock })
+    const bound = timed.bind(BINDINGS)
+    timed.received(bound, null)
+    timed.received(bound, null)
+    clock.advance(1)
+    timed.received(bound, null)
+    clock.advance(998)
+    timed.complete(bound, 'info', { userId: null, statusCode: 204, durationMs: 999, error: null })
+    assert.deepEqual(
+      sink.records().map((r) => r.timestamp),
+      ['2026-12-05T09:30:00.042Z', '2026-12-05T09:30:00.042Z', '2026-12-05T09:30:00.043Z', '2026-12-05T09:30:01.041Z'],
+    )
+  })
+
   test('hostile client strings are escaped: one line, valid JSON, the exact text back', () => {
     const { sink, lines } = setUp()
     const hostile = {
