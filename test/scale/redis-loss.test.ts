@@ -11,7 +11,7 @@ import {
 } from '../support/private-services.ts'
 import type { RunningServer } from '../support/process.ts'
 import { testDatabaseUrl, testRedisUrl } from '../support/services.ts'
-import { createSchema, startInstances, urlWithSchema } from './scale-support.ts'
+import { createSchema, logLinesOf, startInstances, urlWithSchema } from './scale-support.ts'
 
 /**
  * CONTRACT §5 and the README with real processes: two `bin/lectern serve` instances share a
@@ -131,7 +131,7 @@ describe(
     })
 
     after(async () => {
-      const lines = [a, b].filter(Boolean).flatMap((server) => server.stdout().trim().split('\n').filter(Boolean))
+      const lines = logLinesOf([a, b])
       await cleanup()
       for (const line of lines) assert.equal(logLineProblem(line), null)
       for (const server of [a, b].filter(Boolean)) {

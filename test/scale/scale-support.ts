@@ -58,3 +58,8 @@ export async function startInstances(
     },
   }
 }
+
+/** Every log line the instances wrote so far (those that started), for schema checks after the suite. */
+export function logLinesOf(servers: Array<RunningServer | undefined>): string[] {
+  return servers.flatMap((server) => (server ? server.stdout().trim().split('\n').filter(Boolean) : []))
+}

@@ -6,7 +6,7 @@ import { startPrivateRedis, type PrivateRedis } from '../support/private-service
 import { runLectern, type RunningServer } from '../support/process.ts'
 import { logLineProblem } from '../support/log-schema.ts'
 import { testDatabaseUrl, testRedisUrl } from '../support/services.ts'
-import { createSchema, startInstances, urlWithSchema } from './scale-support.ts'
+import { createSchema, logLinesOf, startInstances, urlWithSchema } from './scale-support.ts'
 
 const postgresUrl = testDatabaseUrl()
 const redisAvailable = testRedisUrl() !== undefined
@@ -39,7 +39,7 @@ describe('two instances on one PostgreSQL and one Redis', { skip: !postgresUrl |
   })
 
   after(async () => {
-    const lines = [a, b].filter(Boolean).flatMap((server) => server.stdout().trim().split('\n').filter(Boolean))
+    const lines = logLinesOf([a, b])
     await cleanup()
     for (const line of lines) assert.equal(logLineProblem(line), null)
   })
