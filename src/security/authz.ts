@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { forbidden, unauthorized } from '../http/errors.ts'
+import { requestHook } from '../http/hooks.ts'
 import { requestEvent } from '../http/request-context.ts'
 import type { RequestUser } from '../http/request-context.ts'
 
@@ -28,15 +29,20 @@ export function hasAccess(user: RequestUser | null, access: Access): boolean {
  */
 export const authorization = fp(
   async (app: FastifyInstance) => {
-    app.addHook('preHandler', async (req: FastifyRequest) => {
-      const access = req.routeOptions.config.access ?? 'public'
-      if (access === 'public' || hasAccess(req.user, access)) return
-      if (req.user === null) throw unauthorized()
-      requestEvent(req, 'warning', 'permission_denied', {
-        extra: { required: access, role: req.user.role, route: req.routeOptions.url },
-      })
-      throw forbidden()
-    })
+    const accessOf = (req: FastifyRequest): Access => req.routeOptions.config.access ?? 'public'
+    app.addHook(
+      'preHandler',
+      requestHook(
+        (req) => !hasAccess(req.user, accessOf(req)),
+        (req) => {
+          if (req.user === null) throw unauthorized()
+          requestEvent(req, 'warning', 'permission_denied', {
+            extra: { required: accessOf(req), role: req.user.role, route: req.routeOptions.url },
+          })
+          throw forbidden()
+        },
+      ),
+    )
   },
   { name: 'authorization' },
 )

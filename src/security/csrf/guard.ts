@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from
 import fp from 'fastify-plugin'
 import type { Config } from '../../config/index.ts'
 import { HttpError } from '../../http/errors.ts'
+import { requestHook, sendHook } from '../../http/hooks.ts'
 import { securityEvent } from '../../http/request-context.ts'
 import type { Clock } from '../../lib/clock.ts'
 import { deriveKey, KEY_LABELS } from '../sessions/keys.ts'
@@ -175,70 +176,80 @@ export const csrfGuard = fp(
     })
 
     // Checked in onRequest: a forged request with a 5 MB body must cost one header lookup.
-    app.addHook('onRequest', async (req: FastifyRequest) => {
-      if (SAFE_METHODS.has(req.method)) return
-      const state: CsrfRequestState = {
-        status: 'awaiting-form',
-        handlerReached: false,
-        verify: (token) => tokens.verify(req.session.id, token),
-      }
-      ;(req as WithState)[kCsrf] = state
+    app.addHook(
+      'onRequest',
+      requestHook(
+        (req) => !SAFE_METHODS.has(req.method),
+        (req) => {
+          const state: CsrfRequestState = {
+            status: 'awaiting-form',
+            handlerReached: false,
+            verify: (token) => tokens.verify(req.session.id, token),
+          }
+          ;(req as WithState)[kCsrf] = state
 
-      const crossSite = checkCrossSite(req)
-      if (!crossSite.ok) {
-        throw rejection(
-          req,
-          'invalid',
-          crossSite.check === 'fetch_metadata'
-            ? {
-                check: 'fetch_metadata',
-                reason: 'cross_site_request',
-                sec_fetch_site: crossSite.secFetchSite.slice(0, 32),
-              }
-            : { check: 'origin', reason: 'origin_mismatch', origin: crossSite.origin.slice(0, 200) },
-        )
-      }
+          const crossSite = checkCrossSite(req)
+          if (!crossSite.ok) {
+            throw rejection(
+              req,
+              'invalid',
+              crossSite.check === 'fetch_metadata'
+                ? {
+                    check: 'fetch_metadata',
+                    reason: 'cross_site_request',
+                    sec_fetch_site: crossSite.secFetchSite.slice(0, 32),
+                  }
+                : { check: 'origin', reason: 'origin_mismatch', origin: crossSite.origin.slice(0, 200) },
+            )
+          }
 
-      // An empty header (a page script whose token has not loaded) counts as no header.
-      const header = req.headers[CSRF_HEADER] || req.headers[CSRF_HEADER_ALIAS] || undefined
-      if (header !== undefined) {
-        // A repeated header arrives as an array: ambiguous, so invalid.
-        return judge(req, state, header, 'header')
-      }
+          // An empty header (a page script whose token has not loaded) counts as no header.
+          const header = req.headers[CSRF_HEADER] || req.headers[CSRF_HEADER_ALIAS] || undefined
+          if (header !== undefined) {
+            // A repeated header arrives as an array: ambiguous, so invalid.
+            return judge(req, state, header, 'header')
+          }
 
-      const type = mediaType(req)
-      if (type === 'application/x-www-form-urlencoded') {
-        state.status = 'awaiting-form'
-        return
-      }
-      if (type === 'multipart/form-data' && req.routeOptions.config?.csrf === 'multipart') {
-        state.status = 'awaiting-multipart'
-        return
-      }
-      throw rejection(req, 'missing', {
-        check: 'token',
-        source: 'none',
-        reason: tokenInQueryString(req) ? 'query_string_ignored' : 'missing',
-      })
-    })
+          const type = mediaType(req)
+          if (type === 'application/x-www-form-urlencoded') {
+            state.status = 'awaiting-form'
+            return
+          }
+          if (type === 'multipart/form-data' && req.routeOptions.config?.csrf === 'multipart') {
+            state.status = 'awaiting-multipart'
+            return
+          }
+          throw rejection(req, 'missing', {
+            check: 'token',
+            source: 'none',
+            reason: tokenInQueryString(req) ? 'query_string_ignored' : 'missing',
+          })
+        },
+      ),
+    )
 
     // The form field, from the parsed body only (never req.query). It is removed once checked,
     // so route schemas with additionalProperties: false need not know about it.
-    app.addHook('preValidation', async (req: FastifyRequest) => {
-      const state = stateOf(req)
-      if (state?.status !== 'awaiting-form') return
-      const body = req.body as Record<string, unknown> | null | undefined
-      const token = body !== null && typeof body === 'object' ? body[CSRF_FORM_FIELD] : undefined
-      if (token === undefined || token === '') {
-        throw rejection(req, 'missing', {
-          check: 'token',
-          source: 'form',
-          reason: tokenInQueryString(req) ? 'query_string_ignored' : 'missing',
-        })
-      }
-      judge(req, state, token, 'form')
-      delete body![CSRF_FORM_FIELD]
-    })
+    app.addHook(
+      'preValidation',
+      requestHook(
+        (req) => stateOf(req)?.status === 'awaiting-form',
+        (req) => {
+          const state = stateOf(req)!
+          const body = req.body as Record<string, unknown> | null | undefined
+          const token = body !== null && typeof body === 'object' ? body[CSRF_FORM_FIELD] : undefined
+          if (token === undefined || token === '') {
+            throw rejection(req, 'missing', {
+              check: 'token',
+              source: 'form',
+              reason: tokenInQueryString(req) ? 'query_string_ignored' : 'missing',
+            })
+          }
+          judge(req, state, token, 'form')
+          delete body![CSRF_FORM_FIELD]
+        },
+      ),
+    )
 
     // Multipart routes: note when the handler is about to run. Route-level hooks run after every
     // app-level one (authorization, rate limits), so a 401 or 429 before the handler stays as it is.
@@ -256,17 +267,28 @@ export const csrfGuard = fp(
 
     // Fail closed: a multipart handler that returned without verifying the token does not get its
     // answer out. (Use csrfCheckedParts and this never fires.)
-    app.addHook('onSend', async (req: FastifyRequest, reply: FastifyReply, payload: unknown) => {
-      const state = stateOf(req)
-      if (state?.status !== 'awaiting-multipart' || !state.handlerReached) return payload
-      const error = rejection(req, 'missing', { check: 'token', source: 'multipart', reason: 'not_verified_by_route' })
-      if (payload !== null && typeof payload === 'object' && 'destroy' in payload) {
-        ;(payload as { destroy(): void }).destroy()
-      }
-      req.ctx.error = { type: error.name, message: error.publicMessage }
-      reply.code(403).header('content-type', 'application/json; charset=utf-8').header('Connection', 'close')
-      return JSON.stringify({ error: error.publicMessage, request_id: req.id })
-    })
+    app.addHook(
+      'onSend',
+      sendHook(
+        (req) => {
+          const state = stateOf(req)
+          return state?.status === 'awaiting-multipart' && state.handlerReached
+        },
+        (req, reply, payload) => {
+          const error = rejection(req, 'missing', {
+            check: 'token',
+            source: 'multipart',
+            reason: 'not_verified_by_route',
+          })
+          if (payload !== null && typeof payload === 'object' && 'destroy' in payload) {
+            ;(payload as { destroy(): void }).destroy()
+          }
+          req.ctx.error = { type: error.name, message: error.publicMessage }
+          reply.code(403).header('content-type', 'application/json; charset=utf-8').header('Connection', 'close')
+          return JSON.stringify({ error: error.publicMessage, request_id: req.id })
+        },
+      ),
+    )
 
     app.get('/csrf-token', async (req, reply) => {
       reply.header('Cache-Control', 'no-store')

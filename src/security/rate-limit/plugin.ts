@@ -4,6 +4,7 @@ import { POLICY_KEY_KIND, ROUTE_POLICIES, type RoutePolicyName } from './policie
 import type { Decision } from './policy-limiter.ts'
 import { createRateLimits, type RateLimits, type RateLimitsDeps } from './service.ts'
 import { clientKey } from '../client-key.ts'
+import { requestHook, sendHook } from '../../http/hooks.ts'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -60,31 +61,44 @@ export const rateLimits = fp(
       }
     })
 
-    app.addHook('onRequest', async (req, reply) => {
-      const policy = req.routeOptions.config?.rateLimit
-      if (policy === undefined || SAFE_METHODS.has(req.method)) return
-      const value = counterValue(policy, req)
-      if (value === null) return
-      const decision = await limits.consume(policy, value)
-      req.rateLimitDecision = decision
-      sendLimitHeaders(reply, decision)
-      if (!decision.allowed) throw limits.refuse(req, policy, value, decision)
-    })
+    const policyOf = (req: FastifyRequest) =>
+      SAFE_METHODS.has(req.method) ? undefined : req.routeOptions.config?.rateLimit
+
+    app.addHook(
+      'onRequest',
+      requestHook(
+        (req) => policyOf(req) !== undefined,
+        async (req, reply) => {
+          const policy = policyOf(req)!
+          const value = counterValue(policy, req)
+          if (value === null) return
+          const decision = await limits.consume(policy, value)
+          req.rateLimitDecision = decision
+          sendLimitHeaders(reply, decision)
+          if (!decision.allowed) throw limits.refuse(req, policy, value, decision)
+        },
+      ),
+    )
 
     // A request refused before this layer (a CSRF failure) counted nothing, yet its response
     // reports the route's limits like every other response of the route.
-    app.addHook('onSend', async (req, reply, payload) => {
-      const policy = req.routeOptions.config?.rateLimit
-      if (policy === undefined || req.rateLimitDecision !== null || SAFE_METHODS.has(req.method)) return payload
-      const value = counterValue(policy, req)
-      if (value === null) return payload
-      try {
-        sendLimitHeaders(reply, await limits.policies[policy].peek(value))
-      } catch {
-        // Only informational here: the response is already decided and goes out as it is.
-      }
-      return payload
-    })
+    app.addHook(
+      'onSend',
+      sendHook(
+        (req) => policyOf(req) !== undefined && req.rateLimitDecision === null,
+        async (req, reply, payload) => {
+          const policy = policyOf(req)!
+          const value = counterValue(policy, req)
+          if (value === null) return payload
+          try {
+            sendLimitHeaders(reply, await limits.policies[policy].peek(value))
+          } catch {
+            // Only informational here: the response is already decided and goes out as it is.
+          }
+          return payload
+        },
+      ),
+    )
   },
   { name: 'rate-limits' },
 )

@@ -1,5 +1,5 @@
 import fastifyCookie from '@fastify/cookie'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Kysely } from 'kysely'
 import type { Config } from '../../config/index.ts'
@@ -103,26 +103,7 @@ export const sessions = fp(
     app.decorate('sessions', admin)
     app.decorateRequest('session', null as unknown as RequestSession)
 
-    app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
-      const secure = isSecureRequest(req, config.cookieSecure)
-      // Over HTTPS only the __Host- cookie counts: a plain-named one may have been planted.
-      const value = req.cookies[sessionCookieName(secure)]
-      let resolved: ResolvedSession | null = null
-      if (value !== undefined && value !== '') {
-        resolved = await store.find(value)
-        if (resolved && resolved.userId !== null && (resolved.user === null || resolved.user.disabled)) {
-          // A disabled account has no valid session: this one ends now, whichever device it is on.
-          await store.delete(resolved.idHash)
-          requestEvent(req, SECURITY_EVENT_LEVEL.auth_failure, 'auth_failure', {
-            user_id: resolved.userId,
-            extra: { reason: 'account_disabled', via: 'session_cookie' },
-          })
-          resolved = null
-        }
-        // Unknown, expired or ended: tell the browser to stop sending it.
-        if (resolved === null) clearSessionCookie(reply, secure)
-      }
-      if (resolved) await store.touch(resolved)
+    const attach = (req: FastifyRequest, reply: FastifyReply, secure: boolean, resolved: ResolvedSession | null) => {
       req.session = new Session(
         req,
         reply,
@@ -131,6 +112,40 @@ export const sessions = fp(
         resolved ? { idHash: resolved.idHash, userId: resolved.userId } : null,
       )
       req.user = resolved?.user ? { id: resolved.user.id, role: resolved.user.role } : null
+    }
+
+    const resolveCookie = async (req: FastifyRequest, reply: FastifyReply, secure: boolean, value: string) => {
+      let resolved = await store.find(value)
+      if (resolved && resolved.userId !== null && (resolved.user === null || resolved.user.disabled)) {
+        // A disabled account has no valid session: this one ends now, whichever device it is on.
+        await store.delete(resolved.idHash)
+        requestEvent(req, SECURITY_EVENT_LEVEL.auth_failure, 'auth_failure', {
+          user_id: resolved.userId,
+          extra: { reason: 'account_disabled', via: 'session_cookie' },
+        })
+        resolved = null
+      }
+      // Unknown, expired or ended: tell the browser to stop sending it.
+      if (resolved === null) clearSessionCookie(reply, secure)
+      else await store.touch(resolved)
+      attach(req, reply, secure, resolved)
+    }
+
+    // A callback hook: a request without a session cookie (most first visits, health checks,
+    // assets) is settled synchronously; only a cookie costs a database lookup.
+    app.addHook('onRequest', (req: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+      const secure = isSecureRequest(req, config.cookieSecure)
+      // Over HTTPS only the __Host- cookie counts: a plain-named one may have been planted.
+      const value = req.cookies[sessionCookieName(secure)]
+      if (value === undefined || value === '') {
+        attach(req, reply, secure, null)
+        done()
+        return
+      }
+      resolveCookie(req, reply, secure, value).then(
+        () => done(),
+        (error: Error) => done(error),
+      )
     })
   },
   { name: 'sessions', dependencies: ['request-context'] },
