@@ -7,11 +7,10 @@ import { describe, test } from 'node:test'
 import { multipartBody } from '../support/agent.ts'
 import { createHttpClient, type HttpClient } from '../support/http-client.ts'
 import { makeJpeg } from '../support/images.ts'
-import { privatePostgresAvailable, startPrivatePostgres } from '../support/private-services.ts'
+import { freeLoopbackPort, privatePostgresAvailable, startPrivatePostgres } from '../support/private-services.ts'
 import { startServer, type RunningServer } from '../support/process.ts'
 import { isCI } from '../support/services.ts'
 
-const PG_PORT = 5600 + (process.pid % 200)
 const RECOVERY_DEADLINE_MS = 20_000
 
 async function signedInClient(server: RunningServer, username: string): Promise<HttpClient> {
@@ -61,7 +60,7 @@ describe(
   { skip: privatePostgresAvailable() || isCI ? false : 'PostgreSQL server binaries not installed' },
   () => {
     test('PostgreSQL restarted while serving: 503 at once, not a hang or a crash, and recovery by itself', async () => {
-      const postgres = await startPrivatePostgres(PG_PORT)
+      const postgres = await startPrivatePostgres(await freeLoopbackPort())
       const dataDir = mkdtempSync(join(tmpdir(), 'lectern-faults-'))
       const server = await startServer({ DATABASE_URL: postgres.url, DATA_DIR: dataDir })
       try {
