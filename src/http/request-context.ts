@@ -5,7 +5,7 @@ import type { LogLevel } from '../config/index.ts'
 import { SECURITY_EVENT_LEVEL, type EventName, type SecurityEventName } from '../logging/events.ts'
 import type { Clock } from '../lib/clock.ts'
 import { logEvent, type ErrorField, type EventFields, type Logger } from '../logging/logger.ts'
-import { createRequestLines, type RequestBindings } from '../logging/request-lines.ts'
+import { bindRequest, createRequestLines, type BoundRequest } from '../logging/request-lines.ts'
 
 export interface RequestContext {
   /** A child logger carrying request_id, method, path, remote_addr and user_agent (made on first use). */
@@ -59,54 +59,51 @@ function completionLevel(statusCode: number): LogLevel {
   return 'info'
 }
 
-/**
- * First layer of every request: our own request id (a client's X-Request-ID is never
- * trusted), the child logger everything after uses, and request_received/request_complete
- * (serialised by logging/request-lines.ts, the hot path of the logs).
- */
 /** One request's context; a class, so every request's object has the same shape. */
 class Context implements RequestContext {
   #log: Logger | null = null
-  /** The bindings serialised for the request lines, once, when the first of them is written. */
-  boundJson: string | null = null
   readonly startedAtNs = process.hrtime.bigint()
   error: ErrorField | null = null
 
   constructor(
     private readonly logger: Logger,
-    readonly bindings: RequestBindings,
+    readonly request: BoundRequest,
     readonly observer: RequestObserver | null,
   ) {}
 
   // Most requests log nothing but their two request lines: the child is made when needed.
   get log(): Logger {
-    return (this.#log ??= this.logger.child(this.bindings))
+    return (this.#log ??= this.logger.child(this.request.bindings))
   }
 }
 
+/**
+ * First layer of every request: our own request id (a client's X-Request-ID is never
+ * trusted), the child logger everything after uses, and request_received/request_complete
+ * (serialised by logging/request-lines.ts, the hot path of the logs).
+ */
 export const requestContext = fp(
   async (app: FastifyInstance, opts: { logger: Logger; clock: Clock; observer?: RequestObserver }) => {
     app.decorateRequest('ctx', null as unknown as RequestContext)
     app.decorateRequest('user', null)
     const lines = createRequestLines({ logger: opts.logger, clock: opts.clock })
     const observer = opts.observer ?? null
-    const boundJsonOf = (ctx: Context) => (ctx.boundJson ??= lines.bind(ctx.bindings))
 
     app.addHook('onRequest', (req: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
       const ctx = new Context(
         opts.logger,
-        {
+        bindRequest({
           request_id: req.id,
           method: req.method,
           path: pathOf(req.url),
           remote_addr: req.ip ?? '', // undefined once the client has reset the connection
           user_agent: req.headers['user-agent'] ?? '',
-        },
+        }),
         observer,
       )
       req.ctx = ctx
       reply.header('X-Request-ID', req.id)
-      if (lines.enabled('info')) lines.received(boundJsonOf(ctx), req.user?.id ?? null)
+      lines.received(ctx.request, req.user?.id ?? null)
       observer?.event(req, 'request_received', {})
       done()
     })
@@ -117,10 +114,12 @@ export const requestContext = fp(
       const durationMs = Math.round(Number(process.hrtime.bigint() - ctx.startedAtNs) / 1000) / 1000
       const statusCode = reply.statusCode
       const error = statusCode >= 400 ? (ctx.error ?? { type: 'HttpError', message: `HTTP ${statusCode}` }) : null
-      const level = completionLevel(statusCode)
-      if (lines.enabled(level)) {
-        lines.complete(boundJsonOf(ctx), level, { userId: req.user?.id ?? null, statusCode, durationMs, error })
-      }
+      lines.complete(ctx.request, completionLevel(statusCode), {
+        userId: req.user?.id ?? null,
+        statusCode,
+        durationMs,
+        error,
+      })
       observer?.event(req, 'request_complete', { status_code: statusCode, duration_ms: durationMs, error })
       done()
     })

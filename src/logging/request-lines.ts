@@ -11,14 +11,19 @@ export interface RequestBindings {
   user_agent: string
 }
 
+/** A request's bindings, and their JSON once a line has needed it (shared by both lines). */
+export interface BoundRequest {
+  readonly bindings: RequestBindings
+  json: string | null
+}
+
+export const bindRequest = (bindings: RequestBindings): BoundRequest => ({ bindings, json: null })
+
 export interface RequestLines {
-  /** Whether lines of this level are written at all (LOG_LEVEL). */
-  enabled(level: LogLevel): boolean
-  /** The serialised bindings, made once per request and shared by its two lines. */
-  bind(bindings: RequestBindings): string
-  received(bound: string, userId: number | null): void
+  /** Written when `info` lines are (LOG_LEVEL); the bindings are serialised only then. */
+  received(request: BoundRequest, userId: number | null): void
   complete(
-    bound: string,
+    request: BoundRequest,
     level: LogLevel,
     fields: { userId: number | null; statusCode: number; durationMs: number; error: ErrorField | null },
   ): void
@@ -38,6 +43,13 @@ const str = JSON.stringify
  * once a client has reset its connection, and a bare `undefined` would break the line's JSON.
  */
 const text = (value: string | undefined | null) => str(typeof value === 'string' ? value : '')
+
+function bindingsJson(request: BoundRequest): string {
+  const b = request.bindings
+  return (request.json ??=
+    `"request_id":${text(b.request_id)},"method":${text(b.method)},"path":${text(b.path)},` +
+    `"remote_addr":${text(b.remote_addr)},"user_agent":${text(b.user_agent)}`)
+}
 
 function errorJson(error: ErrorField | null): string {
   if (error === null) return 'null'
@@ -69,18 +81,15 @@ export function createRequestLines(opts: { logger: Logger; clock: Clock }): Requ
   }
   const head = (level: LogLevel) => `{"level":"${LEVEL_NAMES[level]}","timestamp":"${timestamp()}",`
   return {
-    enabled: (level) => logger.isLevelEnabled(level),
-    bind: (b) =>
-      `"request_id":${text(b.request_id)},"method":${text(b.method)},"path":${text(b.path)},` +
-      `"remote_addr":${text(b.remote_addr)},"user_agent":${text(b.user_agent)}`,
-    received(bound, userId) {
+    received(request, userId) {
       if (!logger.isLevelEnabled('info')) return
-      sink.write(`${head('info')}${bound},"event":"request_received","user_id":${userId ?? 'null'}}\n`)
+      const line = `${head('info')}${bindingsJson(request)},"event":"request_received","user_id":${userId ?? 'null'}}`
+      sink.write(`${line}\n`)
     },
-    complete(bound, level, { userId, statusCode, durationMs, error }) {
+    complete(request, level, { userId, statusCode, durationMs, error }) {
       if (!logger.isLevelEnabled(level)) return
       sink.write(
-        `${head(level)}${bound},"event":"request_complete","user_id":${userId ?? 'null'},` +
+        `${head(level)}${bindingsJson(request)},"event":"request_complete","user_id":${userId ?? 'null'},` +
           `"status_code":${statusCode},"duration_ms":${durationMs},"error":${errorJson(error)}}\n`,
       )
     },

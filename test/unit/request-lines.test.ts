@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { createManualClock } from '../../src/lib/clock.ts'
 import { createLogger, logEvent } from '../../src/logging/logger.ts'
-import { createRequestLines, type RequestBindings } from '../../src/logging/request-lines.ts'
+import { bindRequest, createRequestLines, type RequestBindings } from '../../src/logging/request-lines.ts'
 import { createMemorySink } from '../../src/logging/sinks.ts'
 import { logLineProblem } from '../support/log-schema.ts'
 
@@ -24,7 +24,7 @@ function setUp(level: 'debug' | 'info' | 'warning' = 'info') {
 describe('request lines (request_received, request_complete)', () => {
   test('the same fields, order and values as pino writes for any other event', () => {
     const { sink, logger, lines } = setUp()
-    lines.received(lines.bind(BINDINGS), 7)
+    lines.received(bindRequest(BINDINGS), 7)
     logEvent(logger.child({ ...BINDINGS }), 'info', 'request_received', { user_id: 7 })
     const [ours, pinos] = sink.lines
     assert.equal(ours, pinos)
@@ -39,7 +39,7 @@ describe('request lines (request_received, request_complete)', () => {
 
   test('request_complete carries status, duration and the error told to the client, at its level', () => {
     const { sink, logger, lines } = setUp()
-    const bound = lines.bind(BINDINGS)
+    const bound = bindRequest(BINDINGS)
     lines.complete(bound, 'info', { userId: null, statusCode: 200, durationMs: 1.234, error: null })
     const error = { type: 'HttpError', message: 'Invalid username or password' }
     lines.complete(bound, 'warning', { userId: 3, statusCode: 401, durationMs: 0.5, error })
@@ -73,7 +73,7 @@ describe('request lines (request_received, request_complete)', () => {
     const sink = createMemorySink()
     const clock = createManualClock(Date.UTC(2026, 11, 5, 9, 30, 0, 42))
     const timed = createRequestLines({ logger: createLogger({ level: 'info', sink, clock }), clock })
-    const bound = timed.bind(BINDINGS)
+    const bound = bindRequest(BINDINGS)
     timed.received(bound, null)
     timed.received(bound, null)
     clock.advance(1)
@@ -94,7 +94,7 @@ describe('request lines (request_received, request_complete)', () => {
       user_agent: 'x"}\r\n{"event":"admin_action","extra":{}}\u0000\u001b[31m',
       method: 'GET',
     }
-    lines.received(lines.bind(hostile), null)
+    lines.received(bindRequest(hostile), null)
     const line = sink.lines[0]!
     assert.equal(line.indexOf('\n'), line.length - 1, 'a single line')
     assert.equal(logLineProblem(line), null)
@@ -108,7 +108,7 @@ describe('request lines (request_received, request_complete)', () => {
     const { sink, lines } = setUp()
     // What Node gives for req.ip once the client has reset its socket, whatever the types say.
     const gone = { ...BINDINGS, remote_addr: undefined as unknown as string }
-    const bound = lines.bind(gone)
+    const bound = bindRequest(gone)
     lines.received(bound, null)
     lines.complete(bound, 'info', { userId: null, statusCode: 200, durationMs: 0.2, error: null })
     for (const line of sink.lines) assert.equal(logLineProblem(line), null)
@@ -120,10 +120,10 @@ describe('request lines (request_received, request_complete)', () => {
 
   test('LOG_LEVEL decides: warning keeps a 4xx completion, drops received and 2xx lines', () => {
     const { sink, lines } = setUp('warning')
-    assert.equal(lines.enabled('info'), false)
-    const bound = lines.bind(BINDINGS)
+    const bound = bindRequest(BINDINGS)
     lines.received(bound, null)
     lines.complete(bound, 'info', { userId: null, statusCode: 200, durationMs: 1, error: null })
+    assert.equal(bound.json, null, 'nothing written, nothing serialised')
     lines.complete(bound, 'warning', {
       userId: null,
       statusCode: 404,
@@ -134,6 +134,7 @@ describe('request lines (request_received, request_complete)', () => {
       sink.records().map((r) => [r.event, r.status_code]),
       [['request_complete', 404]],
     )
+    assert.notEqual(bound.json, null)
   })
 
   test('a logger not made by createLogger is refused, not written around', () => {
