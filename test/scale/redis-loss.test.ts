@@ -3,15 +3,9 @@ import { after, before, describe, test } from 'node:test'
 import { createHttpClient, type HttpResponse } from '../support/http-client.ts'
 import { REDIS_RETRY_INTERVAL_MS } from '../../src/security/rate-limit/redis-failover.ts'
 import { logLineProblem } from '../support/log-schema.ts'
-import {
-  freeLoopbackPort,
-  privateRedisOrSkip,
-  startPrivateRedis,
-  type PrivateRedis,
-} from '../support/private-services.ts'
+import type { PrivateRedis } from '../support/private-services.ts'
 import type { RunningServer } from '../support/process.ts'
-import { testDatabaseUrl, testRedisUrl } from '../support/services.ts'
-import { createSchema, logLinesOf, startInstances, urlWithSchema } from './scale-support.ts'
+import { clusterServices, logLinesOf, startCluster, type Cluster } from './scale-support.ts'
 
 /**
  * CONTRACT §5 and the README with real processes: two `bin/lectern serve` instances share a
@@ -20,9 +14,7 @@ import { createSchema, logLinesOf, startInstances, urlWithSchema } from './scale
  * says so once, and /readyz says 503; once it answers, both count in Redis again.
  */
 
-const postgresUrl = testDatabaseUrl()
-const redisAvailable = testRedisUrl() !== undefined
-const redisBinaries = privateRedisOrSkip()
+const { postgresUrl, skip } = clusterServices()
 
 const LOGIN_LIMIT = 3
 const RECOVERY_DEADLINE_MS = 20_000
@@ -95,126 +87,105 @@ function assertRefusal(res: HttpResponse) {
 const WITHIN_LIMIT = Array<number>(LOGIN_LIMIT).fill(401)
 const REFUSED_AFTER_LIMIT = [...WITHIN_LIMIT, 429]
 
-describe(
-  'Redis lost and back under two instances',
-  { skip: !postgresUrl || !redisAvailable || !redisBinaries, timeout: 180_000 },
-  () => {
-    let a: RunningServer
-    let b: RunningServer
-    let redis: PrivateRedis
-    let cleanup: () => Promise<void> = async () => {}
+describe('Redis lost and back under two instances', { skip, timeout: 180_000 }, () => {
+  let a: RunningServer
+  let b: RunningServer
+  let redis: PrivateRedis
+  let cluster: Cluster | undefined
 
-    before(async () => {
-      const { schema, drop } = await createSchema(postgresUrl!)
-      // Cleanup grows step by step, so a failed start still removes what was created.
-      cleanup = drop
-      redis = await startPrivateRedis(await freeLoopbackPort())
-      cleanup = async () => {
-        await redis.stop()
-        await drop()
-      }
-      const instances = await startInstances(2, {
-        DATABASE_URL: urlWithSchema(postgresUrl!, schema),
-        REDIS_URL: redis.url,
-        TRUST_PROXY: '127.0.0.1',
-        RATE_LIMIT_LOGIN: `${LOGIN_LIMIT}/15m`,
-      })
-      ;[a, b] = instances.servers as [RunningServer, RunningServer]
-      cleanup = async () => {
-        try {
-          await instances.stopAll()
-        } finally {
-          await redis.stop()
-          await drop()
-        }
-      }
+  before(async () => {
+    cluster = await startCluster(postgresUrl!, 2, {
+      TRUST_PROXY: '127.0.0.1',
+      RATE_LIMIT_LOGIN: `${LOGIN_LIMIT}/15m`,
     })
+    ;[a, b] = cluster.servers as [RunningServer, RunningServer]
+    redis = cluster.redis
+  })
 
-    after(async () => {
-      const lines = logLinesOf([a, b])
-      await cleanup()
-      for (const line of lines) assert.equal(logLineProblem(line), null)
-      for (const server of [a, b].filter(Boolean)) {
-        assert.deepEqual(events(server, 'unhandled_error'), [], `${server.url} logged an unhandled error`)
-        // /readyz's 503 while Redis is gone is the one 5xx asked for.
-        const serverErrors = events(server, 'request_complete').filter(
-          (r) => (r.status_code ?? 0) >= 500 && r.path !== '/readyz',
-        )
-        assert.deepEqual(serverErrors, [], `${server.url} answered with a 5xx`)
-      }
-    })
+  after(async () => {
+    const lines = logLinesOf([a, b])
+    await cluster?.stop()
+    for (const line of lines) assert.equal(logLineProblem(line), null)
+    for (const server of [a, b].filter(Boolean)) {
+      assert.deepEqual(events(server, 'unhandled_error'), [], `${server.url} logged an unhandled error`)
+      // /readyz's 503 while Redis is gone is the one 5xx asked for.
+      const serverErrors = events(server, 'request_complete').filter(
+        (r) => (r.status_code ?? 0) >= 500 && r.path !== '/readyz',
+      )
+      assert.deepEqual(serverErrors, [], `${server.url} answered with a 5xx`)
+    }
+  })
 
-    test('while Redis answers, both instances count one login limit: the 4th attempt is refused', async () => {
-      for (const server of [a, b])
-        assert.deepEqual(await readiness(server), { status: 200, checks: { database: 'ok', redis: 'ok' } })
-      // Alternating: counted apart, neither instance would have reached the limit by the 4th.
-      const shared = await failedLogins([a, b, a, b], '198.51.100.1', 'nobody_before')
-      assert.deepEqual(shared.statuses, REFUSED_AFTER_LIMIT)
-      assertRefusal(shared.last)
-      for (const server of [a, b]) assert.deepEqual(events(server, 'redis_unavailable'), [])
-    })
+  test('while Redis answers, both instances count one login limit: the 4th attempt is refused', async () => {
+    for (const server of [a, b])
+      assert.deepEqual(await readiness(server), { status: 200, checks: { database: 'ok', redis: 'ok' } })
+    // Alternating: counted apart, neither instance would have reached the limit by the 4th.
+    const shared = await failedLogins([a, b, a, b], '198.51.100.1', 'nobody_before')
+    assert.deepEqual(shared.statuses, REFUSED_AFTER_LIMIT)
+    assertRefusal(shared.last)
+    for (const server of [a, b]) assert.deepEqual(events(server, 'redis_unavailable'), [])
+  })
 
-    test('Redis stopped: /readyz 503, logins still answered and limited per instance, one warning each', async () => {
-      await redis.stop()
+  test('Redis stopped: /readyz 503, logins still answered and limited per instance, one warning each', async () => {
+    await redis.stop()
 
-      for (const server of [a, b]) {
-        assert.deepEqual(await readiness(server), { status: 503, checks: { database: 'ok', redis: 'unavailable' } })
-        assert.equal((await fetch(`${server.url}/healthz`)).status, 200, 'the process lives on')
-      }
+    for (const server of [a, b]) {
+      assert.deepEqual(await readiness(server), { status: 503, checks: { database: 'ok', redis: 'unavailable' } })
+      assert.equal((await fetch(`${server.url}/healthz`)).status, 200, 'the process lives on')
+    }
 
-      // Each instance allows the limit, then refuses: limiting on its own, neither 5xx nor fail-open.
-      for (const server of [a, b]) {
-        const alone = await failedLogins([server, server, server, server], '198.51.100.2', 'nobody_during')
-        assert.deepEqual(alone.statuses, REFUSED_AFTER_LIMIT, `${server.url} while Redis is gone`)
-        assertRefusal(alone.last)
-      }
-      // Kept up past the interval at which an instance tries Redis again: every retry fails
-      // again, the client stays refused, and still only the first failure is reported.
-      const until = Date.now() + 3 * REDIS_RETRY_INTERVAL_MS
-      let pair: Awaited<ReturnType<typeof failedLogins>>
-      do {
+    // Each instance allows the limit, then refuses: limiting on its own, neither 5xx nor fail-open.
+    for (const server of [a, b]) {
+      const alone = await failedLogins([server, server, server, server], '198.51.100.2', 'nobody_during')
+      assert.deepEqual(alone.statuses, REFUSED_AFTER_LIMIT, `${server.url} while Redis is gone`)
+      assertRefusal(alone.last)
+    }
+    // Kept up past the interval at which an instance tries Redis again: every retry fails
+    // again, the client stays refused, and still only the first failure is reported.
+    const until = Date.now() + 3 * REDIS_RETRY_INTERVAL_MS
+    let pair: Awaited<ReturnType<typeof failedLogins>>
+    do {
+      await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS))
+      pair = await failedLogins([a, b], '198.51.100.2', 'nobody_during')
+      for (const res of pair.responses) assertRefusal(res)
+    } while (Date.now() < until)
+    await logsThrough(a, pair.responses[0]!)
+    await logsThrough(b, pair.responses[1]!)
+
+    for (const server of [a, b]) {
+      const warnings = events(server, 'redis_unavailable')
+      assert.equal(warnings.length, 1, `${server.url}: exactly one redis_unavailable, not one per request`)
+      assert.equal(warnings[0]!.level, 'WARNING')
+      assert.deepEqual(events(server, 'redis_recovered'), [])
+    }
+  })
+
+  test('Redis started again on the same port: /readyz 200 and one shared limit again', async () => {
+    await redis.start()
+
+    for (const server of [a, b]) {
+      const deadline = Date.now() + RECOVERY_DEADLINE_MS
+      let ready = await readiness(server)
+      while (ready.status !== 200 && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS))
-        pair = await failedLogins([a, b], '198.51.100.2', 'nobody_during')
-        for (const res of pair.responses) assertRefusal(res)
-      } while (Date.now() < until)
-      await logsThrough(a, pair.responses[0]!)
-      await logsThrough(b, pair.responses[1]!)
-
-      for (const server of [a, b]) {
-        const warnings = events(server, 'redis_unavailable')
-        assert.equal(warnings.length, 1, `${server.url}: exactly one redis_unavailable, not one per request`)
-        assert.equal(warnings[0]!.level, 'WARNING')
-        assert.deepEqual(events(server, 'redis_recovered'), [])
+        ready = await readiness(server)
       }
-    })
+      assert.deepEqual(ready, { status: 200, checks: { database: 'ok', redis: 'ok' } }, `${server.url} ready again`)
+    }
 
-    test('Redis started again on the same port: /readyz 200 and one shared limit again', async () => {
-      await redis.start()
+    // Each order ends on the other instance: an instance still counting in memory would let its 4th through.
+    const endingOnB = await failedLogins([a, b, a, b], '198.51.100.3', 'nobody_after_1')
+    assert.deepEqual(endingOnB.statuses, REFUSED_AFTER_LIMIT, 'b refuses what a counted')
+    assertRefusal(endingOnB.last)
+    const endingOnA = await failedLogins([b, a, b, a], '198.51.100.4', 'nobody_after_2')
+    assert.deepEqual(endingOnA.statuses, REFUSED_AFTER_LIMIT, 'a refuses what b counted')
+    assertRefusal(endingOnA.last)
 
-      for (const server of [a, b]) {
-        const deadline = Date.now() + RECOVERY_DEADLINE_MS
-        let ready = await readiness(server)
-        while (ready.status !== 200 && Date.now() < deadline) {
-          await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS))
-          ready = await readiness(server)
-        }
-        assert.deepEqual(ready, { status: 200, checks: { database: 'ok', redis: 'ok' } }, `${server.url} ready again`)
-      }
-
-      // Each order ends on the other instance: an instance still counting in memory would let its 4th through.
-      const endingOnB = await failedLogins([a, b, a, b], '198.51.100.3', 'nobody_after_1')
-      assert.deepEqual(endingOnB.statuses, REFUSED_AFTER_LIMIT, 'b refuses what a counted')
-      assertRefusal(endingOnB.last)
-      const endingOnA = await failedLogins([b, a, b, a], '198.51.100.4', 'nobody_after_2')
-      assert.deepEqual(endingOnA.statuses, REFUSED_AFTER_LIMIT, 'a refuses what b counted')
-      assertRefusal(endingOnA.last)
-
-      await logsThrough(a, endingOnA.last)
-      await logsThrough(b, endingOnB.last)
-      for (const server of [a, b]) {
-        assert.equal(events(server, 'redis_recovered').length, 1, `${server.url}: one redis_recovered`)
-        assert.equal(events(server, 'redis_unavailable').length, 1, `${server.url}: still the one warning`)
-      }
-    })
-  },
-)
+    await logsThrough(a, endingOnA.last)
+    await logsThrough(b, endingOnB.last)
+    for (const server of [a, b]) {
+      assert.equal(events(server, 'redis_recovered').length, 1, `${server.url}: one redis_recovered`)
+      assert.equal(events(server, 'redis_unavailable').length, 1, `${server.url}: still the one warning`)
+    }
+  })
+})
