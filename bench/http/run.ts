@@ -1,5 +1,9 @@
 // bench/http: GET /healthz through the whole Lectern stack against bare servers, in one run.
-// Usage: node --import tsx bench/http/run.ts [--seconds N] [--connections N] [--rounds N]
+// Usage: node --import tsx bench/http/run.ts [--seconds N] [--connections N] [--rounds N] [--compare DIR]
+//
+// --compare DIR adds the three Lectern variants of another checkout (with its node_modules),
+// e.g. `git worktree add ../before HEAD~1 && cp -r node_modules ../before/`: a change is
+// measured against the code before it in the same run, loaded in alternation.
 //
 // Every server runs at once (an idle one costs nothing) and the variants are loaded in turn,
 // round after round; each figure is the median over the rounds. A machine whose load drifts
@@ -9,33 +13,39 @@
 // request (/proc, every thread of it). On two cores the load generator takes one, and it, not
 // the server, is what limits the bare servers: their req/s is a floor, while CPU per request
 // says what each server would serve with a core to itself (its capacity, 1 / CPU per request).
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { processCpuSeconds } from '../support/cpu.ts'
 import { load, table, type LoadResult } from '../support/load.ts'
-import { ROOT, startLectern, startProcess, type BenchServer } from '../support/server.ts'
+import { ROOT, startProcess, type BenchServer } from '../support/server.ts'
 
 const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '10' },
     rounds: { type: 'string', default: '5' },
+    compare: { type: 'string' },
   },
 })
 const durationSeconds = Math.min(60, Number(values.seconds))
 const connections = Math.min(200, Number(values.connections))
 const rounds = Math.min(20, Math.max(1, Number(values.rounds)))
 
+/** Request lines are INFO: LOG_LEVEL=warning turns request logging off, everything else stays. */
+function lecternVariants(label: string, root: string): Array<{ name: string; start: () => Promise<BenchServer> }> {
+  const start = (env: Record<string, string>) => () => startProcess([join(root, 'bin/lectern'), 'serve'], env)
+  return [
+    { name: `${label}, request logging off`, start: start({ LOG_LEVEL: 'warning' }) },
+    { name: `${label}, logging to stdout`, start: start({ LOG_LEVEL: 'info' }) },
+    { name: `${label}, stdout + LOG_FILE`, start: start({ LOG_LEVEL: 'info', LOG_FILE: join('logs', 'lectern.log') }) },
+  ]
+}
+
 const variants: Array<{ name: string; start: () => Promise<BenchServer> }> = [
   { name: 'bare node:http', start: () => startProcess(['--import', 'tsx', join(ROOT, 'bench/http/bare.ts'), 'node']) },
   { name: 'bare Fastify', start: () => startProcess(['--import', 'tsx', join(ROOT, 'bench/http/bare.ts'), 'fastify']) },
-  // Request lines are INFO: LOG_LEVEL=warning turns request logging off, everything else stays.
-  { name: 'Lectern, request logging off', start: () => startLectern({ LOG_LEVEL: 'warning' }) },
-  { name: 'Lectern, logging to stdout', start: () => startLectern({ LOG_LEVEL: 'info' }) },
-  {
-    name: 'Lectern, stdout + LOG_FILE',
-    start: () => startLectern({ LOG_LEVEL: 'info', LOG_FILE: join('logs', 'lectern.log') }),
-  },
+  ...lecternVariants('Lectern', ROOT),
+  ...(values.compare ? lecternVariants(`${values.compare}`, resolve(values.compare)) : []),
 ]
 
 const median = (xs: number[]) => {
