@@ -7,14 +7,14 @@ import { seedDemoContent } from './db/seed.ts'
 import { systemClock } from './lib/clock.ts'
 import { createRotatingFileSink } from './logging/file-sink.ts'
 import { createLogger, logEvent, type Logger } from './logging/logger.ts'
-import { batchLines, createStdoutSink, teeSinks, type ClosableSink } from './logging/sinks.ts'
+import { batchLines, createStdoutSink, teeSinks, type ChunkSink, type ClosableSink } from './logging/sinks.ts'
 import { closeRedisClient, createRedisClient } from './security/rate-limit/redis-client.ts'
 
 /** How long in-flight requests get to finish after SIGTERM before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000
 
 export function createProcessLogger(config: Config): { logger: Logger; sink: ClosableSink } {
-  const sinks: ClosableSink[] = [createStdoutSink()]
+  const sinks: ChunkSink[] = [createStdoutSink()]
   // Declared before the logger exists: rotation is reported on the next tick, never re-entrantly.
   let logger: Logger | undefined
   if (config.logFile) {

@@ -1,12 +1,8 @@
 import { existsSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync } from 'node:fs'
 import { basename, dirname, extname, join } from 'node:path'
-import sonicBoom from 'sonic-boom'
 
-// CommonJS: the class is both the default export and its own `SonicBoom` property; the latter types cleanly.
-const { SonicBoom } = sonicBoom
-type SonicBoom = InstanceType<typeof SonicBoom>
 import type { Clock } from '../lib/clock.ts'
-import { closeBoom, flushBoomSync, type ClosableSink } from './sinks.ts'
+import { closeBoom, flushBoomSync, openBoom, writeChunk, type ChunkSink } from './sinks.ts'
 
 const DAY_MS = 86_400_000
 
@@ -43,14 +39,14 @@ export interface RotatingFileSinkOptions {
  */
 export function createRotatingFileSink(
   opts: RotatingFileSinkOptions,
-): ClosableSink & { rotateIfDue(atMs?: number): void } {
+): ChunkSink & { rotateIfDue(atMs?: number): void } {
   const { path, clock } = opts
   mkdirSync(dirname(path), { recursive: true })
   // A file left by an earlier run belongs to the day it was last written.
   let currentDay = existsSync(path) ? utcDay(statSync(path).mtimeMs) : utcDay(clock.now())
   // Opened synchronously (once a day): writes queued on the old descriptor still land in the
   // renamed file, and the new file exists before the first line of the new day is queued.
-  const open = () => new SonicBoom({ fd: openSync(path, 'a'), sync: false })
+  const open = () => openBoom(openSync(path, 'a'))
   let boom = open()
 
   function prune(): string[] {
@@ -86,9 +82,9 @@ export function createRotatingFileSink(
   }
 
   return {
-    write(line, atMs) {
+    write(chunk, atMs) {
       rotateIfDue(atMs)
-      boom.write(line)
+      writeChunk(boom, chunk)
     },
     flushSync: () => flushBoomSync(boom),
     rotateIfDue,

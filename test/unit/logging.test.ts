@@ -8,10 +8,11 @@ import { ALL_EVENTS } from '../../src/logging/events.ts'
 import { createRotatingFileSink, rotatedName } from '../../src/logging/file-sink.ts'
 import { createLogger, logEvent } from '../../src/logging/logger.ts'
 import { REDACTED, redactSecrets } from '../../src/logging/redact.ts'
-import { batchLines, createMemorySink } from '../../src/logging/sinks.ts'
+import { batchLines, createMemorySink, LOG_BATCH_BYTES, teeSinks, type ChunkSink } from '../../src/logging/sinks.ts'
 import { logLineProblem, logSchema } from '../support/log-schema.ts'
 
 const DAY_MS = 86_400_000
+const bytes = (text: string) => Buffer.from(text, 'utf8')
 
 describe('log lines (CONTRACT §7)', () => {
   test('fields, level names and timestamp format', () => {
@@ -117,9 +118,9 @@ describe('LOG_FILE rotation', () => {
     const rotations: string[] = []
     const sink = createRotatingFileSink({ path, retentionDays: 14, clock, onRotate: (p) => rotations.push(p) })
     try {
-      sink.write('{"day":20}\n')
+      sink.write(bytes('{"day":20}\n'))
       clock.advance(2 * 60_000)
-      sink.write('{"day":21}\n')
+      sink.write(bytes('{"day":21}\n'))
       await sink.close()
       assert.deepEqual(rotations, [rotatedName(path, '2026-11-20')])
       assert.equal(readFileSync(join(dir, 'lectern.2026-11-20.log'), 'utf8'), '{"day":20}\n')
@@ -129,15 +130,32 @@ describe('LOG_FILE rotation', () => {
     }
   })
 
+  test('chunks reach the file whole and in order, however large, while earlier writes are in flight', async () => {
+    const { dir, clock, path } = setup()
+    const sink = createRotatingFileSink({ path, retentionDays: 14, clock })
+    try {
+      const chunks = [
+        '{"message":"Élève 📚"}\n',
+        `${JSON.stringify({ pad: 'é'.repeat(40_000) })}\n`, // larger than one SonicBoom write
+        '{"n":3}\n',
+      ]
+      for (const chunk of chunks) sink.write(bytes(chunk))
+      await sink.close()
+      assert.equal(readFileSync(path, 'utf8'), chunks.join(''))
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   test('a batch written after midnight goes to the day its lines were logged on', async () => {
     const { dir, clock, path } = setup()
     const sink = createRotatingFileSink({ path, retentionDays: 14, clock })
     try {
-      sink.write('{"day":20}\n')
+      sink.write(bytes('{"day":20}\n'))
       const loggedAtMs = clock.now() + 59_990 // 23:59:59.990
       clock.advance(60_005) // written at 00:00:00.005 on the 21st
-      sink.write('{"day":20,"batched":true}\n', loggedAtMs)
-      sink.write('{"day":21}\n')
+      sink.write(bytes('{"day":20,"batched":true}\n'), loggedAtMs)
+      sink.write(bytes('{"day":21}\n'))
       await sink.close()
       assert.equal(readFileSync(join(dir, 'lectern.2026-11-20.log'), 'utf8'), '{"day":20}\n{"day":20,"batched":true}\n')
       assert.equal(readFileSync(path, 'utf8'), '{"day":21}\n')
@@ -153,7 +171,7 @@ describe('LOG_FILE rotation', () => {
       const old = new Date(Date.UTC(2026, 10, 18, 12))
       utimesSync(path, old, old)
       const sink = createRotatingFileSink({ path, retentionDays: 14, clock })
-      sink.write('{"new":true}\n')
+      sink.write(bytes('{"new":true}\n'))
       await sink.close()
       assert.equal(readFileSync(join(dir, 'lectern.2026-11-18.log'), 'utf8'), '{"old":true}\n')
       assert.equal(readFileSync(path, 'utf8'), '{"new":true}\n')
@@ -175,9 +193,9 @@ describe('LOG_FILE rotation', () => {
       }
       const removed: string[] = []
       const sink = createRotatingFileSink({ path, retentionDays: 14, clock, onRotate: (_, r) => removed.push(...r) })
-      sink.write('a\n')
+      sink.write(bytes('a\n'))
       clock.advance(DAY_MS)
-      sink.write('b\n')
+      sink.write(bytes('b\n'))
       await sink.close()
       await settle()
       assert.deepEqual(removed.sort(), ['lectern.2026-11-01.log', 'lectern.2026-11-05.log.gz'])
@@ -244,7 +262,10 @@ describe('batched log writes (batchLines)', () => {
   test('a batch never spans midnight UTC, and the sink learns when its first line was logged', () => {
     const clock = createManualClock(Date.UTC(2026, 11, 5, 23, 59, 59, 995))
     const received: Array<[string, number | undefined]> = []
-    const target = { ...createMemorySink(), write: (line: string, atMs?: number) => void received.push([line, atMs]) }
+    const target = {
+      ...createMemorySink(),
+      write: (chunk: Buffer, atMs?: number) => void received.push([chunk.toString(), atMs]),
+    }
     const sink = batchLines(target, { clock, delayMs: 10 })
     sink.write('{"day":5}\n')
     clock.advance(3)
@@ -256,13 +277,43 @@ describe('batched log writes (batchLines)', () => {
     assert.deepEqual(received[1], ['{"day":6}\n', Date.UTC(2026, 11, 6, 0, 0, 0, 1)])
   })
 
+  test('a batch reaches every destination as the same UTF-8 bytes, encoded once', () => {
+    const received: Buffer[][] = [[], []]
+    const destination = (i: number): ChunkSink => ({
+      write: (chunk) => void received[i]!.push(chunk),
+      close: async () => {},
+      flushSync: () => {},
+    })
+    const sink = batchLines(teeSinks([destination(0), destination(1)]), { clock: createManualClock(), delayMs: 10 })
+    sink.write('{"message":"Élève inscrite à « Rédaction » 📚"}\n')
+    sink.write('{"n":2}\n')
+    mock.timers.tick(10)
+    const [first, second] = received
+    assert.equal(first!.length, 1)
+    assert.equal(first![0], second![0], 'one buffer for both destinations')
+    assert.equal(first![0]!.toString('utf8'), '{"message":"Élève inscrite à « Rédaction » 📚"}\n{"n":2}\n')
+  })
+
   test('a burst is written as soon as it reaches the size bound, without waiting', () => {
     const target = createMemorySink()
     const sink = batchLines(target, { clock: createManualClock(), delayMs: 10 })
     const line = `${JSON.stringify({ pad: 'x'.repeat(1000) })}\n`
     for (let i = 0; i < 1000; i++) sink.write(line)
     assert.ok(target.lines.length >= 3, `${target.lines.length} chunks for 1 MB`)
-    assert.ok(target.lines.every((chunk) => chunk.length <= 256 * 1024 + line.length))
+    assert.ok(target.lines.every((chunk) => Buffer.byteLength(chunk) <= LOG_BATCH_BYTES))
     assert.ok(target.lines.every((chunk) => chunk.endsWith('\n')))
+    mock.timers.tick(10) // the rest, under the bound, waits for the timer
+    assert.equal(target.lines.join(''), line.repeat(1000), 'every line, once, in order')
+  })
+
+  test('a line larger than a whole batch is written on its own, in order with the others', () => {
+    const target = createMemorySink()
+    const sink = batchLines(target, { clock: createManualClock(), delayMs: 10 })
+    const huge = `${JSON.stringify({ stack: 'é'.repeat(LOG_BATCH_BYTES) })}\n`
+    sink.write('{"n":1}\n')
+    sink.write(huge)
+    sink.write('{"n":3}\n')
+    mock.timers.tick(10)
+    assert.deepEqual(target.lines, ['{"n":1}\n', huge, '{"n":3}\n'])
   })
 })
