@@ -19,7 +19,13 @@ function mulberry32(seed: number): () => number {
   }
 }
 
-const COURSES = ['intro-to-typescript', 'web-security-basics', 'sql-for-everyone', 'writing-for-the-web', 'linear-algebra']
+const COURSES = [
+  'intro-to-typescript',
+  'web-security-basics',
+  'sql-for-everyone',
+  'writing-for-the-web',
+  'linear-algebra',
+]
 const EBOOKS = ['the-pragmatic-reader', 'notes-on-design', 'a-field-guide-to-http']
 const USER_AGENTS = [
   'Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0',
@@ -38,7 +44,17 @@ const ERRORS: Array<{ status: number; type: string; message: string; path?: stri
   { status: 500, type: 'InternalServerError', message: 'Internal server error' },
   { status: 503, type: 'ServiceUnavailable', message: 'Database unavailable' },
 ]
-const SECURITY = ['auth_success', 'auth_failure', 'logout', 'csrf_violation', 'rate_limited', 'upload_rejected', 'permission_denied', 'admin_action', 'password_changed']
+const SECURITY = [
+  'auth_success',
+  'auth_failure',
+  'logout',
+  'csrf_violation',
+  'rate_limited',
+  'upload_rejected',
+  'permission_denied',
+  'admin_action',
+  'password_changed',
+]
 
 export interface GeneratedLog {
   lines: number
@@ -120,7 +136,7 @@ export async function generateLogFile(path: string, lines: number, seed = 202611
   const out = createWriteStream(path)
   let bytes = 0
   const BATCH = 10_000
-  for (let written = 0; written < lines; ) {
+  for (let written = 0; written < lines;) {
     const count = Math.min(BATCH, lines - written)
     const batch: string[] = []
     for (let i = 0; i < count; i++) batch.push(nextLine())

@@ -5,7 +5,17 @@
 import { createReadStream } from 'node:fs'
 import { createInterface } from 'node:readline'
 
-const SECURITY = ['auth_success', 'auth_failure', 'logout', 'csrf_violation', 'rate_limited', 'upload_rejected', 'permission_denied', 'admin_action', 'password_changed']
+const SECURITY = [
+  'auth_success',
+  'auth_failure',
+  'logout',
+  'csrf_violation',
+  'rate_limited',
+  'upload_rejected',
+  'permission_denied',
+  'admin_action',
+  'password_changed',
+]
 const TOP = 10
 
 const file = process.argv[2]
@@ -27,7 +37,14 @@ for await (const line of createInterface({ input: createReadStream(file), crlfDe
     skipped++
     continue
   }
-  if (typeof entry !== 'object' || entry === null || Array.isArray(entry) || typeof entry.timestamp !== 'string' || typeof entry.event !== 'string' || Number.isNaN(Date.parse(entry.timestamp))) {
+  if (
+    typeof entry !== 'object' ||
+    entry === null ||
+    Array.isArray(entry) ||
+    typeof entry.timestamp !== 'string' ||
+    typeof entry.event !== 'string' ||
+    Number.isNaN(Date.parse(entry.timestamp))
+  ) {
     skipped++
     continue
   }
@@ -55,7 +72,8 @@ for await (const line of createInterface({ input: createReadStream(file), crlfDe
 durations.sort((a, b) => a - b)
 const n = durations.length
 const rank = (percent: number) => (n === 0 ? null : durations[Math.ceil((percent * n) / 100) - 1])
-const compare = (a: string | null, b: string | null) => (a === b ? 0 : a === null ? -1 : b === null ? 1 : a < b ? -1 : 1)
+const compare = (a: string | null, b: string | null) =>
+  a === b ? 0 : a === null ? -1 : b === null ? 1 : a < b ? -1 : 1
 console.log(
   JSON.stringify({
     total_requests: n,
@@ -63,7 +81,9 @@ console.log(
     error_rate: n === 0 ? 0 : errors / n,
     server_error_rate: n === 0 ? 0 : serverErrors / n,
     latency_ms: { p50: rank(50), p95: rank(95), p99: rank(99), max: n === 0 ? null : durations[n - 1] },
-    top_errors: [...groups.values()].sort((a, b) => b.count - a.count || compare(a.path, b.path) || compare(a.error, b.error)).slice(0, TOP),
+    top_errors: [...groups.values()]
+      .sort((a, b) => b.count - a.count || compare(a.path, b.path) || compare(a.error, b.error))
+      .slice(0, TOP),
     security_events: Object.fromEntries(security),
     skipped_lines: skipped,
   }),

@@ -52,14 +52,25 @@ function measure(command: string[]): Measurement {
   const timeFile = join(workDir, 'time.txt')
   const argv = hasTime ? [TIME, '-f', '%e %U %S %M', '-o', timeFile, ...pinned] : pinned
   const started = performance.now()
-  const result = spawnSync(argv[0] as string, argv.slice(1), { cwd: root, maxBuffer: 64 * 1024 * 1024, timeout: RUN_TIMEOUT_MS, encoding: 'utf8' })
+  const result = spawnSync(argv[0] as string, argv.slice(1), {
+    cwd: root,
+    maxBuffer: 64 * 1024 * 1024,
+    timeout: RUN_TIMEOUT_MS,
+    encoding: 'utf8',
+  })
   const elapsedS = (performance.now() - started) / 1000
   if (result.error) throw result.error
   // The analyzer exits 1 when an alert fires; anything else above that is a failure.
-  if (result.status !== 0 && result.status !== 1) throw new Error(`${command.join(' ')} exited ${result.status}: ${result.stderr}`)
+  if (result.status !== 0 && result.status !== 1)
+    throw new Error(`${command.join(' ')} exited ${result.status}: ${result.stderr}`)
   if (!hasTime) return { wallS: elapsedS, cpuS: NaN, peakRssKb: null, stdout: result.stdout }
   const [wall, user, sys, rss] = readFileSync(timeFile, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number)
-  return { wallS: wall as number, cpuS: (user as number) + (sys as number), peakRssKb: rss as number, stdout: result.stdout }
+  return {
+    wallS: wall as number,
+    cpuS: (user as number) + (sys as number),
+    peakRssKb: rss as number,
+    stdout: result.stdout,
+  }
 }
 
 function median(values: number[]): number {
@@ -72,33 +83,79 @@ try {
   const logFile = join(workDir, 'lectern.log')
   const generatedAt = performance.now()
   const generated = await generateLogFile(logFile, lineCount)
-  console.log(`Generated ${lineCount.toLocaleString('en-US')} lines, ${(generated.bytes / 1e6).toFixed(1)} MB (${Math.round(generated.bytes / lineCount)} bytes a line) in ${((performance.now() - generatedAt) / 1000).toFixed(1)} s`)
-  console.log(`Machine: ${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, Node ${process.version}, ${hasJq ? spawnSync(JQ, ['--version'], { encoding: 'utf8' }).stdout.trim() : 'no jq'}; ${hasTaskset ? 'every command pinned to one core (taskset -c 0)' : 'not pinned (no taskset)'}; ${hasTime ? 'measured by /usr/bin/time' : 'peak RSS not measured (no /usr/bin/time)'}`)
+  console.log(
+    `Generated ${lineCount.toLocaleString('en-US')} lines, ${(generated.bytes / 1e6).toFixed(1)} MB (${Math.round(generated.bytes / lineCount)} bytes a line) in ${((performance.now() - generatedAt) / 1000).toFixed(1)} s`,
+  )
+  console.log(
+    `Machine: ${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, Node ${process.version}, ${hasJq ? spawnSync(JQ, ['--version'], { encoding: 'utf8' }).stdout.trim() : 'no jq'}; ${hasTaskset ? 'every command pinned to one core (taskset -c 0)' : 'not pinned (no taskset)'}; ${hasTime ? 'measured by /usr/bin/time' : 'peak RSS not measured (no /usr/bin/time)'}`,
+  )
   spawnSync('sh', ['-c', 'cat "$1" > /dev/null', 'sh', logFile]) // page cache warm for everyone
   const loadBefore = loadavg()[0] ?? 0
 
   const tsx = [process.execPath, '--import', 'tsx']
   const cases: Case[] = [
-    { name: 'cat > /dev/null (I/O floor)', command: ['sh', '-c', 'cat "$1" > /dev/null', 'sh', logFile], runs, figures: false },
-    { name: 'node + tsx start-up, empty input', command: [...tsx, here('analyze-entry.ts'), '--json', '/dev/null'], runs, figures: false },
-    { name: 'analyzer (node + tsx)', command: [...tsx, here('analyze-entry.ts'), '--json', logFile], runs, figures: true },
+    {
+      name: 'cat > /dev/null (I/O floor)',
+      command: ['sh', '-c', 'cat "$1" > /dev/null', 'sh', logFile],
+      runs,
+      figures: false,
+    },
+    {
+      name: 'node + tsx start-up, empty input',
+      command: [...tsx, here('analyze-entry.ts'), '--json', '/dev/null'],
+      runs,
+      figures: false,
+    },
+    {
+      name: 'analyzer (node + tsx)',
+      command: [...tsx, here('analyze-entry.ts'), '--json', logFile],
+      runs,
+      figures: true,
+    },
   ]
   if (existsSync(join(root, 'bin', 'lectern'))) {
-    cases.push({ name: 'bin/lectern analyze-logs', command: [join(root, 'bin', 'lectern'), 'analyze-logs', '--json', logFile], runs, figures: true })
+    cases.push({
+      name: 'bin/lectern analyze-logs',
+      command: [join(root, 'bin', 'lectern'), 'analyze-logs', '--json', logFile],
+      runs,
+      figures: true,
+    })
   }
-  cases.push({ name: 'JSON.parse per line (node + tsx)', command: [...tsx, here('json-parse-baseline.ts'), logFile], runs, figures: true })
+  cases.push({
+    name: 'JSON.parse per line (node + tsx)',
+    command: [...tsx, here('json-parse-baseline.ts'), logFile],
+    runs,
+    figures: true,
+  })
   if (hasJq) {
     const pipeline = `${JQ} -nRc -f "$1" "$3" | ${JQ} -sc --argjson top 10 -f "$2"`
-    cases.push({ name: 'jq pipeline', command: ['sh', '-c', pipeline, 'sh', here('jq-extract.jq'), here('jq-summarise.jq'), logFile], runs: jqRuns, figures: true })
+    cases.push({
+      name: 'jq pipeline',
+      command: ['sh', '-c', pipeline, 'sh', here('jq-extract.jq'), here('jq-summarise.jq'), logFile],
+      runs: jqRuns,
+      figures: true,
+    })
   }
 
-  const results: Array<{ case: Case; wallS: number; cpuS: number; peakRssKb: number | null; figures: Record<string, unknown> | null }> = []
+  const results: Array<{
+    case: Case
+    wallS: number
+    cpuS: number
+    peakRssKb: number | null
+    figures: Record<string, unknown> | null
+  }> = []
   for (const c of cases) {
     const measurements: Measurement[] = []
     for (let run = 0; run < c.runs; run++) measurements.push(measure(c.command))
     const rss = measurements.map((m) => m.peakRssKb).filter((v): v is number => v !== null)
     const figures = c.figures ? (JSON.parse(measurements[0]!.stdout) as Record<string, unknown>) : null
-    results.push({ case: c, wallS: median(measurements.map((m) => m.wallS)), cpuS: median(measurements.map((m) => m.cpuS)), peakRssKb: rss.length > 0 ? Math.max(...rss) : null, figures })
+    results.push({
+      case: c,
+      wallS: median(measurements.map((m) => m.wallS)),
+      cpuS: median(measurements.map((m) => m.cpuS)),
+      peakRssKb: rss.length > 0 ? Math.max(...rss) : null,
+      figures,
+    })
     process.stderr.write(`  measured: ${c.name} (${c.runs} run${c.runs > 1 ? 's' : ''})\n`)
   }
 
@@ -111,34 +168,58 @@ try {
     r.case.name.includes('start-up') ? '—' : Math.round(lineCount / r.wallS).toLocaleString('en-US'),
     r.peakRssKb === null ? 'n/a' : `${(r.peakRssKb / 1024).toFixed(0)} MB`,
     jq === undefined || r === jq || r.case.name.includes('start-up') ? '' : `${(jq.wallS / r.wallS).toFixed(1)}×`,
-    jq === undefined || r === jq || r.case.name.includes('start-up') || Number.isNaN(r.cpuS) ? '' : `${(jq.cpuS / r.cpuS).toFixed(1)}×`,
+    jq === undefined || r === jq || r.case.name.includes('start-up') || Number.isNaN(r.cpuS)
+      ? ''
+      : `${(jq.cpuS / r.cpuS).toFixed(1)}×`,
   ])
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)))
-  const format = (row: string[]) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('   ')
+  const format = (row: string[]) =>
+    row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('   ')
   console.log(`\n${format(header)}\n${format(widths.map((w) => '-'.repeat(w)))}`)
   for (const row of rows) console.log(format(row))
 
   // On a shared machine wall time includes waiting for the core; CPU time (user + sys) does not.
-  console.log(`Load average (1 min) ${loadBefore.toFixed(1)} before, ${(loadavg()[0] ?? 0).toFixed(1)} after, on ${cpus().length} cores.`)
+  console.log(
+    `Load average (1 min) ${loadBefore.toFixed(1)} before, ${(loadavg()[0] ?? 0).toFixed(1)} after, on ${cpus().length} cores.`,
+  )
 
   const startup = results.find((r) => r.case.name.includes('start-up'))
   const analyzer = results.find((r) => r.case.name === 'analyzer (node + tsx)')
   if (startup && analyzer) {
     const workS = analyzer.wallS - startup.wallS
     const workCpuS = analyzer.cpuS - startup.cpuS
-    console.log(`Analyzer without the start-up: ${workS.toFixed(2)} s wall, ${workCpuS.toFixed(2)} s CPU (${(generated.bytes / 1e6 / workCpuS).toFixed(0)} MB/s of CPU time)`)
+    console.log(
+      `Analyzer without the start-up: ${workS.toFixed(2)} s wall, ${workCpuS.toFixed(2)} s CPU (${(generated.bytes / 1e6 / workCpuS).toFixed(0)} MB/s of CPU time)`,
+    )
   }
 
   // The figures every tool printed must agree, or the timings compare different work.
-  const keys = ['total_requests', 'error_requests', 'error_rate', 'server_error_rate', 'latency_ms', 'top_errors', 'security_events', 'skipped_lines']
+  const keys = [
+    'total_requests',
+    'error_requests',
+    'error_rate',
+    'server_error_rate',
+    'latency_ms',
+    'top_errors',
+    'security_events',
+    'skipped_lines',
+  ]
   const reference = analyzer?.figures
   const disagreements = results
     .filter((r) => r.figures !== null && r !== analyzer)
-    .flatMap((r) => keys.filter((k) => JSON.stringify(r.figures![k]) !== JSON.stringify(reference?.[k])).map((k) => `${r.case.name}: ${k}`))
-  console.log(disagreements.length === 0 ? 'Figures agree across every tool.' : `Figures DISAGREE: ${disagreements.join('; ')}`)
+    .flatMap((r) =>
+      keys
+        .filter((k) => JSON.stringify(r.figures![k]) !== JSON.stringify(reference?.[k]))
+        .map((k) => `${r.case.name}: ${k}`),
+    )
+  console.log(
+    disagreements.length === 0 ? 'Figures agree across every tool.' : `Figures DISAGREE: ${disagreements.join('; ')}`,
+  )
   if (reference) {
     const { total_requests, error_rate, latency_ms, skipped_lines } = reference as Record<string, unknown>
-    console.log(`(total_requests ${total_requests}, error_rate ${Number(error_rate).toFixed(4)}, latency_ms ${JSON.stringify(latency_ms)}, skipped_lines ${skipped_lines})`)
+    console.log(
+      `(total_requests ${total_requests}, error_rate ${Number(error_rate).toFixed(4)}, latency_ms ${JSON.stringify(latency_ms)}, skipped_lines ${skipped_lines})`,
+    )
   }
   if (disagreements.length > 0) process.exitCode = 1
 } finally {

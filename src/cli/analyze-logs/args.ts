@@ -44,13 +44,18 @@ export interface AnalyzeOptions {
 }
 
 export type ParsedArgs =
-  | { kind: 'help' }
-  | { kind: 'run'; options: AnalyzeOptions }
-  | { kind: 'usage-error'; message: string }
+  { kind: 'help' } | { kind: 'run'; options: AnalyzeOptions } | { kind: 'usage-error'; message: string }
 
 class UsageError extends Error {}
 
-const VALUE_OPTIONS = ['--last-minutes', '--since', '--until', '--top', '--error-rate-threshold', '--p95-threshold-ms'] as const
+const VALUE_OPTIONS = [
+  '--last-minutes',
+  '--since',
+  '--until',
+  '--top',
+  '--error-rate-threshold',
+  '--p95-threshold-ms',
+] as const
 type ValueOption = (typeof VALUE_OPTIONS)[number]
 
 function isValueOption(name: string): name is ValueOption {
@@ -158,13 +163,15 @@ function applyValueOption(options: AnalyzeOptions, name: ValueOption, value: str
 
 /** A plain non-negative decimal: "1", "0.5", ".5", "1e-3". Not "", "0x10" or "Infinity", which Number() would take. */
 function parseDecimal(name: string, value: string): number {
-  if (!/^(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(value)) throw new UsageError(`${name} needs a non-negative number, got "${value}"`)
+  if (!/^(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(value))
+    throw new UsageError(`${name} needs a non-negative number, got "${value}"`)
   const number = Number(value)
   if (!Number.isFinite(number)) throw new UsageError(`${name} is out of range: "${value}"`)
   return number
 }
 
-const INSTANT = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(?:(Z)|([+-])(\d{2}):?(\d{2}))?$/i
+const INSTANT =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(?:(Z)|([+-])(\d{2}):?(\d{2}))?$/i
 
 /** ISO 8601 date or date-time → epoch ms. Without a zone it is UTC, the zone of the logs. */
 export function parseInstant(name: string, value: string): number {

@@ -38,7 +38,8 @@ export async function resolveInputs(operands: readonly string[]): Promise<LogInp
     })
     if (info.isDirectory()) {
       const files = await logFilesIn(operand)
-      if (files.length === 0) throw new InputError(`no log files (*.log, *.jsonl, *.ndjson, optionally .gz) in directory "${operand}"`)
+      if (files.length === 0)
+        throw new InputError(`no log files (*.log, *.jsonl, *.ndjson, optionally .gz) in directory "${operand}"`)
       for (const file of files) await addFile(file)
     } else {
       await addFile(operand)
@@ -58,7 +59,9 @@ export async function logFilesIn(directory: string): Promise<string[]> {
   const entries = await readdir(directory, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
     throw new InputError(`cannot read directory "${directory}": ${describe(error)}`)
   })
-  const names = entries.filter((e) => (e.isFile() || e.isSymbolicLink()) && LOG_FILE_NAME.test(e.name)).map((e) => e.name)
+  const names = entries
+    .filter((e) => (e.isFile() || e.isSymbolicLink()) && LOG_FILE_NAME.test(e.name))
+    .map((e) => e.name)
   return names.sort(compareLogFileNames).map((name) => join(directory, name))
 }
 

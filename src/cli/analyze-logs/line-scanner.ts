@@ -199,7 +199,9 @@ export class LogLineScanner implements LineFields {
   private decodeString(start: number, end: number, escaped: boolean): string | null {
     if (start < 0) return null
     // With escapes, the quoted literal itself is valid JSON (the scan checked it): let JSON.parse unescape it.
-    return escaped ? (JSON.parse(this.buf.toString('utf8', start - 1, end + 1)) as string) : this.buf.toString('utf8', start, end)
+    return escaped
+      ? (JSON.parse(this.buf.toString('utf8', start - 1, end + 1)) as string)
+      : this.buf.toString('utf8', start, end)
   }
 
   private readTimestampMs(buf: Buffer): number {
@@ -396,9 +398,19 @@ export class LogLineScanner implements LineFields {
       escaped = true
       const e = buf[i + 1]
       if (e === 0x75) {
-        if (!isHexDigit(buf[i + 2]) || !isHexDigit(buf[i + 3]) || !isHexDigit(buf[i + 4]) || !isHexDigit(buf[i + 5])) return INVALID
+        if (!isHexDigit(buf[i + 2]) || !isHexDigit(buf[i + 3]) || !isHexDigit(buf[i + 4]) || !isHexDigit(buf[i + 5]))
+          return INVALID
         i += 6
-      } else if (e === QUOTE || e === BACKSLASH || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
+      } else if (
+        e === QUOTE ||
+        e === BACKSLASH ||
+        e === 0x2f ||
+        e === 0x62 ||
+        e === 0x66 ||
+        e === 0x6e ||
+        e === 0x72 ||
+        e === 0x74
+      ) {
         i += 2
       } else {
         return INVALID
@@ -457,7 +469,8 @@ function numberValue(buf: Buffer, start: number, end: number): number {
     if (mantissa !== 0) digits++
     if (inFraction) fractionDigits++
   }
-  if (digits > MAX_EXACT_DIGITS || fractionDigits >= EXACT_POWERS_OF_TEN.length) return Number(buf.toString('latin1', start, end))
+  if (digits > MAX_EXACT_DIGITS || fractionDigits >= EXACT_POWERS_OF_TEN.length)
+    return Number(buf.toString('latin1', start, end))
   const magnitude = mantissa / (EXACT_POWERS_OF_TEN[fractionDigits] as number)
   return negative ? -magnitude : magnitude
 }

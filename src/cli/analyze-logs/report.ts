@@ -48,13 +48,24 @@ export function renderText({ summary, alerts, thresholds, window }: Report): str
 
   row('Window', describeWindow(iso.from, iso.to))
   const countWidth = Math.max(
-    ...[summary.totalRequests, summary.errorRequests, summary.serverErrorRequests, summary.skippedLines].map((n) => formatCount(n).length),
+    ...[summary.totalRequests, summary.errorRequests, summary.serverErrorRequests, summary.skippedLines].map(
+      (n) => formatCount(n).length,
+    ),
   )
   row('Requests', formatCount(summary.totalRequests).padStart(countWidth))
   const percentWidth = Math.max(formatPercent(summary.errorRate).length, formatPercent(summary.serverErrorRate).length)
-  row('Errors', `${formatCount(summary.errorRequests).padStart(countWidth)}  ${formatPercent(summary.errorRate).padStart(percentWidth)}  (status ≥ 400)`)
-  row('Server errors', `${formatCount(summary.serverErrorRequests).padStart(countWidth)}  ${formatPercent(summary.serverErrorRate).padStart(percentWidth)}  (status ≥ 500)`)
-  row('Skipped lines', `${formatCount(summary.skippedLines).padStart(countWidth)}${summary.skippedLines > 0 ? '  (not JSON, or without the fields needed)' : ''}`)
+  row(
+    'Errors',
+    `${formatCount(summary.errorRequests).padStart(countWidth)}  ${formatPercent(summary.errorRate).padStart(percentWidth)}  (status ≥ 400)`,
+  )
+  row(
+    'Server errors',
+    `${formatCount(summary.serverErrorRequests).padStart(countWidth)}  ${formatPercent(summary.serverErrorRate).padStart(percentWidth)}  (status ≥ 500)`,
+  )
+  row(
+    'Skipped lines',
+    `${formatCount(summary.skippedLines).padStart(countWidth)}${summary.skippedLines > 0 ? '  (not JSON, or without the fields needed)' : ''}`,
+  )
   out.push('')
 
   const latency = summary.latencyMs
@@ -77,9 +88,13 @@ export function renderText({ summary, alerts, thresholds, window }: Report): str
     const countWidth = Math.max(5, ...counts.map((c) => c.length))
     const pathWidth = Math.max(4, ...paths.map((p) => p.length))
     out.push(`  ${'count'.padStart(countWidth)}  ${'path'.padEnd(pathWidth)}  error`)
-    summary.topErrors.forEach((_, i) => out.push(`  ${counts[i]!.padStart(countWidth)}  ${paths[i]!.padEnd(pathWidth)}  ${errors[i]}`))
+    summary.topErrors.forEach((_, i) =>
+      out.push(`  ${counts[i]!.padStart(countWidth)}  ${paths[i]!.padEnd(pathWidth)}  ${errors[i]}`),
+    )
     if (summary.topErrorsMaxUndercount > 0) {
-      out.push(`  (too many distinct errors to keep them all: counts may be low by up to ${formatCount(summary.topErrorsMaxUndercount)})`)
+      out.push(
+        `  (too many distinct errors to keep them all: counts may be low by up to ${formatCount(summary.topErrorsMaxUndercount)})`,
+      )
     }
   }
   out.push('')
@@ -91,7 +106,8 @@ export function renderText({ summary, alerts, thresholds, window }: Report): str
   if (security.length > 0) {
     const nameWidth = Math.max(...security.map(([name]) => name.length))
     const countWidth = Math.max(...security.map(([, count]) => formatCount(count).length))
-    for (const [name, count] of security) out.push(`  ${name.padEnd(nameWidth)}  ${formatCount(count).padStart(countWidth)}`)
+    for (const [name, count] of security)
+      out.push(`  ${name.padEnd(nameWidth)}  ${formatCount(count).padStart(countWidth)}`)
   }
   out.push('')
 
@@ -138,7 +154,10 @@ export function formatMs(ms: number): string {
  * operator's terminal) and bidirectional overrides are shown escaped, never sent as they are.
  */
 export function printable(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  return text.replace(
+    /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  )
 }
 
 /** Cut by code point, so a character outside the BMP is never split in half. */

@@ -76,7 +76,8 @@ export class LogStats {
         this.errors.add(line.path(), line.errorMessage())
       }
     } else if (event >= SECURITY_EVENT_BASE && this.contains(line.timestampMs)) {
-      this.securityCounts[event - SECURITY_EVENT_BASE] = (this.securityCounts[event - SECURITY_EVENT_BASE] as number) + 1
+      this.securityCounts[event - SECURITY_EVENT_BASE] =
+        (this.securityCounts[event - SECURITY_EVENT_BASE] as number) + 1
     }
   }
 

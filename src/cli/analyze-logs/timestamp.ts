@@ -50,7 +50,15 @@ export function parseLogTimestampMs(text: string): number {
   if (m === null) return NaN
   const fraction = m[7] ?? ''
   const millis = fraction === '' ? 0 : Number(fraction.slice(0, 3).padEnd(3, '0'))
-  const utcMs = epochMsFromUtcFields(Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]), millis)
+  const utcMs = epochMsFromUtcFields(
+    Number(m[1]),
+    Number(m[2]),
+    Number(m[3]),
+    Number(m[4]),
+    Number(m[5]),
+    Number(m[6]),
+    millis,
+  )
   if (m[8] === 'Z') return utcMs
   const offsetHours = Number(m[10])
   const offsetMinutes = Number(m[11])
@@ -74,13 +82,21 @@ function digitAt(bytes: Uint8Array, i: number): number {
  */
 export function canonicalTimestampMsFromBytes(bytes: Uint8Array, start: number): number {
   if (
-    bytes[start + 4] !== 0x2d || bytes[start + 7] !== 0x2d || bytes[start + 10] !== 0x54 ||
-    bytes[start + 13] !== 0x3a || bytes[start + 16] !== 0x3a || bytes[start + 19] !== 0x2e ||
+    bytes[start + 4] !== 0x2d ||
+    bytes[start + 7] !== 0x2d ||
+    bytes[start + 10] !== 0x54 ||
+    bytes[start + 13] !== 0x3a ||
+    bytes[start + 16] !== 0x3a ||
+    bytes[start + 19] !== 0x2e ||
     bytes[start + 23] !== 0x5a
   ) {
     return NaN
   }
-  const year = digitAt(bytes, start) * 1000 + digitAt(bytes, start + 1) * 100 + digitAt(bytes, start + 2) * 10 + digitAt(bytes, start + 3)
+  const year =
+    digitAt(bytes, start) * 1000 +
+    digitAt(bytes, start + 1) * 100 +
+    digitAt(bytes, start + 2) * 10 +
+    digitAt(bytes, start + 3)
   const month = digitAt(bytes, start + 5) * 10 + digitAt(bytes, start + 6)
   const day = digitAt(bytes, start + 8) * 10 + digitAt(bytes, start + 9)
   const hour = digitAt(bytes, start + 11) * 10 + digitAt(bytes, start + 12)

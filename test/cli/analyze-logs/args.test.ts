@@ -29,7 +29,20 @@ describe('analyze-logs options', () => {
   })
 
   test('every option, as "--name value" or "--name=value", operands anywhere', () => {
-    const parsed = options(['a.log', '--json', '--top', '3', '--error-rate-threshold=0.05', 'dir', '--p95-threshold-ms', '250.5', '--since', '2026-11-23T10:00:00Z', '--until=2026-11-23T11:00:00.500+01:00', '-'])
+    const parsed = options([
+      'a.log',
+      '--json',
+      '--top',
+      '3',
+      '--error-rate-threshold=0.05',
+      'dir',
+      '--p95-threshold-ms',
+      '250.5',
+      '--since',
+      '2026-11-23T10:00:00Z',
+      '--until=2026-11-23T11:00:00.500+01:00',
+      '-',
+    ])
     assert.deepEqual(parsed, {
       inputs: ['a.log', 'dir', '-'],
       lastMinutes: null,

@@ -23,7 +23,10 @@ describe('top errors', () => {
       { path: '/c', error: null, count: 2 },
       { path: 'null', error: 'x', count: 1 },
     ])
-    assert.deepEqual(groups.top(2).map((g) => g.count), [4, 3])
+    assert.deepEqual(
+      groups.top(2).map((g) => g.count),
+      [4, 3],
+    )
     assert.deepEqual(groups.top(0), [])
     assert.equal(groups.maxUndercount, 0)
   })
@@ -46,10 +49,15 @@ describe('top errors', () => {
       }
     }
     const top = groups.top(2)
-    assert.deepEqual(top.map((g) => g.path), ['/api/login', '/api/upload-avatar'])
+    assert.deepEqual(
+      top.map((g) => g.path),
+      ['/api/login', '/api/upload-avatar'],
+    )
     assert.ok(groups.maxUndercount > 0)
     assert.ok(groups.maxUndercount <= total / (capacity + 1))
-    assert.ok((top[0] as { count: number }).count >= 2000 - groups.maxUndercount && (top[0] as { count: number }).count <= 2000)
+    assert.ok(
+      (top[0] as { count: number }).count >= 2000 - groups.maxUndercount && (top[0] as { count: number }).count <= 2000,
+    )
     assert.ok(groups.top(10_000).length <= capacity)
   })
 })

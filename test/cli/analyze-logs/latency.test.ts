@@ -55,10 +55,20 @@ describe('latency percentiles', () => {
     const got = recorder.percentiles()
     assert.ok(got)
     const sorted = Float64Array.from(values).sort()
-    for (const [key, percent] of [['p50', 50], ['p95', 95], ['p99', 99]] as const) {
+    for (const [key, percent] of [
+      ['p50', 50],
+      ['p95', 95],
+      ['p99', 99],
+    ] as const) {
       const exact = exactNearestRank(sorted, percent)
-      assert.ok(Math.abs(got[key] - exact) <= exact * HISTOGRAM_RELATIVE_ACCURACY * 1.0001, `${key}: ${got[key]} vs ${exact}`)
+      assert.ok(
+        Math.abs(got[key] - exact) <= exact * HISTOGRAM_RELATIVE_ACCURACY * 1.0001,
+        `${key}: ${got[key]} vs ${exact}`,
+      )
     }
-    assert.equal(got.max, values.reduce((a, b) => Math.max(a, b)))
+    assert.equal(
+      got.max,
+      values.reduce((a, b) => Math.max(a, b)),
+    )
   })
 })

@@ -1,8 +1,19 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { ParsedLineFields, LINE_BLANK, LINE_NOT_AN_OBJECT, LINE_OBJECT, type LineFields } from '../../../src/cli/analyze-logs/fields.ts'
+import {
+  ParsedLineFields,
+  LINE_BLANK,
+  LINE_NOT_AN_OBJECT,
+  LINE_OBJECT,
+  type LineFields,
+} from '../../../src/cli/analyze-logs/fields.ts'
 import { LogLineScanner } from '../../../src/cli/analyze-logs/line-scanner.ts'
-import { EVENT_ABSENT, EVENT_OTHER, EVENT_REQUEST_COMPLETE, SECURITY_EVENT_BASE } from '../../../src/cli/analyze-logs/events.ts'
+import {
+  EVENT_ABSENT,
+  EVENT_OTHER,
+  EVENT_REQUEST_COMPLETE,
+  SECURITY_EVENT_BASE,
+} from '../../../src/cli/analyze-logs/events.ts'
 import { seededRandom } from '../../support/log-lines.ts'
 
 function snapshot(fields: LineFields) {
@@ -129,13 +140,36 @@ describe('the fast line scanner reads every line as JSON.parse does', () => {
   })
 
   test('numbers: fractions, exponents, negative zero, huge and long ones', () => {
-    const numbers = ['0', '-0', '12', '12.5', '0.1', '0.000123', '-3.25', '1.5e2', '1E-3', '2e+2', '123456789012345', '1234567890123456789', '0.12345678901234567890', '1e400', '-1e400', '5e-324', '99999999999999999999.5', '1.0000000000000002']
+    const numbers = [
+      '0',
+      '-0',
+      '12',
+      '12.5',
+      '0.1',
+      '0.000123',
+      '-3.25',
+      '1.5e2',
+      '1E-3',
+      '2e+2',
+      '123456789012345',
+      '1234567890123456789',
+      '0.12345678901234567890',
+      '1e400',
+      '-1e400',
+      '5e-324',
+      '99999999999999999999.5',
+      '1.0000000000000002',
+    ]
     for (const n of numbers) {
       const read = assertSameReading(`{${TS},"event":"request_complete","status_code":${n},"duration_ms":${n}}`)
       assert.ok(Object.is(read.durationMs, JSON.parse(n)), n)
     }
     for (const bad of ['01', '1.', '.5', '+1', '-', '1e', '1e+', '0x10', 'NaN', 'Infinity', '1.2.3', '--1', '1e5.5']) {
-      assert.equal(assertSameReading(`{${TS},"event":"request_complete","duration_ms":${bad}}`).shape, LINE_NOT_AN_OBJECT, bad)
+      assert.equal(
+        assertSameReading(`{${TS},"event":"request_complete","duration_ms":${bad}}`).shape,
+        LINE_NOT_AN_OBJECT,
+        bad,
+      )
     }
   })
 
@@ -153,8 +187,25 @@ describe('the fast line scanner reads every line as JSON.parse does', () => {
   })
 
   test('literals and nesting in fields the analyzer does not read', () => {
-    assertSameReading(`{${TS},"event":"x","a":true,"b":false,"c":null,"d":[],"e":{},"f":[1,[2,[3,{"g":[true,null]}]]],"h":[ 1 , 2 ]}`)
-    for (const bad of ['tru', 'True', 'nul', 'fals', 'nulll', '[1,]', '[,1]', '{"a"}', '{"a":}', '{"a":1,}', '{1:2}', "'x'", '[1 2]', '{"a":1 "b":2}']) {
+    assertSameReading(
+      `{${TS},"event":"x","a":true,"b":false,"c":null,"d":[],"e":{},"f":[1,[2,[3,{"g":[true,null]}]]],"h":[ 1 , 2 ]}`,
+    )
+    for (const bad of [
+      'tru',
+      'True',
+      'nul',
+      'fals',
+      'nulll',
+      '[1,]',
+      '[,1]',
+      '{"a"}',
+      '{"a":}',
+      '{"a":1,}',
+      '{1:2}',
+      "'x'",
+      '[1 2]',
+      '{"a":1 "b":2}',
+    ]) {
       assert.equal(assertSameReading(`{${TS},"event":"x","v":${bad}}`).shape, LINE_NOT_AN_OBJECT, bad)
     }
   })
@@ -202,14 +253,39 @@ describe('the fast line scanner reads every line as JSON.parse does', () => {
   })
 
   test('invalid UTF-8 inside a string is replaced as the decoder does; outside one the line is invalid', () => {
-    const inside = Buffer.concat([Buffer.from(`{${TS},"event":"request_complete","status_code":404,"duration_ms":1,"path":"/a`), Buffer.from([0xff, 0xc3]), Buffer.from('","error":{"message":"'), Buffer.from([0xe2, 0x82]), Buffer.from('"}}')])
+    const inside = Buffer.concat([
+      Buffer.from(`{${TS},"event":"request_complete","status_code":404,"duration_ms":1,"path":"/a`),
+      Buffer.from([0xff, 0xc3]),
+      Buffer.from('","error":{"message":"'),
+      Buffer.from([0xe2, 0x82]),
+      Buffer.from('"}}'),
+    ])
     assert.equal(assertSameReading(inside).path, '/a\ufffd\ufffd')
     const outside = Buffer.concat([Buffer.from(`{${TS},"event":"x"`), Buffer.from([0xc3, 0xa9]), Buffer.from('}')])
     assert.equal(assertSameReading(outside).shape, LINE_NOT_AN_OBJECT)
   })
 
   test('timestamps in other forms, or impossible ones', () => {
-    for (const ts of ['2026-11-23T10:00:00Z', '2026-11-23T10:00:00.5Z', '2026-11-23T10:00:00.123456Z', '2026-11-23T12:00:00.000+02:00', '2026-11-23T10:00:00.000-0000', '2026-02-30T10:00:00.000Z', '2026-11-23T24:00:00.000Z', '2026-11-23 10:00:00.000Z', '2026-11-23T10:00:00.000z', '2026-11-23', 'yesterday', '', '2024-02-29T00:00:00.000Z', '2023-02-29T00:00:00.000Z', '0000-01-01T00:00:00.000Z', '2026\\u002d11-23T10:00:00.000Z', '2026-11-23T10:00:6a.000Z', '2026-1a-23T10:00:00.000Z']) {
+    for (const ts of [
+      '2026-11-23T10:00:00Z',
+      '2026-11-23T10:00:00.5Z',
+      '2026-11-23T10:00:00.123456Z',
+      '2026-11-23T12:00:00.000+02:00',
+      '2026-11-23T10:00:00.000-0000',
+      '2026-02-30T10:00:00.000Z',
+      '2026-11-23T24:00:00.000Z',
+      '2026-11-23 10:00:00.000Z',
+      '2026-11-23T10:00:00.000z',
+      '2026-11-23',
+      'yesterday',
+      '',
+      '2024-02-29T00:00:00.000Z',
+      '2023-02-29T00:00:00.000Z',
+      '0000-01-01T00:00:00.000Z',
+      '2026\\u002d11-23T10:00:00.000Z',
+      '2026-11-23T10:00:6a.000Z',
+      '2026-1a-23T10:00:00.000Z',
+    ]) {
       assertSameReading(`{"timestamp":"${ts}","event":"logout"}`)
     }
   })
@@ -231,9 +307,13 @@ describe('the fast line scanner reads every line as JSON.parse does', () => {
       for (let m = 0; m < mutations; m++) {
         const at = Math.floor(random() * (bytes.length + 1))
         const kind = random()
-        const pickByte = () => (random() < 0.9 ? (alphabet[Math.floor(random() * alphabet.length)] as number) : (specials[Math.floor(random() * specials.length)] as number))
+        const pickByte = () =>
+          random() < 0.9
+            ? (alphabet[Math.floor(random() * alphabet.length)] as number)
+            : (specials[Math.floor(random() * specials.length)] as number)
         if (kind < 0.35) bytes = Buffer.concat([bytes.subarray(0, at), bytes.subarray(at + 1)])
-        else if (kind < 0.7) bytes = Buffer.concat([bytes.subarray(0, at), Buffer.from([pickByte()]), bytes.subarray(at)])
+        else if (kind < 0.7)
+          bytes = Buffer.concat([bytes.subarray(0, at), Buffer.from([pickByte()]), bytes.subarray(at)])
         else if (kind < 0.9 && at < bytes.length) bytes[at] = pickByte()
         else bytes = bytes.subarray(0, at)
       }
@@ -248,12 +328,30 @@ describe('the fast line scanner reads every line as JSON.parse does', () => {
     const random = seededRandom(11)
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T
     const space = () => pick(['', '', '', ' ', '\t', ' \r '])
-    const values = ['"request_complete"', '"auth_failure"', '"x"', '200', '404.0', '-1', '1e2', 'null', 'true', '[]', '{}', '{"message":"m"}', '{"message":"\\"q\\""}', '"2026-11-23T10:00:00.000Z"', '"/p\\u00e9"', '[{"a":[1,{"b":null}]}]']
+    const values = [
+      '"request_complete"',
+      '"auth_failure"',
+      '"x"',
+      '200',
+      '404.0',
+      '-1',
+      '1e2',
+      'null',
+      'true',
+      '[]',
+      '{}',
+      '{"message":"m"}',
+      '{"message":"\\"q\\""}',
+      '"2026-11-23T10:00:00.000Z"',
+      '"/p\\u00e9"',
+      '[{"a":[1,{"b":null}]}]',
+    ]
     const keys = ['timestamp', 'event', 'status_code', 'duration_ms', 'path', 'error', 'level', 'extra', 'message']
     for (let round = 0; round < 3000; round++) {
       const members: string[] = []
       const n = Math.floor(random() * 8)
-      for (let k = 0; k < n; k++) members.push(`${space()}"${pick(keys)}"${space()}:${space()}${pick(values)}${space()}`)
+      for (let k = 0; k < n; k++)
+        members.push(`${space()}"${pick(keys)}"${space()}:${space()}${pick(values)}${space()}`)
       assertSameReading(`${space()}{${members.join(',')}}${space()}`)
     }
   })

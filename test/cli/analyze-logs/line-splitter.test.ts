@@ -21,7 +21,7 @@ function split(text: string, chunkSizes: () => number, maxLineBytes = 1024) {
   )
   const bytes = Buffer.from(text)
   const reused = Buffer.alloc(4096)
-  for (let offset = 0; offset < bytes.length; ) {
+  for (let offset = 0; offset < bytes.length;) {
     const size = Math.min(chunkSizes(), bytes.length - offset, reused.length)
     bytes.copy(reused, 0, offset, offset + size)
     splitter.push(reused.subarray(0, size))
@@ -37,9 +37,11 @@ describe('splitting input into lines', () => {
   const expected = ['first', 'second line', '', 'third — ünïcode 😀\r', 'last without newline']
 
   test('the same lines whatever the chunk boundaries, a multi-byte character cut included', () => {
-    for (const size of [1, 2, 3, 5, 7, 64, 4096]) assert.deepEqual(split(text, () => size).lines, expected, `chunks of ${size}`)
+    for (const size of [1, 2, 3, 5, 7, 64, 4096])
+      assert.deepEqual(split(text, () => size).lines, expected, `chunks of ${size}`)
     const random = seededRandom(1)
-    for (let round = 0; round < 200; round++) assert.deepEqual(split(text, () => 1 + Math.floor(random() * 20)).lines, expected)
+    for (let round = 0; round < 200; round++)
+      assert.deepEqual(split(text, () => 1 + Math.floor(random() * 20)).lines, expected)
   })
 
   test('a final newline does not make an extra empty line', () => {

@@ -25,7 +25,18 @@ describe('log timestamps', () => {
   })
 
   test('impossible or zone-less instants are NaN, never rolled over or read as local time', () => {
-    for (const text of ['2026-02-29T00:00:00.000Z', '2026-04-31T00:00:00.000Z', '2026-11-23T24:00:00.000Z', '2026-11-23T10:60:00.000Z', '2026-13-01T00:00:00.000Z', '2026-00-01T00:00:00.000Z', '2026-11-23T10:00:00.000', '2026-11-23', '2026-11-23T10:00:00.000+24:00', 'Mon Nov 23 2026']) {
+    for (const text of [
+      '2026-02-29T00:00:00.000Z',
+      '2026-04-31T00:00:00.000Z',
+      '2026-11-23T24:00:00.000Z',
+      '2026-11-23T10:60:00.000Z',
+      '2026-13-01T00:00:00.000Z',
+      '2026-00-01T00:00:00.000Z',
+      '2026-11-23T10:00:00.000',
+      '2026-11-23',
+      '2026-11-23T10:00:00.000+24:00',
+      'Mon Nov 23 2026',
+    ]) {
       assert.ok(Number.isNaN(parseLogTimestampMs(text)), text)
     }
     assert.equal(parseLogTimestampMs('2024-02-29T00:00:00.000Z'), Date.UTC(2024, 1, 29))
