@@ -6,13 +6,18 @@
 // measured against the code before it in the same run, loaded in alternation.
 //
 // Every server runs at once (an idle one costs nothing) and the variants are loaded in turn,
-// round after round; each figure is the median over the rounds. A machine whose load drifts
-// during the run then shifts every variant alike instead of whichever happened to run last.
+// round after round, in reverse order every other round; each figure is the median over the
+// rounds. A machine whose speed drifts during the run then shifts every variant alike instead
+// of whichever happened to run last. The costs (logging, the stack against bare Fastify) are
+// the median of each round's own ratio: variants loaded seconds apart are compared with each
+// other, never with a round taken a minute later at another speed.
 //
 // Two measures: requests per second under the load, and the server process's CPU time per
 // request (/proc, every thread of it). On two cores the load generator takes one, and it, not
 // the server, is what limits the bare servers: their req/s is a floor, while CPU per request
 // says what each server would serve with a core to itself (its capacity, 1 / CPU per request).
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { processCpuSeconds } from '../support/cpu.ts'
@@ -29,19 +34,31 @@ const { values } = parseArgs({
 })
 const durationSeconds = Math.min(60, Number(values.seconds))
 const connections = Math.min(200, Number(values.connections))
-const rounds = Math.min(20, Math.max(1, Number(values.rounds)))
+const rounds = Math.min(40, Math.max(1, Number(values.rounds)))
+const logDir = mkdtempSync(join(tmpdir(), 'lectern-bench-logs-'))
 
 /** Request lines are INFO: LOG_LEVEL=warning turns request logging off, everything else stays. */
-function lecternVariants(label: string, root: string): Array<{ name: string; start: () => Promise<BenchServer> }> {
+interface Variant {
+  name: string
+  /** The Lectern checkout a variant runs; none for the bare servers. */
+  checkout?: string
+  start: () => Promise<BenchServer>
+}
+
+function lecternVariants(label: string, root: string): Variant[] {
   const start = (env: Record<string, string>) => () => startProcess([join(root, 'bin/lectern'), 'serve'], env)
   return [
-    { name: `${label}, request logging off`, start: start({ LOG_LEVEL: 'warning' }) },
-    { name: `${label}, logging to stdout`, start: start({ LOG_LEVEL: 'info' }) },
-    { name: `${label}, stdout + LOG_FILE`, start: start({ LOG_LEVEL: 'info', LOG_FILE: join('logs', 'lectern.log') }) },
+    { name: `${label}, request logging off`, checkout: label, start: start({ LOG_LEVEL: 'warning' }) },
+    { name: `${label}, logging to stdout`, checkout: label, start: start({ LOG_LEVEL: 'info' }) },
+    {
+      name: `${label}, stdout + LOG_FILE`,
+      checkout: label,
+      start: start({ LOG_LEVEL: 'info', LOG_FILE: mkdtempSync(join(logDir, 'variant-')) + '/lectern.log' }),
+    },
   ]
 }
 
-const variants: Array<{ name: string; start: () => Promise<BenchServer> }> = [
+const variants: Variant[] = [
   { name: 'bare node:http', start: () => startProcess(['--import', 'tsx', join(ROOT, 'bench/http/bare.ts'), 'node']) },
   { name: 'bare Fastify', start: () => startProcess(['--import', 'tsx', join(ROOT, 'bench/http/bare.ts'), 'fastify']) },
   ...lecternVariants('Lectern', ROOT),
@@ -61,7 +78,10 @@ try {
 
   const samples: Array<Array<LoadResult & { cpuUsPerRequest: number }>> = variants.map(() => [])
   for (let round = 0; round < rounds; round++) {
-    for (const [i, server] of servers.entries()) {
+    const order = [...servers.keys()]
+    if (round % 2 === 1) order.reverse()
+    for (const i of order) {
+      const server = servers[i]!
       const cpuBefore = processCpuSeconds(server.pid)
       const result = await load(`${server.url}/healthz`, { connections, durationSeconds })
       const cpuUsPerRequest = ((processCpuSeconds(server.pid) - cpuBefore) * 1e6) / result.totalRequests
@@ -69,24 +89,37 @@ try {
     }
   }
 
-  const results = variants.map((variant, i) => ({
-    name: variant.name,
-    requestsPerSecond: median(samples[i]!.map((s) => s.requestsPerSecond)),
-    min: Math.min(...samples[i]!.map((s) => s.requestsPerSecond)),
-    max: Math.max(...samples[i]!.map((s) => s.requestsPerSecond)),
-    p50Ms: median(samples[i]!.map((s) => s.p50Ms)),
-    p99Ms: median(samples[i]!.map((s) => s.p99Ms)),
-    cpuUs: median(samples[i]!.map((s) => s.cpuUsPerRequest)),
-    failures: samples[i]!.reduce((sum, s) => sum + s.errors + s.non2xx, 0),
-  }))
-  const byName = (name: string) => results.find((r) => r.name === name)!
-  const fastify = byName('bare Fastify')
-  const loggingOff = byName('Lectern, request logging off')
-  const percent = (a: number, b: number) => `${((a / b) * 100).toFixed(0)}%`
+  /** Median over the rounds of variant a's figure divided by variant b's in the same round. */
+  const paired = (a: number, b: number, figure: (s: LoadResult & { cpuUsPerRequest: number }) => number) =>
+    median(samples[a]!.map((sample, round) => figure(sample) / figure(samples[b]![round]!)))
+  const indexOf = (name: string) => variants.findIndex((v) => v.name === name)
+  const fastify = indexOf('bare Fastify')
+  const rps = (s: LoadResult) => s.requestsPerSecond
+  const cpu = (s: { cpuUsPerRequest: number }) => s.cpuUsPerRequest
+  const percent = (ratio: number) => `${(ratio * 100).toFixed(0)}%`
+
+  const results = variants.map((variant, i) => {
+    // Each Lectern variant against its own checkout's "request logging off".
+    const off = variant.checkout === undefined ? -1 : indexOf(`${variant.checkout}, request logging off`)
+    return {
+      name: variant.name,
+      requestsPerSecond: median(samples[i]!.map(rps)),
+      min: Math.min(...samples[i]!.map(rps)),
+      max: Math.max(...samples[i]!.map(rps)),
+      p50Ms: median(samples[i]!.map((s) => s.p50Ms)),
+      p99Ms: median(samples[i]!.map((s) => s.p99Ms)),
+      cpuUs: median(samples[i]!.map(cpu)),
+      vsFastify: paired(i, fastify, rps),
+      capacityVsFastify: 1 / paired(i, fastify, cpu),
+      vsLoggingOff: off === -1 ? null : paired(i, off, rps),
+      capacityVsLoggingOff: off === -1 ? null : 1 / paired(i, off, cpu),
+      failures: samples[i]!.reduce((sum, s) => sum + s.errors + s.non2xx, 0),
+    }
+  })
 
   console.log(
     `GET /healthz, ${connections} connections, ${rounds} rounds of ${durationSeconds}s per variant, ` +
-      `variants interleaved; medians over the rounds\n`,
+      `variants interleaved; medians over the rounds, ratios paired within each round\n`,
   )
   console.log(
     table(
@@ -96,29 +129,29 @@ try {
         'range req/s': `${Math.round(r.min)}–${Math.round(r.max)}`,
         'p50 ms': r.p50Ms,
         'p99 ms': r.p99Ms,
-        'vs bare Fastify': percent(r.requestsPerSecond, fastify.requestsPerSecond),
-        'vs logging off': percent(r.requestsPerSecond, loggingOff.requestsPerSecond),
+        'vs bare Fastify': percent(r.vsFastify),
+        'vs logging off': r.vsLoggingOff === null ? '' : percent(r.vsLoggingOff),
         'CPU µs/req': r.cpuUs.toFixed(1),
-        'capacity vs bare Fastify': percent(fastify.cpuUs, r.cpuUs),
-        'capacity vs logging off': percent(loggingOff.cpuUs, r.cpuUs),
+        'capacity vs bare Fastify': percent(r.capacityVsFastify),
+        'capacity vs logging off': r.capacityVsLoggingOff === null ? '' : percent(r.capacityVsLoggingOff),
         failures: r.failures,
       })),
     ),
   )
+  const byName = (name: string) => results.find((r) => r.name === name)!
+  const loggingOff = byName('Lectern, request logging off')
   const stdout = byName('Lectern, logging to stdout')
   const full = byName('Lectern, stdout + LOG_FILE')
-  const cost = (r: { requestsPerSecond: number }) =>
-    `${((1 - r.requestsPerSecond / loggingOff.requestsPerSecond) * 100).toFixed(0)}%`
+  const cost = (ratio: number | null) => percent(1 - (ratio ?? Number.NaN))
   console.log(
-    `\nwhole stack with request logging off keeps ${percent(loggingOff.requestsPerSecond, fastify.requestsPerSecond)} ` +
-      `of bare Fastify, with stdout + LOG_FILE ${percent(full.requestsPerSecond, fastify.requestsPerSecond)} (aim ≥ 50%);` +
-      ` request logging costs ${cost(stdout)} to stdout and ${cost(full)} with LOG_FILE too (aim < 15%)`,
+    `\nwhole stack with request logging off keeps ${percent(loggingOff.vsFastify)} of bare Fastify, with stdout + ` +
+      `LOG_FILE ${percent(full.vsFastify)} (aim ≥ 50%); request logging costs ${cost(stdout.vsLoggingOff)} to stdout ` +
+      `and ${cost(full.vsLoggingOff)} with LOG_FILE too (aim < 15%)`,
   )
-  const capacityCost = (r: { cpuUs: number }) => `${((1 - loggingOff.cpuUs / r.cpuUs) * 100).toFixed(0)}%`
   console.log(
-    `in capacity (1 / server CPU per request): logging off keeps ${percent(fastify.cpuUs, loggingOff.cpuUs)} of bare ` +
-      `Fastify, stdout + LOG_FILE ${percent(fastify.cpuUs, full.cpuUs)}; request logging costs ${capacityCost(stdout)} ` +
-      `to stdout and ${capacityCost(full)} with LOG_FILE too`,
+    `in capacity (1 / server CPU per request): logging off keeps ${percent(loggingOff.capacityVsFastify)} of bare ` +
+      `Fastify, stdout + LOG_FILE ${percent(full.capacityVsFastify)}; request logging costs ` +
+      `${cost(stdout.capacityVsLoggingOff)} to stdout and ${cost(full.capacityVsLoggingOff)} with LOG_FILE too`,
   )
   const failed = results.filter((r) => r.failures > 0)
   if (failed.length > 0) {
@@ -127,4 +160,5 @@ try {
   }
 } finally {
   await Promise.all(servers.map((server) => server.stop()))
+  rmSync(logDir, { recursive: true, force: true })
 }
