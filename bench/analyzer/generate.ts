@@ -1,5 +1,6 @@
 import { createWriteStream } from 'node:fs'
 import { once } from 'node:events'
+import { SECURITY_EVENTS } from '../../src/logging/events.ts'
 
 /**
  * Realistic Lectern log lines, as the server writes them (pino's field order, CONTRACT §7):
@@ -44,17 +45,6 @@ const ERRORS: Array<{ status: number; type: string; message: string; path?: stri
   { status: 500, type: 'InternalServerError', message: 'Internal server error' },
   { status: 503, type: 'ServiceUnavailable', message: 'Database unavailable' },
 ]
-const SECURITY = [
-  'auth_success',
-  'auth_failure',
-  'logout',
-  'csrf_violation',
-  'rate_limited',
-  'upload_rejected',
-  'permission_denied',
-  'admin_action',
-  'password_changed',
-]
 
 export interface GeneratedLog {
   lines: number
@@ -98,7 +88,7 @@ export function createLineGenerator(seed: number, startMs: number) {
     const timestamp = new Date(nowMs).toISOString()
     const r = random()
     if (r < 0.02) {
-      return `{"level":"WARNING","timestamp":"${timestamp}","event":"${pick(SECURITY)}","request_id":"${hex(8)}-${hex(4)}-4${hex(3)}-a${hex(3)}-${hex(12)}","method":"POST","path":"/api/login","remote_addr":"198.51.100.${Math.floor(random() * 255)}","user_agent":"${pick(USER_AGENTS)}","user_id":null,"extra":{"reason":"invalid_credentials"}}`
+      return `{"level":"WARNING","timestamp":"${timestamp}","event":"${pick(SECURITY_EVENTS)}","request_id":"${hex(8)}-${hex(4)}-4${hex(3)}-a${hex(3)}-${hex(12)}","method":"POST","path":"/api/login","remote_addr":"198.51.100.${Math.floor(random() * 255)}","user_agent":"${pick(USER_AGENTS)}","user_id":null,"extra":{"reason":"invalid_credentials"}}`
     }
     if (r < 0.0205) {
       return `{"level":"ERROR","timestamp":"${timestamp}","event":"unhandled_error","request_id":"${hex(8)}-${hex(4)}-4${hex(3)}-a${hex(3)}-${hex(12)}","method":"GET","path":"${path()}","remote_addr":"203.0.113.9","user_agent":"${pick(USER_AGENTS)}","user_id":7,"error":{"type":"TypeError","message":"Cannot read properties of undefined (reading 'id')","stack":"TypeError: Cannot read properties of undefined (reading 'id')\\n    at presentCourse (src/modules/courses/presenter.ts:12:20)\\n    at async handler (src/modules/courses/courses.routes.ts:31:5)"}}`

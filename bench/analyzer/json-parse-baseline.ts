@@ -4,18 +4,8 @@
 // Usage: node --import tsx bench/analyzer/json-parse-baseline.ts FILE
 import { createReadStream } from 'node:fs'
 import { createInterface } from 'node:readline'
+import { SECURITY_EVENTS } from '../../src/logging/events.ts'
 
-const SECURITY = [
-  'auth_success',
-  'auth_failure',
-  'logout',
-  'csrf_violation',
-  'rate_limited',
-  'upload_rejected',
-  'permission_denied',
-  'admin_action',
-  'password_changed',
-]
 const TOP = 10
 
 const file = process.argv[2]
@@ -26,7 +16,7 @@ let errors = 0
 let serverErrors = 0
 const durations: number[] = []
 const groups = new Map<string, { path: string | null; error: string | null; count: number }>()
-const security = new Map<string, number>(SECURITY.map((name) => [name, 0]))
+const security = new Map<string, number>(SECURITY_EVENTS.map((name) => [name, 0]))
 
 for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
   if (line.trim() === '') continue
