@@ -1,16 +1,20 @@
 // bench/http: GET /healthz through the whole Lectern stack against bare servers, in one run.
-// Usage: node --import tsx bench/http/run.ts [--seconds N] [--connections N] [--rounds N] [--compare DIR]
+// Usage: node --import tsx bench/http/run.ts [--seconds N] [--connections N] [--rounds N] [--instances N]
+//        [--compare DIR]
 //
 // --compare DIR adds the three Lectern variants of another checkout (with its node_modules),
 // e.g. `git worktree add ../before HEAD~1 && cp -r node_modules ../before/`: a change is
 // measured against the code before it in the same run, loaded in alternation.
 //
-// Every server runs at once (an idle one costs nothing) and the variants are loaded in turn,
-// round after round, in reverse order every other round; each figure is the median over the
-// rounds. A machine whose speed drifts during the run then shifts every variant alike instead
-// of whichever happened to run last. The costs (logging, the stack against bare Fastify) are
-// the median of each round's own ratio: variants loaded seconds apart are compared with each
-// other, never with a round taken a minute later at another speed.
+// Each variant runs as several processes (--instances, 2 by default): two processes of the same
+// code were seen to differ by several percent for their whole life, so with one process per
+// variant a comparison says partly which process was lucky. Every server runs at once (an idle
+// one costs nothing), each is warmed up, and the variants are loaded in turn, every process of a
+// variant for --seconds, round after round, in reverse order every other round; each figure is
+// the median over the rounds. A machine whose speed drifts during the run then shifts every
+// variant alike instead of whichever happened to run last. The costs (logging, the stack against
+// bare Fastify) are the median of each round's own ratio: variants loaded seconds apart are
+// compared with each other, never with a round taken a minute later at another speed.
 //
 // Two measures: requests per second under the load, and the server process's CPU time per
 // request (/proc, every thread of it). On two cores the load generator takes one, and it, not
@@ -26,15 +30,22 @@ import { ROOT, startProcess, type BenchServer } from '../support/server.ts'
 
 const { values } = parseArgs({
   options: {
-    seconds: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '1' },
     connections: { type: 'string', default: '10' },
-    rounds: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '10' },
+    instances: { type: 'string', default: '2' },
     compare: { type: 'string' },
   },
 })
 const durationSeconds = Math.min(60, Number(values.seconds))
 const connections = Math.min(200, Number(values.connections))
 const rounds = Math.min(40, Math.max(1, Number(values.rounds)))
+const instances = Math.min(4, Math.max(1, Number(values.instances)))
+/**
+ * Load on each process before any is measured: a fresh server runs at half its speed or less
+ * for its first few seconds of load (the JIT compiler at work), so a short warm-up measures that.
+ */
+const WARM_UP_SECONDS = 6
 const logDir = mkdtempSync(join(tmpdir(), 'lectern-bench-logs-'))
 
 /** Request lines are INFO: LOG_LEVEL=warning turns request logging off, everything else stays. */
@@ -71,26 +82,50 @@ const median = (xs: number[]) => {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
 
-const servers: BenchServer[] = []
-try {
-  for (const variant of variants) servers.push(await variant.start())
-  for (const server of servers) await load(`${server.url}/healthz`, { connections, durationSeconds: 1 }) // warm-up
+type Sample = LoadResult & { cpuUsPerRequest: number }
 
-  const samples: Array<Array<LoadResult & { cpuUsPerRequest: number }>> = variants.map(() => [])
+/** One slice of load on each of a variant's processes, summed into one sample. */
+async function loadVariant(processes: BenchServer[]): Promise<Sample> {
+  const parts: Sample[] = []
+  for (const server of processes) {
+    const cpuBefore = processCpuSeconds(server.pid)
+    const result = await load(`${server.url}/healthz`, { connections, durationSeconds })
+    const cpuUsPerRequest = ((processCpuSeconds(server.pid) - cpuBefore) * 1e6) / result.totalRequests
+    parts.push({ ...result, cpuUsPerRequest })
+  }
+  const sum = (figure: (s: Sample) => number) => parts.reduce((total, part) => total + figure(part), 0)
+  const totalRequests = sum((p) => p.totalRequests)
+  return {
+    requestsPerSecond: sum((p) => p.requestsPerSecond) / parts.length,
+    totalRequests,
+    p50Ms: Math.max(...parts.map((p) => p.p50Ms)),
+    p99Ms: Math.max(...parts.map((p) => p.p99Ms)),
+    errors: sum((p) => p.errors),
+    non2xx: sum((p) => p.non2xx),
+    cpuUsPerRequest: sum((p) => p.cpuUsPerRequest * p.totalRequests) / totalRequests,
+  }
+}
+
+const servers: BenchServer[][] = variants.map(() => [])
+try {
+  // Instances started in alternating variant order, so none is always the first one started.
+  for (let instance = 0; instance < instances; instance++) {
+    const order = [...variants.keys()]
+    if (instance % 2 === 1) order.reverse()
+    for (const i of order) servers[i]!.push(await variants[i]!.start())
+  }
+  for (const server of servers.flat())
+    await load(`${server.url}/healthz`, { connections, durationSeconds: WARM_UP_SECONDS })
+
+  const samples: Sample[][] = variants.map(() => [])
   for (let round = 0; round < rounds; round++) {
-    const order = [...servers.keys()]
+    const order = [...variants.keys()]
     if (round % 2 === 1) order.reverse()
-    for (const i of order) {
-      const server = servers[i]!
-      const cpuBefore = processCpuSeconds(server.pid)
-      const result = await load(`${server.url}/healthz`, { connections, durationSeconds })
-      const cpuUsPerRequest = ((processCpuSeconds(server.pid) - cpuBefore) * 1e6) / result.totalRequests
-      samples[i]!.push({ ...result, cpuUsPerRequest })
-    }
+    for (const i of order) samples[i]!.push(await loadVariant(servers[i]!))
   }
 
   /** Median over the rounds of variant a's figure divided by variant b's in the same round. */
-  const paired = (a: number, b: number, figure: (s: LoadResult & { cpuUsPerRequest: number }) => number) =>
+  const paired = (a: number, b: number, figure: (s: Sample) => number) =>
     median(samples[a]!.map((sample, round) => figure(sample) / figure(samples[b]![round]!)))
   const indexOf = (name: string) => variants.findIndex((v) => v.name === name)
   const fastify = indexOf('bare Fastify')
@@ -118,8 +153,9 @@ try {
   })
 
   console.log(
-    `GET /healthz, ${connections} connections, ${rounds} rounds of ${durationSeconds}s per variant, ` +
-      `variants interleaved; medians over the rounds, ratios paired within each round\n`,
+    `GET /healthz, ${connections} connections, ${rounds} rounds of ${durationSeconds}s per process, ` +
+      `${instances} processes per variant, variants interleaved; medians over the rounds, ratios paired within ` +
+      `each round\n`,
   )
   console.log(
     table(
@@ -159,6 +195,6 @@ try {
     process.exitCode = 1
   }
 } finally {
-  await Promise.all(servers.map((server) => server.stop()))
+  await Promise.all(servers.flat().map((server) => server.stop()))
   rmSync(logDir, { recursive: true, force: true })
 }

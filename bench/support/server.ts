@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -40,9 +40,13 @@ export function startProcess(args: string[], env: Record<string, string | undefi
         url: match[1]!,
         dataDir,
         pid: child.pid!,
+        // The data directory goes with the process: a benchmark starts many.
         stop: () =>
           new Promise((done) => {
-            child.once('close', () => done())
+            child.once('close', () => {
+              rmSync(dataDir, { recursive: true, force: true })
+              done()
+            })
             child.kill('SIGTERM')
           }),
       })
