@@ -1,6 +1,5 @@
 import { existsSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync } from 'node:fs'
 import { basename, dirname, extname, join } from 'node:path'
-
 import type { Clock } from '../lib/clock.ts'
 import { closeBoom, flushBoomSync, openBoom, writeChunk, type ChunkSink } from './sinks.ts'
 
@@ -35,7 +34,7 @@ export interface RotatingFileSinkOptions {
 /**
  * LOG_FILE: appends JSON lines, and at the first write of a new UTC day renames the file to
  * carry the day its lines belong to, reopens a fresh one and removes rotated files older than
- * the retention. The date check is one string compare per line; rotation happens once a day.
+ * the retention. The date check is one string compare per chunk; rotation happens once a day.
  */
 export function createRotatingFileSink(
   opts: RotatingFileSinkOptions,

@@ -144,8 +144,8 @@ export function batchLines(sink: ChunkSink, opts: { clock: Clock; delayMs?: numb
 /** One chunk to several destinations: serialised and encoded once, not once per destination. */
 export function teeSinks(sinks: ChunkSink[]): ChunkSink {
   return {
-    write(line, atMs) {
-      for (const sink of sinks) sink.write(line, atMs)
+    write(chunk, atMs) {
+      for (const sink of sinks) sink.write(chunk, atMs)
     },
     flushSync() {
       for (const sink of sinks) sink.flushSync()
