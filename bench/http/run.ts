@@ -48,7 +48,6 @@ const instances = Math.min(4, Math.max(1, Number(values.instances)))
 const WARM_UP_SECONDS = 6
 const logDir = mkdtempSync(join(tmpdir(), 'lectern-bench-logs-'))
 
-/** Request lines are INFO: LOG_LEVEL=warning turns request logging off, everything else stays. */
 interface Variant {
   name: string
   /** The Lectern checkout a variant runs; none for the bare servers. */
@@ -56,15 +55,17 @@ interface Variant {
   start: () => Promise<BenchServer>
 }
 
+/** Request lines are INFO: LOG_LEVEL=warning turns request logging off, everything else stays. */
 function lecternVariants(label: string, root: string): Variant[] {
-  const start = (env: Record<string, string>) => () => startProcess([join(root, 'bin/lectern'), 'serve'], env)
+  const start = (env: () => Record<string, string>) => () => startProcess([join(root, 'bin/lectern'), 'serve'], env())
   return [
-    { name: `${label}, request logging off`, checkout: label, start: start({ LOG_LEVEL: 'warning' }) },
-    { name: `${label}, logging to stdout`, checkout: label, start: start({ LOG_LEVEL: 'info' }) },
+    { name: `${label}, request logging off`, checkout: label, start: start(() => ({ LOG_LEVEL: 'warning' })) },
+    { name: `${label}, logging to stdout`, checkout: label, start: start(() => ({ LOG_LEVEL: 'info' })) },
     {
       name: `${label}, stdout + LOG_FILE`,
       checkout: label,
-      start: start({ LOG_LEVEL: 'info', LOG_FILE: mkdtempSync(join(logDir, 'variant-')) + '/lectern.log' }),
+      // A file of its own for each process.
+      start: start(() => ({ LOG_LEVEL: 'info', LOG_FILE: join(mkdtempSync(join(logDir, 'process-')), 'lectern.log') })),
     },
   ]
 }
