@@ -52,8 +52,10 @@ describe('GET /metrics', () => {
       assert.equal(res.statusCode, 200)
       assert.match(String(res.headers['content-type']), /text\/plain/)
       const body = res.body
-      assert.match(body, /lectern_http_requests_total\{method="GET",route="\/test\/items\/:id",status_code="200"\} 2/)
-      assert.match(body, /lectern_http_requests_total\{method="GET",route="unmatched",status_code="404"\} 1/)
+      const count = (labels: string) =>
+        new RegExp(`^lectern_http_request_duration_seconds_count\\{${labels}\\} (\\d+)$`, 'm')
+      assert.equal(count('method="GET",route="/test/items/:id",status_code="200"').exec(body)?.[1], '2')
+      assert.equal(count('method="GET",route="unmatched",status_code="404"').exec(body)?.[1], '1')
       assert.doesNotMatch(body, /no\/such\/path/, 'raw paths never become labels')
       assert.match(
         body,
