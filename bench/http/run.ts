@@ -1,6 +1,6 @@
 // bench/http: GET /healthz through the whole Lectern stack against bare servers, in one run.
 // Usage: node --import tsx bench/http/run.ts [--seconds N] [--connections N] [--rounds N] [--instances N]
-//        [--compare DIR]
+//        [--compare DIR] [--calibrate]
 //
 // --compare DIR adds the three Lectern variants of another checkout (with its node_modules),
 // e.g. `git worktree add ../before HEAD~1 && cp -r node_modules ../before/`: a change is
@@ -15,6 +15,10 @@
 // variant alike instead of whichever happened to run last. The costs (logging, the stack against
 // bare Fastify) are the median of each round's own ratio: variants loaded seconds apart are
 // compared with each other, never with a round taken a minute later at another speed.
+//
+// Beside the bare servers, bare Fastify with Lectern's response headers (the security set and
+// X-Request-ID) says how much of the stack's cost is those headers alone. --calibrate adds bare
+// Fastify with 5, 10 and 20 µs of busy work per request: what a µs of server time costs here.
 //
 // Two measures: requests per second under the load, and the server process's CPU time per
 // request (/proc, every thread of it). On two cores the load generator takes one, and it, not
@@ -35,6 +39,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '10' },
     instances: { type: 'string', default: '2' },
     compare: { type: 'string' },
+    calibrate: { type: 'boolean', default: false },
   },
 })
 const durationSeconds = Math.min(60, Number(values.seconds))
@@ -70,9 +75,17 @@ function lecternVariants(label: string, root: string): Variant[] {
   ]
 }
 
+const bare = (name: string, kind: string): Variant => ({
+  name,
+  start: () => startProcess(['--import', 'tsx', join(ROOT, 'bench/http/bare.ts'), kind]),
+})
+const WORK_US = [5, 10, 20]
+
 const variants: Variant[] = [
-  { name: 'bare node:http', start: () => startProcess(['--import', 'tsx', join(ROOT, 'bench/http/bare.ts'), 'node']) },
-  { name: 'bare Fastify', start: () => startProcess(['--import', 'tsx', join(ROOT, 'bench/http/bare.ts'), 'fastify']) },
+  bare('bare node:http', 'node'),
+  bare('bare Fastify', 'fastify'),
+  bare("bare Fastify + Lectern's response headers", 'fastify-headers'),
+  ...(values.calibrate ? WORK_US.map((us) => bare(`bare Fastify + ${us} µs of work`, `fastify-work=${us}`)) : []),
   ...lecternVariants('Lectern', ROOT),
   ...(values.compare ? lecternVariants(`${values.compare}`, resolve(values.compare)) : []),
 ]
@@ -176,12 +189,29 @@ try {
     ),
   )
   const byName = (name: string) => results.find((r) => r.name === name)!
+  const headers = byName("bare Fastify + Lectern's response headers")
+  console.log(
+    `\nLectern's response headers alone keep ${percent(headers.vsFastify)} of bare Fastify's throughput ` +
+      `(${percent(headers.capacityVsFastify)} of its capacity)`,
+  )
+  if (values.calibrate) {
+    for (const us of WORK_US) {
+      const name = `bare Fastify + ${us} µs of work`
+      const worked = byName(name)
+      const w = indexOf(name)
+      const extraCpuUs = median(samples[w]!.map((sample, round) => cpu(sample) - cpu(samples[fastify]![round]!)))
+      console.log(
+        `${us} µs of work per request: ${extraCpuUs.toFixed(1)} µs more server CPU per request, ` +
+          `${percent(worked.vsFastify)} of bare Fastify's throughput`,
+      )
+    }
+  }
   const loggingOff = byName('Lectern, request logging off')
   const stdout = byName('Lectern, logging to stdout')
   const full = byName('Lectern, stdout + LOG_FILE')
   const cost = (ratio: number | null) => percent(1 - (ratio ?? Number.NaN))
   console.log(
-    `\nwhole stack with request logging off keeps ${percent(loggingOff.vsFastify)} of bare Fastify, with stdout + ` +
+    `whole stack with request logging off keeps ${percent(loggingOff.vsFastify)} of bare Fastify, with stdout + ` +
       `LOG_FILE ${percent(full.vsFastify)} (aim ≥ 50%); request logging costs ${cost(stdout.vsLoggingOff)} to stdout ` +
       `and ${cost(full.vsLoggingOff)} with LOG_FILE too (aim < 15%)`,
   )
