@@ -104,6 +104,33 @@ describe('request lines (request_received, request_complete)', () => {
     assert.equal(record.event, 'request_received')
   })
 
+  test('every kind of character is quoted exactly as pino (JSON.stringify) quotes it', () => {
+    const { sink, logger, lines } = setUp()
+    const values = [
+      '',
+      'plain ASCII 0-9 ~!@#$%^&*()',
+      'quote " backslash \\ slash /',
+      'controls \u0000\u0001\u0008\t\n\u000b\f\r\u001f and DEL \u007f',
+      'line separators \u2028\u2029, Latin-1 \u00e9\u00ff, CJK \u8a9e',
+      'a pair \ud83d\ude00 (emoji)',
+      'lone high \ud83d end',
+      'lone low \ude00 end',
+      'reversed pair \ude00\ud83d',
+      // each control character alone, so that one missing from the check cannot hide behind another
+      ...Array.from({ length: 0x20 }, (_, code) => `x${String.fromCharCode(code)}y`),
+    ]
+    for (const value of values) {
+      const bindings = { ...BINDINGS, path: `/p/${value}`, user_agent: value }
+      lines.received(bindRequest(bindings), null)
+      logEvent(logger.child({ ...bindings }), 'info', 'request_received', { user_id: null })
+    }
+    for (let i = 0; i < values.length; i++) {
+      const [ours, pinos] = [sink.lines[2 * i]!, sink.lines[2 * i + 1]!]
+      assert.equal(ours, pinos, `user agent ${JSON.stringify(values[i])}`)
+      assert.equal(logLineProblem(ours), null)
+    }
+  })
+
   test('a peer address gone with a reset connection is an empty string, never bare undefined', () => {
     const { sink, lines } = setUp()
     // What Node gives for req.ip once the client has reset its socket, whatever the types say.
