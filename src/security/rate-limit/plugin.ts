@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { POLICY_KEY_KIND, ROUTE_POLICIES, type RoutePolicyName } from './policies.ts'
 import type { Decision } from './policy-limiter.ts'
@@ -49,7 +49,42 @@ export const rateLimits = fp(
     app.decorateRequest('rateLimitDecision', null)
     app.addHook('onClose', async () => limits.close())
 
-    // A mistake in a declaration is a start-up error, never a route that is silently unlimited.
+    const policyOf = (req: FastifyRequest) =>
+      SAFE_METHODS.has(req.method) ? undefined : req.routeOptions.config?.rateLimit
+
+    const enforce = requestHook(
+      (req) => policyOf(req) !== undefined,
+      async (req, reply) => {
+        const policy = policyOf(req)!
+        const value = counterValue(policy, req)
+        if (value === null) return
+        const decision = await limits.consume(policy, value)
+        req.rateLimitDecision = decision
+        sendLimitHeaders(reply, decision)
+        if (!decision.allowed) throw limits.refuse(req, policy, value, decision)
+      },
+    )
+
+    // A request refused before this layer (a CSRF failure) counted nothing, yet its response
+    // reports the route's limits like every other response of the route.
+    const report = sendHook(
+      (req) => policyOf(req) !== undefined && req.rateLimitDecision === null,
+      async (req, reply, payload) => {
+        const policy = policyOf(req)!
+        const value = counterValue(policy, req)
+        if (value === null) return payload
+        try {
+          sendLimitHeaders(reply, await limits.policies[policy].peek(value))
+        } catch {
+          // Only informational here: the response is already decided and goes out as it is.
+        }
+        return payload
+      },
+    )
+
+    // The hooks go on the routes that declare a policy, so the others do not run them at all.
+    // Route hooks run after the app's (sessions, CSRF) of the same stage, which is the order
+    // above. A mistake in a declaration is a start-up error, never a route silently unlimited.
     app.addHook('onRoute', (route) => {
       const policy = route.config?.rateLimit
       if (policy === undefined) return
@@ -59,46 +94,9 @@ export const rateLimits = fp(
       if (POLICY_KEY_KIND[policy] === 'user' && !SIGNED_IN_ACCESS.has(route.config?.access ?? 'public')) {
         throw new Error(`${where}: the per-user rate-limit policy "${policy}" needs access 'user' or above`)
       }
+      route.onRequest = [...([] as unknown[]).concat(route.onRequest ?? []), enforce] as RouteOptions['onRequest']
+      route.onSend = [...([] as unknown[]).concat(route.onSend ?? []), report] as RouteOptions['onSend']
     })
-
-    const policyOf = (req: FastifyRequest) =>
-      SAFE_METHODS.has(req.method) ? undefined : req.routeOptions.config?.rateLimit
-
-    app.addHook(
-      'onRequest',
-      requestHook(
-        (req) => policyOf(req) !== undefined,
-        async (req, reply) => {
-          const policy = policyOf(req)!
-          const value = counterValue(policy, req)
-          if (value === null) return
-          const decision = await limits.consume(policy, value)
-          req.rateLimitDecision = decision
-          sendLimitHeaders(reply, decision)
-          if (!decision.allowed) throw limits.refuse(req, policy, value, decision)
-        },
-      ),
-    )
-
-    // A request refused before this layer (a CSRF failure) counted nothing, yet its response
-    // reports the route's limits like every other response of the route.
-    app.addHook(
-      'onSend',
-      sendHook(
-        (req) => policyOf(req) !== undefined && req.rateLimitDecision === null,
-        async (req, reply, payload) => {
-          const policy = policyOf(req)!
-          const value = counterValue(policy, req)
-          if (value === null) return payload
-          try {
-            sendLimitHeaders(reply, await limits.policies[policy].peek(value))
-          } catch {
-            // Only informational here: the response is already decided and goes out as it is.
-          }
-          return payload
-        },
-      ),
-    )
   },
   { name: 'rate-limits' },
 )
