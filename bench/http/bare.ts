@@ -1,13 +1,13 @@
 // Baselines for bench/http: the same `GET /healthz` answer from bare node:http and bare Fastify,
 // and bare Fastify carrying one part of Lectern's cost at a time.
 //   node | fastify           the bare servers
-//   fastify-headers          plus Lectern's response headers (the security set and X-Request-ID)
+//   fastify-headers          plus Lectern's response headers (its security-headers plugin and X-Request-ID)
 //   fastify-work=N           plus N µs of busy work per request, to see what a µs of server time
 //                            costs under this load
 import { randomUUID } from 'node:crypto'
 import { createServer } from 'node:http'
 import Fastify from 'fastify'
-import { computeSecurityHeaders } from '../../src/security/headers.ts'
+import { securityHeaders } from '../../src/security/headers.ts'
 
 const kind = process.argv[2] ?? ''
 const body = JSON.stringify({ status: 'ok' })
@@ -29,9 +29,8 @@ if (kind === 'node') {
 } else {
   const app = Fastify({ logger: false })
   if (kind === 'fastify-headers') {
-    const headers = computeSecurityHeaders()
+    await app.register(securityHeaders)
     app.addHook('onRequest', (_req, reply, done) => {
-      reply.headers(headers)
       reply.header('x-request-id', randomUUID())
       done()
     })

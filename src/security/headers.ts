@@ -1,13 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import helmet, { type HelmetOptions } from 'helmet'
 
 /**
- * The policy: the CSP allows no inline script or style anywhere; pages load their scripts and
- * one stylesheet from our origin.
+ * The policy for documents (pages, error pages, assets, anything not JSON): the CSP allows no
+ * inline script or style anywhere; pages load their scripts and one stylesheet from our origin.
  */
-export const SECURITY_HEADER_POLICY: Readonly<HelmetOptions> = {
+export const DOCUMENT_HEADER_POLICY: Readonly<HelmetOptions> = {
   contentSecurityPolicy: {
     useDefaults: false,
     directives: {
@@ -32,17 +32,39 @@ export const SECURITY_HEADER_POLICY: Readonly<HelmetOptions> = {
   strictTransportSecurity: false,
 }
 
+/**
+ * The policy for JSON (the API, health checks, error bodies): data, never a document that loads
+ * or runs anything, so the strictest CSP there is, and without the headers that only govern
+ * documents (opener isolation, DNS prefetching, the old XSS auditor, IE's download prompt, Flash
+ * policy files). The headers that protect data stay: nosniff, frame denial, the referrer policy,
+ * same-origin resource policy. This is the OWASP REST Security set.
+ */
+export const DATA_HEADER_POLICY: Readonly<HelmetOptions> = {
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], sandbox: [] },
+  },
+  frameguard: { action: 'deny' },
+  referrerPolicy: { policy: 'strict-origin-when-cross-origin' },
+  crossOriginResourcePolicy: { policy: 'same-origin' },
+  strictTransportSecurity: false,
+  crossOriginOpenerPolicy: false,
+  originAgentCluster: false,
+  xDnsPrefetchControl: false,
+  xDownloadOptions: false,
+  xPermittedCrossDomainPolicies: false,
+  xXssProtection: false,
+}
+
 const HSTS_VALUE = 'max-age=31536000; includeSubDomains'
 
 /**
  * Runs helmet's middleware once against a recording response and returns the headers it sets.
- * Our policy has no per-request part (no nonces), so every response gets the same set; building
- * it per request, as @fastify/helmet does, cost a quarter of a small response's CPU time
- * (docs/benchmarks.md, docs/adr/0013).
+ * Our policies have no per-request part (no nonces), so each is computed once at start-up;
+ * building it per request, as @fastify/helmet does, cost a quarter of a small response's CPU
+ * time (docs/benchmarks.md, docs/adr/0013).
  */
-export function computeSecurityHeaders(
-  policy: Readonly<HelmetOptions> = SECURITY_HEADER_POLICY,
-): Record<string, string> {
+export function computeSecurityHeaders(policy: Readonly<HelmetOptions>): Record<string, string> {
   const headers: Record<string, string> = {}
   const recorder = {
     setHeader(name: string, value: string | number | readonly string[]) {
@@ -60,19 +82,29 @@ export function computeSecurityHeaders(
   return Object.freeze(headers) as Record<string, string>
 }
 
+const isJson = (contentType: unknown) => typeof contentType === 'string' && contentType.startsWith('application/json')
+
 /**
- * Security headers on every response, errors and 404s included: the first hook after the
- * request context, so even a request refused by a later layer carries them.
+ * Security headers on every response, errors and 404s included, chosen by what the response
+ * is: JSON gets the data set, everything else (HTML, images, scripts, no body) the document
+ * set. Decided in onSend, when the content type is known; a header a route set itself (the
+ * avatar route's stricter CSP) is kept. Fewer headers on JSON also means less work per
+ * response: Node validates every header of every response (docs/benchmarks.md).
  */
 export const securityHeaders = fp(
   async (app: FastifyInstance) => {
-    const headers = computeSecurityHeaders()
-    // A callback hook, not an async one: it runs on every request and has nothing to wait for.
-    app.addHook('onRequest', (req: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
-      reply.headers(headers)
-      if (req.protocol === 'https') reply.header('strict-transport-security', HSTS_VALUE)
-      done()
-    })
+    const documentHeaders = Object.entries(computeSecurityHeaders(DOCUMENT_HEADER_POLICY))
+    const dataHeaders = Object.entries(computeSecurityHeaders(DATA_HEADER_POLICY))
+    // A callback hook, not an async one: it runs on every response and has nothing to wait for.
+    app.addHook(
+      'onSend',
+      (req: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, value: unknown) => void) => {
+        const headers = isJson(reply.getHeader('content-type')) ? dataHeaders : documentHeaders
+        for (const [name, value] of headers) if (!reply.hasHeader(name)) reply.header(name, value)
+        if (req.protocol === 'https') reply.header('strict-transport-security', HSTS_VALUE)
+        done(null, payload)
+      },
+    )
   },
   { name: 'security-headers' },
 )

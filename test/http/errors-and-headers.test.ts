@@ -3,7 +3,7 @@ import { connect } from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { createAgent, type Agent } from '../support/agent.ts'
 import { buildTestApp, type TestApp } from '../support/app.ts'
-import { computeSecurityHeaders } from '../../src/security/headers.ts'
+import { computeSecurityHeaders, DATA_HEADER_POLICY, DOCUMENT_HEADER_POLICY } from '../../src/security/headers.ts'
 
 describe('HTTP conventions (CONTRACT §3)', () => {
   let t: TestApp
@@ -139,19 +139,23 @@ describe('HTTP conventions (CONTRACT §3)', () => {
   })
 
   test('security headers on success and on errors; no HSTS over plain HTTP', async () => {
-    const responses = [
+    const json = [
       await t.app.inject({ method: 'GET', url: '/healthz' }),
       await t.app.inject({ method: 'GET', url: '/missing' }),
       await t.app.inject({ method: 'GET', url: '/test/boom' }),
       await t.app.inject({ method: 'POST', url: '/test/echo', payload: { name: 'x' } }), // 403: no CSRF token
     ]
+    const pages = [
+      await t.app.inject({ method: 'GET', url: '/login' }),
+      await t.app.inject({ method: 'GET', url: '/missing', headers: { accept: 'text/html' } }),
+    ]
     assert.deepEqual(
-      responses.map((res) => res.statusCode),
-      [200, 404, 500, 403],
+      [...json, ...pages].map((res) => res.statusCode),
+      [200, 404, 500, 403, 200, 404],
     )
-    for (const res of responses) {
-      assert.match(String(res.headers['content-security-policy']), /script-src 'self'/)
+    for (const res of [...json, ...pages]) {
       assert.doesNotMatch(String(res.headers['content-security-policy']), /unsafe-inline/)
+      assert.match(String(res.headers['content-security-policy']), /frame-ancestors 'none'/)
       assert.equal(res.headers['x-content-type-options'], 'nosniff')
       assert.equal(res.headers['x-frame-options'], 'DENY')
       assert.equal(res.headers['referrer-policy'], 'strict-origin-when-cross-origin')
@@ -159,16 +163,30 @@ describe('HTTP conventions (CONTRACT §3)', () => {
       assert.equal(res.headers['strict-transport-security'], undefined)
       assert.equal(res.headers['x-powered-by'], undefined)
     }
+    // JSON is data: nothing may load or run; the headers that only govern documents are left out.
+    for (const res of json) {
+      assert.match(String(res.headers['content-type']), /^application\/json/)
+      assert.equal(res.headers['content-security-policy'], "default-src 'none';frame-ancestors 'none';sandbox")
+      assert.equal(res.headers['cross-origin-opener-policy'], undefined)
+    }
+    // A page loads our own scripts and stylesheet, and is isolated from the window that opened it.
+    for (const res of pages) {
+      assert.match(String(res.headers['content-type']), /^text\/html/)
+      assert.match(String(res.headers['content-security-policy']), /script-src 'self'/)
+      assert.match(String(res.headers['content-security-policy']), /object-src 'none'/)
+      assert.equal(res.headers['cross-origin-opener-policy'], 'same-origin')
+    }
   })
 
-  test('one header set for every response: the policy is computed once, not per request', () => {
-    const headers = computeSecurityHeaders()
-    assert.ok(Object.isFrozen(headers))
-    assert.match(headers['content-security-policy']!, /frame-ancestors 'none'/)
-    assert.match(headers['content-security-policy']!, /object-src 'none'/)
-    assert.equal(headers['x-frame-options'], 'DENY')
-    // HSTS is added per request, and only over HTTPS.
-    assert.equal(headers['strict-transport-security'], undefined)
+  test('the header sets are computed once from their policies, not per request', () => {
+    for (const policy of [DOCUMENT_HEADER_POLICY, DATA_HEADER_POLICY]) {
+      const headers = computeSecurityHeaders(policy)
+      assert.ok(Object.isFrozen(headers))
+      assert.match(headers['content-security-policy']!, /frame-ancestors 'none'/)
+      assert.equal(headers['x-frame-options'], 'DENY')
+      // HSTS is added per request, and only over HTTPS.
+      assert.equal(headers['strict-transport-security'], undefined)
+    }
   })
 })
 
