@@ -90,11 +90,14 @@ const variants: Variant[] = [
   ...(values.compare ? lecternVariants(`${values.compare}`, resolve(values.compare)) : []),
 ]
 
-const median = (xs: number[]) => {
+/** The q-quantile of xs, interpolated between neighbours (q = 0.5: the median). */
+const quantile = (xs: number[], q: number) => {
   const sorted = [...xs].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+  const at = (sorted.length - 1) * q
+  const below = sorted[Math.floor(at)]!
+  return below + (sorted[Math.ceil(at)]! - below) * (at - Math.floor(at))
 }
+const median = (xs: number[]) => quantile(xs, 0.5)
 
 type Sample = LoadResult & { cpuUsPerRequest: number }
 
@@ -138,9 +141,10 @@ try {
     for (const i of order) samples[i]!.push(await loadVariant(servers[i]!))
   }
 
-  /** Median over the rounds of variant a's figure divided by variant b's in the same round. */
-  const paired = (a: number, b: number, figure: (s: Sample) => number) =>
-    median(samples[a]!.map((sample, round) => figure(sample) / figure(samples[b]![round]!)))
+  /** Each round's variant a's figure divided by variant b's in the same round. */
+  const ratios = (a: number, b: number, figure: (s: Sample) => number) =>
+    samples[a]!.map((sample, round) => figure(sample) / figure(samples[b]![round]!))
+  const paired = (a: number, b: number, figure: (s: Sample) => number) => median(ratios(a, b, figure))
   const indexOf = (name: string) => variants.findIndex((v) => v.name === name)
   const fastify = indexOf('bare Fastify')
   const rps = (s: LoadResult) => s.requestsPerSecond
@@ -210,10 +214,18 @@ try {
   const stdout = byName('Lectern, logging to stdout')
   const full = byName('Lectern, stdout + LOG_FILE')
   const cost = (ratio: number | null) => percent(1 - (ratio ?? Number.NaN))
+  /** The middle half of the rounds' own ratios (a on b), shown through `show`: how much one round's figure varies. */
+  const middleHalf = (a: string, b: string, show: (ratio: number) => number) => {
+    const shown = ratios(indexOf(a), indexOf(b), rps).map(show)
+    return `middle half of rounds ${percent(quantile(shown, 0.25))}–${percent(quantile(shown, 0.75))}`
+  }
+  const asCost = (ratio: number) => 1 - ratio
   console.log(
-    `whole stack with request logging off keeps ${percent(loggingOff.vsFastify)} of bare Fastify, with stdout + ` +
-      `LOG_FILE ${percent(full.vsFastify)} (aim ≥ 50%); request logging costs ${cost(stdout.vsLoggingOff)} to stdout ` +
-      `and ${cost(full.vsLoggingOff)} with LOG_FILE too (aim < 15%)`,
+    `whole stack with request logging off keeps ${percent(loggingOff.vsFastify)} of bare Fastify ` +
+      `(${middleHalf(loggingOff.name, 'bare Fastify', (r) => r)}), with stdout + LOG_FILE ${percent(full.vsFastify)} ` +
+      `(aim ≥ 50%); request logging costs ${cost(stdout.vsLoggingOff)} to stdout ` +
+      `(${middleHalf(stdout.name, loggingOff.name, asCost)}) and ${cost(full.vsLoggingOff)} with LOG_FILE too ` +
+      `(${middleHalf(full.name, loggingOff.name, asCost)}) (aim < 15%)`,
   )
   console.log(
     `in capacity (1 / server CPU per request): logging off keeps ${percent(loggingOff.capacityVsFastify)} of bare ` +
