@@ -5,7 +5,7 @@ import type { DatabaseHandle } from './db/database.ts'
 import { installErrorHandler } from './http/error-handler.ts'
 import { healthRoutes, type ReadinessCheck } from './http/health.ts'
 import { installNotFoundHandler } from './http/not-found.ts'
-import { generateRequestId, requestContext } from './http/request-context.ts'
+import { generateRequestId, requestContext, unroutableRequests } from './http/request-context.ts'
 import { installValidation } from './http/validation.ts'
 import type { Clock } from './lib/clock.ts'
 import type { Logger } from './logging/logger.ts'
@@ -21,7 +21,7 @@ import { createImageProcessor, type ImageProcessor } from './images/index.ts'
 import { authorization } from './security/authz.ts'
 import { csrfGuard } from './security/csrf/index.ts'
 import { createMetrics, metricsRoutes, type Metrics } from './observability/metrics.ts'
-import { securityHeaders } from './security/headers.ts'
+import { computeSecurityHeaders, DATA_HEADER_POLICY, securityHeaders } from './security/headers.ts'
 import { rateLimitAdminRoutes } from './security/rate-limit/admin-routes.ts'
 import { loginAttemptLimits } from './security/rate-limit/login-attempts.ts'
 import { rateLimits } from './security/rate-limit/plugin.ts'
@@ -62,6 +62,7 @@ const JSON_BODY_LIMIT_BYTES = 1024 * 1024
  */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, database } = deps
+  const metrics = deps.metrics ?? createMetrics()
   const app = Fastify({
     logger: false, // our own JSON lines (logging/), not Fastify's
     genReqId: generateRequestId,
@@ -71,6 +72,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: JSON_BODY_LIMIT_BYTES,
     requestTimeout: 30_000,
     return503OnClosing: true,
+    // A path Fastify cannot decode is refused before routing, where no hook runs: it gets the
+    // request id, error body, security headers and log lines of every other response here.
+    frameworkErrors: unroutableRequests({
+      logger: deps.logger,
+      clock: deps.clock,
+      observer: metrics.observer,
+      headers: computeSecurityHeaders(DATA_HEADER_POLICY),
+    }),
   })
 
   // Pages for people (src/web): templates and bundled assets, built first because the one error
@@ -85,7 +94,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { redis } = deps
   if (redis) readinessChecks.push({ name: 'redis', check: () => pingRedis(redis) })
 
-  const metrics = deps.metrics ?? createMetrics()
   app.decorate('metrics', metrics)
 
   await app.register(requestContext, { logger: deps.logger, clock: deps.clock, observer: metrics.observer }) // request id + request lines first

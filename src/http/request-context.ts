@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto'
-import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import fp from 'fastify-plugin'
 import type { LogLevel } from '../config/index.ts'
 import { SECURITY_EVENT_LEVEL, type EventName, type SecurityEventName } from '../logging/events.ts'
 import type { Clock } from '../lib/clock.ts'
 import { logEvent, type ErrorField, type EventFields, type Logger } from '../logging/logger.ts'
 import { bindRequest, createRequestLines, type BoundRequest } from '../logging/request-lines.ts'
+import { INTERNAL_ERROR_MESSAGE } from './errors.ts'
 
 export interface RequestContext {
   /** A child logger carrying request_id, method, path, remote_addr and user_agent (made on first use). */
@@ -77,19 +78,18 @@ class Context implements RequestContext {
   }
 }
 
-/**
- * First layer of every request: our own request id (a client's X-Request-ID is never
- * trusted), the child logger everything after uses, and request_received/request_complete
- * (serialised by logging/request-lines.ts, the hot path of the logs).
- */
-export const requestContext = fp(
-  async (app: FastifyInstance, opts: { logger: Logger; clock: Clock; observer?: RequestObserver }) => {
-    app.decorateRequest('ctx', null as unknown as RequestContext)
-    app.decorateRequest('user', null)
-    const lines = createRequestLines({ logger: opts.logger, clock: opts.clock })
-    const observer = opts.observer ?? null
+interface RequestContextOptions {
+  logger: Logger
+  clock: Clock
+  observer?: RequestObserver
+}
 
-    app.addHook('onRequest', (req: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+/** What the first layer does when a request arrives and when its response is finished. */
+function requestTracker(opts: RequestContextOptions) {
+  const lines = createRequestLines({ logger: opts.logger, clock: opts.clock })
+  const observer = opts.observer ?? null
+  return {
+    begin(req: FastifyRequest, reply: FastifyReply): Context {
       const ctx = new Context(
         opts.logger,
         bindRequest({
@@ -105,12 +105,11 @@ export const requestContext = fp(
       reply.header('X-Request-ID', req.id)
       lines.received(ctx.request, req.user?.id ?? null)
       observer?.event(req, 'request_received', {})
-      done()
-    })
-
-    app.addHook('onResponse', (req: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+      return ctx
+    },
+    complete(req: FastifyRequest, reply: FastifyReply): void {
       const ctx = req.ctx as Context | null
-      if (ctx === null) return done() // answered before the first hook ran: nothing to complete
+      if (ctx === null) return // answered before the first hook ran: nothing to complete
       const durationMs = Math.round(Number(process.hrtime.bigint() - ctx.startedAtNs) / 1000) / 1000
       const statusCode = reply.statusCode
       const error = statusCode >= 400 ? (ctx.error ?? { type: 'HttpError', message: `HTTP ${statusCode}` }) : null
@@ -121,10 +120,58 @@ export const requestContext = fp(
         error,
       })
       observer?.event(req, 'request_complete', { status_code: statusCode, duration_ms: durationMs, error })
+    },
+  }
+}
+
+/**
+ * First layer of every request: our own request id (a client's X-Request-ID is never
+ * trusted), the child logger everything after uses, and request_received/request_complete
+ * (serialised by logging/request-lines.ts, the hot path of the logs).
+ */
+export const requestContext = fp(
+  async (app: FastifyInstance, opts: RequestContextOptions) => {
+    app.decorateRequest('ctx', null as unknown as RequestContext)
+    app.decorateRequest('user', null)
+    const tracker = requestTracker(opts)
+
+    app.addHook('onRequest', (req: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+      tracker.begin(req, reply)
+      done()
+    })
+
+    app.addHook('onResponse', (req: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+      tracker.complete(req, reply)
       done()
     })
   },
   { name: 'request-context' },
 )
+
+export const MALFORMED_URL_MESSAGE = 'Malformed URL'
+
+/**
+ * Fastify's `frameworkErrors`: requests Fastify refuses before routing, a path it cannot
+ * percent-decode (`/%zz`) or a failed asynchronous route constraint. No hook runs for them, so
+ * without this they would leave with Fastify's own body (quoting the path), no X-Request-ID, no
+ * security headers and no log line. Here they get what every response gets: an id, the
+ * contract's error body, the given (JSON) security headers, and both request lines.
+ */
+export function unroutableRequests(opts: RequestContextOptions & { headers: Readonly<Record<string, string>> }) {
+  const tracker = requestTracker(opts)
+  return (error: FastifyError, req: FastifyRequest, reply: FastifyReply): void => {
+    req.user = null
+    const ctx = tracker.begin(req, reply)
+    const badUrl = error.code === 'FST_ERR_BAD_URL'
+    const message = badUrl ? MALFORMED_URL_MESSAGE : INTERNAL_ERROR_MESSAGE
+    ctx.error = { type: badUrl ? 'HttpError' : error.name, message }
+    reply.raw.once('finish', () => tracker.complete(req, reply))
+    reply
+      .code(badUrl ? 400 : 500)
+      .headers(opts.headers)
+      .type('application/json; charset=utf-8')
+      .send(JSON.stringify({ error: message, request_id: req.id }))
+  }
+}
 
 export const generateRequestId = () => randomUUID()

@@ -125,6 +125,30 @@ describe('HTTP conventions (CONTRACT §3)', () => {
     assert.equal(res.json().error, 'Request body too large')
   })
 
+  test('a path that cannot be decoded → 400 like any other error: body, id, headers, both log lines', async () => {
+    for (const url of ['/%zz', '/api/courses/%E0%A4%A']) {
+      const res = await t.app.inject({ method: 'GET', url })
+      assert.equal(res.statusCode, 400)
+      const id = res.headers['x-request-id']
+      assert.match(String(id), /^[0-9a-f-]{36}$/)
+      assert.deepEqual(res.json(), { error: 'Malformed URL', request_id: id })
+      assert.match(String(res.headers['content-type']), /^application\/json/)
+      assert.equal(res.headers['content-security-policy'], "default-src 'none';frame-ancestors 'none';sandbox")
+      assert.equal(res.headers['x-content-type-options'], 'nosniff')
+      assert.equal(res.headers['x-frame-options'], 'DENY')
+      const lines = t.logs().filter((l) => l.request_id === id)
+      assert.deepEqual(
+        lines.map((l) => [l.event, l.level, l.status_code, l.path]),
+        [
+          ['request_received', 'INFO', undefined, url],
+          ['request_complete', 'WARNING', 400, url],
+        ],
+      )
+      assert.deepEqual(lines[1]!.error, { type: 'HttpError', message: 'Malformed URL' })
+    }
+    assert.equal((await t.app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200)
+  })
+
   test('an exception → 500 that reveals nothing, unhandled_error with stack, app lives on', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/test/boom' })
     assert.equal(res.statusCode, 500)
