@@ -97,7 +97,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.decorate('metrics', metrics)
 
   await app.register(requestContext, { logger: deps.logger, clock: deps.clock, observer: metrics.observer }) // request id + request lines first
-  await app.register(securityHeaders)
   // resolves req.session and req.user from the cookie, so every later layer and log line knows the user
   await app.register(sessions, { db: database.db, clock: deps.clock, config })
   // onRequest: a header token is checked before any body is read; serves GET /csrf-token
@@ -111,6 +110,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     sessionSecret: deps.sessionSecret,
     redis,
   })
+  // onSend: every response's security headers, by content type; after the CSRF guard's onSend,
+  // which can still turn a response into a JSON 403
+  await app.register(securityHeaders)
   await app.register(authorization) // preHandler: the route's declared `access`
   await app.register(healthRoutes, { checks: readinessChecks })
   await app.register(metricsRoutes, { metrics, token: config.metricsToken })

@@ -70,7 +70,8 @@ function errorJson(error: ErrorField | null): string {
  * general path (an object per line, its keys walked and each value classified) cost about
  * twice the CPU of the rest of a small request's logging (docs/adr/0013). The lines go to the
  * same sink as the logger's, with the same field order, levels and clock; every other event
- * is written by pino. Strings are escaped by JSON.stringify, never concatenated raw.
+ * is written by pino. Strings are quoted as JSON.stringify quotes them (text() above), never
+ * concatenated raw.
  */
 export function createRequestLines(opts: { logger: Logger; clock: Clock }): RequestLines {
   const { logger, clock } = opts

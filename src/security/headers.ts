@@ -84,23 +84,35 @@ export function computeSecurityHeaders(policy: Readonly<HelmetOptions>): Record<
 
 const isJson = (contentType: unknown) => typeof contentType === 'string' && contentType.startsWith('application/json')
 
+type HeaderSet = ReadonlyArray<readonly [string, string]>
+const kChosen = Symbol('security header set of this reply')
+
 /**
  * Security headers on every response, errors and 404s included, chosen by what the response
  * is: JSON gets the data set, everything else (HTML, images, scripts, no body) the document
- * set. Decided in onSend, when the content type is known; a header a route set itself (the
- * avatar route's stricter CSP) is kept. Fewer headers on JSON also means less work per
- * response: Node validates every header of every response (docs/benchmarks.md).
+ * set. Decided in onSend, when the content type is known, and registered after the layers whose
+ * onSend may still change it (the CSRF guard's fail-closed 403); should an error replace the
+ * payload, the hook runs again and swaps the set. A header a route set itself (the avatar
+ * route's stricter CSP) is kept. Fewer headers on JSON also means less work per response:
+ * Node validates every header of every response (docs/benchmarks.md).
  */
 export const securityHeaders = fp(
   async (app: FastifyInstance) => {
-    const documentHeaders = Object.entries(computeSecurityHeaders(DOCUMENT_HEADER_POLICY))
-    const dataHeaders = Object.entries(computeSecurityHeaders(DATA_HEADER_POLICY))
+    const documentHeaders: HeaderSet = Object.entries(computeSecurityHeaders(DOCUMENT_HEADER_POLICY))
+    const dataHeaders: HeaderSet = Object.entries(computeSecurityHeaders(DATA_HEADER_POLICY))
+    app.decorateReply(kChosen, null)
     // A callback hook, not an async one: it runs on every response and has nothing to wait for.
     app.addHook(
       'onSend',
       (req: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, value: unknown) => void) => {
-        const headers = isJson(reply.getHeader('content-type')) ? dataHeaders : documentHeaders
-        for (const [name, value] of headers) if (!reply.hasHeader(name)) reply.header(name, value)
+        const chosen = (reply as unknown as Record<symbol, HeaderSet | null>)[kChosen]
+        const wanted = isJson(reply.getHeader('content-type')) ? dataHeaders : documentHeaders
+        if (chosen !== wanted) {
+          // A second pass (an error replaced the payload): take back what the first one set.
+          if (chosen) for (const [name, value] of chosen) if (reply.getHeader(name) === value) reply.removeHeader(name)
+          for (const [name, value] of wanted) if (!reply.hasHeader(name)) reply.header(name, value)
+          ;(reply as unknown as Record<symbol, HeaderSet | null>)[kChosen] = wanted
+        }
         if (req.protocol === 'https') reply.header('strict-transport-security', HSTS_VALUE)
         done(null, payload)
       },

@@ -100,6 +100,11 @@ function csrfRoutes(seen: Seen, db: () => Kysely<Database>) {
         seen.handled += 1
         return { stored: true }
       })
+      // The same mistake on a route that answers with a page, as the profile page's upload does.
+      child.post('/test/upload-forgetful-page', { config: { csrf: 'multipart' } }, async (req, reply) => {
+        for await (const part of req.parts()) if (part.type === 'file') await part.toBuffer()
+        return reply.type('text/html; charset=utf-8').send('<p>stored</p>')
+      })
       // Reads multipart without declaring it: such requests need a header token.
       child.post('/test/upload-undeclared', async (req) => {
         for await (const part of req.parts()) {
@@ -565,6 +570,13 @@ describe('CSRF: multipart forms (the token field comes first)', () => {
     assert.equal((line?.extra as { reason: string }).reason, 'not_verified_by_route')
     const complete = t.events('request_complete').find((l) => l.request_id === res.headers['x-request-id'])
     assert.equal(complete?.status_code, 403)
+
+    // A page turned into a JSON 403 carries the JSON security headers, not the page's.
+    const page = await upload('/test/upload-forgetful-page', [file], await agent.csrfToken())
+    assertRejected(page, MISSING)
+    assert.match(String(page.headers['content-type']), /^application\/json/)
+    assert.equal(page.headers['content-security-policy'], "default-src 'none';frame-ancestors 'none';sandbox")
+    assert.equal(page.headers['cross-origin-opener-policy'], undefined)
   })
 
   test('multipart to a route that did not declare it: refused before the body is read unless a header token came', async () => {

@@ -27,6 +27,16 @@ describe('HTTP conventions (CONTRACT §3)', () => {
         app.get('/test/boom', async () => {
           throw new Error('database password is hunter2')
         })
+        // A page whose answer is replaced by an error after the security headers were chosen.
+        app.get(
+          '/test/page-then-boom',
+          {
+            onSend: async () => {
+              throw new Error('late failure')
+            },
+          },
+          async (_req, reply) => reply.type('text/html; charset=utf-8').send('<p>page</p>'),
+        )
       },
     })
   })
@@ -202,7 +212,17 @@ describe('HTTP conventions (CONTRACT §3)', () => {
     }
   })
 
-  test('the header sets are computed once from their policies, not per request', () => {
+  test('an error replacing a page after its headers were chosen gets the JSON set instead, not a mix', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/test/page-then-boom' })
+    assert.equal(res.statusCode, 500)
+    assert.match(String(res.headers['content-type']), /^application\/json/)
+    assert.equal(res.headers['content-security-policy'], "default-src 'none';frame-ancestors 'none';sandbox")
+    assert.equal(res.headers['cross-origin-opener-policy'], undefined)
+    assert.equal(res.headers['origin-agent-cluster'], undefined)
+    assert.equal(res.headers['x-content-type-options'], 'nosniff')
+  })
+
+  test('the header sets come from their policies: frozen, frame denial, no HSTS in the set', () => {
     for (const policy of [DOCUMENT_HEADER_POLICY, DATA_HEADER_POLICY]) {
       const headers = computeSecurityHeaders(policy)
       assert.ok(Object.isFrozen(headers))

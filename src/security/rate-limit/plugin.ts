@@ -84,7 +84,8 @@ export const rateLimits = fp(
 
     // The hooks go on the routes that declare a policy, so the others do not run them at all.
     // Route hooks run after the app's (sessions, CSRF) of the same stage, which is the order
-    // above. A mistake in a declaration is a start-up error, never a route silently unlimited.
+    // above. A mistake in a declaration is a start-up error. onRoute sees only the routes added
+    // after this plugin, which is why app.ts registers every route module after it.
     app.addHook('onRoute', (route) => {
       const policy = route.config?.rateLimit
       if (policy === undefined) return
