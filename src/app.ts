@@ -4,6 +4,7 @@ import type { Config } from './config/index.ts'
 import type { DatabaseHandle } from './db/database.ts'
 import { installErrorHandler } from './http/error-handler.ts'
 import { healthRoutes, type ReadinessCheck } from './http/health.ts'
+import { malformedRequests } from './http/malformed-requests.ts'
 import { installNotFoundHandler } from './http/not-found.ts'
 import { generateRequestId, requestContext, unroutableRequests } from './http/request-context.ts'
 import { installValidation } from './http/validation.ts'
@@ -63,6 +64,7 @@ const JSON_BODY_LIMIT_BYTES = 1024 * 1024
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, database } = deps
   const metrics = deps.metrics ?? createMetrics()
+  const jsonSecurityHeaders = computeSecurityHeaders(DATA_HEADER_POLICY)
   const app = Fastify({
     logger: false, // our own JSON lines (logging/), not Fastify's
     genReqId: generateRequestId,
@@ -78,8 +80,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       logger: deps.logger,
       clock: deps.clock,
       observer: metrics.observer,
-      headers: computeSecurityHeaders(DATA_HEADER_POLICY),
+      headers: jsonSecurityHeaders,
     }),
+    // Bytes that never become a request (a broken request line, oversized headers, a timeout)
+    // are answered and logged the same way, in the contract's words (http/malformed-requests.ts).
+    clientErrorHandler: malformedRequests({ logger: deps.logger, clock: deps.clock, headers: jsonSecurityHeaders }),
   })
 
   // Pages for people (src/web): templates and bundled assets, built first because the one error

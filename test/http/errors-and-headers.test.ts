@@ -369,3 +369,55 @@ describe('a client that resets its connection', () => {
     }
   })
 })
+
+describe('bytes that never become a request', () => {
+  /** Sends raw bytes and resolves with everything the server wrote before closing. */
+  function exchange(port: number, raw: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ port, host: '127.0.0.1' }, () => socket.write(raw))
+      let received = ''
+      socket.setEncoding('latin1')
+      socket.on('data', (chunk: string) => (received += chunk))
+      socket.on('error', reject)
+      socket.on('close', () => resolve(received))
+    })
+  }
+
+  test('a broken request line or header, or oversized headers: the contract error, id, headers, log lines', async () => {
+    const t = await buildTestApp()
+    try {
+      const { port } = new URL(await t.app.listen({ port: 0, host: '127.0.0.1' }))
+      const cases: Array<[string, number, string]> = [
+        ['GET / HTTP/1.1\r\nHost: lectern.test\r\nno colon here\r\n\r\n', 400, 'Malformed request'],
+        ['NOT HTTP AT ALL\r\n\r\n', 400, 'Malformed request'],
+        [
+          `GET / HTTP/1.1\r\nHost: lectern.test\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+          431,
+          'Request headers too large',
+        ],
+      ]
+      for (const [raw, statusCode, message] of cases) {
+        const response = await exchange(Number(port), raw)
+        const [head = '', body = ''] = response.split('\r\n\r\n')
+        assert.match(head, new RegExp(`^HTTP/1\\.1 ${statusCode} `))
+        const id = /^x-request-id: (\S+)$/m.exec(head)?.[1]
+        assert.match(String(id), /^[0-9a-f-]{36}$/)
+        assert.deepEqual(JSON.parse(body), { error: message, request_id: id })
+        assert.match(head, /^content-security-policy: default-src 'none';frame-ancestors 'none';sandbox$/m)
+        assert.match(head, /^x-content-type-options: nosniff$/m)
+        assert.match(head, /^content-length: \d+$/m)
+        const lines = t.logs().filter((l) => l.request_id === id)
+        assert.deepEqual(
+          lines.map((l) => [l.event, l.status_code, l.method, l.remote_addr]),
+          [
+            ['request_received', undefined, '', '127.0.0.1'],
+            ['request_complete', statusCode, '', '127.0.0.1'],
+          ],
+        )
+        assert.deepEqual(lines[1]!.error, { type: 'HttpError', message })
+      }
+    } finally {
+      await t.close() // fails if any line broke docs/log-schema.json
+    }
+  })
+})
