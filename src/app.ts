@@ -55,6 +55,7 @@ declare module 'fastify' {
 }
 
 const JSON_BODY_LIMIT_BYTES = 1024 * 1024
+const MAX_PATH_PARAM_CHARS = 500
 
 /**
  * The whole application, built from its dependencies. The server (main.ts) and the tests
@@ -74,6 +75,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: JSON_BODY_LIMIT_BYTES,
     requestTimeout: 30_000,
     return503OnClosing: true,
+    // A path parameter may be this long (an admin's rate-limit key can hold a whole username,
+    // up to 200 characters); longer is a 414 (http/request-context.ts). The router's default is 100.
+    routerOptions: { maxParamLength: MAX_PATH_PARAM_CHARS },
     // A path Fastify cannot decode is refused before routing, where no hook runs: it gets the
     // request id, error body, security headers and log lines of every other response here.
     frameworkErrors: unroutableRequests({

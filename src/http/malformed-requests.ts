@@ -26,9 +26,11 @@ export function malformedRequests(opts: { logger: Logger; clock: Clock; headers:
     .map(([name, value]) => `${name}: ${value}\r\n`)
     .join('')
   return (error: Error & { code?: string }, socket: Socket): void => {
-    // A reset connection has no one to answer; a response already under way cannot be replaced.
-    const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage
-    if (error.code === 'ECONNRESET' || socket.destroyed || !socket.writable || inFlight?.headersSent) {
+    // A reset connection has no one to answer. When a request was already handed to the app (its
+    // body too slow or malformed), that request's response is pending on this connection: an
+    // answer written here would be taken for it, under an id nobody logged. Close instead.
+    const inFlight = (socket as Socket & { _httpMessage?: unknown })._httpMessage
+    if (error.code === 'ECONNRESET' || socket.destroyed || !socket.writable || inFlight) {
       socket.destroy()
       return
     }

@@ -148,11 +148,17 @@ export const requestContext = fp(
   { name: 'request-context' },
 )
 
-export const MALFORMED_URL_MESSAGE = 'Malformed URL'
+/** What Fastify's refusals before routing become: a client's mistake in its own words, else a 500. */
+function refusalBeforeRouting(error: FastifyError): { statusCode: number; message: string } {
+  if (error.code === 'FST_ERR_BAD_URL') return { statusCode: 400, message: 'Malformed URL' }
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') return { statusCode: 414, message: 'URL too long' }
+  return { statusCode: 500, message: INTERNAL_ERROR_MESSAGE }
+}
 
 /**
  * Fastify's `frameworkErrors`: requests Fastify refuses before routing, a path it cannot
- * percent-decode (`/%zz`) or a failed asynchronous route constraint. No hook runs for them, so
+ * percent-decode (`/%zz`, 400), a path parameter over the router's length limit (414), or a
+ * failed asynchronous route constraint (500, none is used). No hook runs for them, so
  * without this they would leave with Fastify's own body (quoting the path), no X-Request-ID, no
  * security headers and no log line. Here they get what every response gets: an id, the
  * contract's error body, the given (JSON) security headers, and both request lines.
@@ -162,12 +168,11 @@ export function unroutableRequests(opts: RequestContextOptions & { headers: Read
   return (error: FastifyError, req: FastifyRequest, reply: FastifyReply): void => {
     req.user = null
     const ctx = tracker.begin(req, reply)
-    const badUrl = error.code === 'FST_ERR_BAD_URL'
-    const message = badUrl ? MALFORMED_URL_MESSAGE : INTERNAL_ERROR_MESSAGE
-    ctx.error = { type: badUrl ? 'HttpError' : error.name, message }
+    const { statusCode, message } = refusalBeforeRouting(error)
+    ctx.error = { type: statusCode < 500 ? 'HttpError' : error.name, message }
     reply.raw.once('finish', () => tracker.complete(req, reply))
     reply
-      .code(badUrl ? 400 : 500)
+      .code(statusCode)
       .headers(opts.headers)
       .type('application/json; charset=utf-8')
       .send(JSON.stringify({ error: message, request_id: req.id }))

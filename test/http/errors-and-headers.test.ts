@@ -27,6 +27,7 @@ describe('HTTP conventions (CONTRACT §3)', () => {
         app.get('/test/boom', async () => {
           throw new Error('database password is hunter2')
         })
+        app.get('/test/param/:value', async (req) => ({ length: (req.params as { value: string }).value.length }))
         // A page whose answer is replaced by an error after the security headers were chosen.
         app.get(
           '/test/page-then-boom',
@@ -157,6 +158,18 @@ describe('HTTP conventions (CONTRACT §3)', () => {
       assert.deepEqual(lines[1]!.error, { type: 'HttpError', message: 'Malformed URL' })
     }
     assert.equal((await t.app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200)
+  })
+
+  test('a path parameter over the length limit → 414 in the same terms; a long one within it reaches the route', async () => {
+    const within = await t.app.inject({ method: 'GET', url: `/test/param/${'a'.repeat(500)}` })
+    assert.equal(within.statusCode, 200)
+    assert.deepEqual(within.json(), { length: 500 })
+    const over = await t.app.inject({ method: 'GET', url: `/test/param/${'a'.repeat(501)}` })
+    assert.equal(over.statusCode, 414)
+    assert.deepEqual(over.json(), { error: 'URL too long', request_id: over.headers['x-request-id'] })
+    assert.equal(over.headers['x-content-type-options'], 'nosniff')
+    const complete = t.events('request_complete').find((l) => l.request_id === over.headers['x-request-id'])
+    assert.deepEqual([complete?.level, complete?.status_code], ['WARNING', 414])
   })
 
   test('an exception → 500 that reveals nothing, unhandled_error with stack, app lives on', async () => {
