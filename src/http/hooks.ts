@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify'
 
 type Body<Args extends unknown[], R> = (...args: Args) => R | Promise<R>
 
@@ -61,4 +61,18 @@ export function sendHook(
       (error, value) => (error ? done(error as Error) : done(null, value)),
     )
   }
+}
+
+/**
+ * Adds a hook to one route's own hooks, from an onRoute hook, after those it already has. Route
+ * hooks run after every app-level hook of the same stage, so a layer can put work only on the
+ * routes that declare it and still run after the layers registered before it.
+ */
+export function appendRouteHook(
+  route: RouteOptions,
+  stage: 'onRequest' | 'preHandler' | 'onSend',
+  hook: unknown,
+): void {
+  const existing = ([] as unknown[]).concat(route[stage] ?? [])
+  ;(route as unknown as Record<string, unknown[]>)[stage] = [...existing, hook]
 }

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from
 import fp from 'fastify-plugin'
 import type { Config } from '../../config/index.ts'
 import { HttpError } from '../../http/errors.ts'
-import { requestHook, sendHook } from '../../http/hooks.ts'
+import { appendRouteHook, requestHook, sendHook } from '../../http/hooks.ts'
 import { securityEvent } from '../../http/request-context.ts'
 import type { Clock } from '../../lib/clock.ts'
 import { deriveKey, KEY_LABELS } from '../sessions/keys.ts'
@@ -259,10 +259,7 @@ export const csrfGuard = fp(
         const state = stateOf(req)
         if (state) state.handlerReached = true
       }
-      route.preHandler = [
-        ...([] as unknown[]).concat(route.preHandler ?? []),
-        markReached,
-      ] as RouteOptions['preHandler']
+      appendRouteHook(route, 'preHandler', markReached)
     })
 
     // Fail closed: a multipart handler that returned without verifying the token does not get its

@@ -1,10 +1,10 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { POLICY_KEY_KIND, ROUTE_POLICIES, type RoutePolicyName } from './policies.ts'
 import type { Decision } from './policy-limiter.ts'
 import { createRateLimits, type RateLimits, type RateLimitsDeps } from './service.ts'
 import { clientKey } from '../client-key.ts'
-import { requestHook, sendHook } from '../../http/hooks.ts'
+import { appendRouteHook, requestHook, sendHook } from '../../http/hooks.ts'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -95,8 +95,8 @@ export const rateLimits = fp(
       if (POLICY_KEY_KIND[policy] === 'user' && !SIGNED_IN_ACCESS.has(route.config?.access ?? 'public')) {
         throw new Error(`${where}: the per-user rate-limit policy "${policy}" needs access 'user' or above`)
       }
-      route.onRequest = [...([] as unknown[]).concat(route.onRequest ?? []), enforce] as RouteOptions['onRequest']
-      route.onSend = [...([] as unknown[]).concat(route.onSend ?? []), report] as RouteOptions['onSend']
+      appendRouteHook(route, 'onRequest', enforce)
+      appendRouteHook(route, 'onSend', report)
     })
   },
   { name: 'rate-limits' },
