@@ -22,7 +22,7 @@ import { createImageProcessor, type ImageProcessor } from './images/index.ts'
 import { authorization } from './security/authz.ts'
 import { csrfGuard } from './security/csrf/index.ts'
 import { createMetrics, metricsRoutes, type Metrics } from './observability/metrics.ts'
-import { computeSecurityHeaders, DATA_HEADER_POLICY, securityHeaders } from './security/headers.ts'
+import { DATA_SECURITY_HEADERS, securityHeaders } from './security/headers.ts'
 import { rateLimitAdminRoutes } from './security/rate-limit/admin-routes.ts'
 import { loginAttemptLimits } from './security/rate-limit/login-attempts.ts'
 import { rateLimits } from './security/rate-limit/plugin.ts'
@@ -65,7 +65,6 @@ const MAX_PATH_PARAM_CHARS = 500
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, database } = deps
   const metrics = deps.metrics ?? createMetrics()
-  const jsonSecurityHeaders = computeSecurityHeaders(DATA_HEADER_POLICY)
   const app = Fastify({
     logger: false, // our own JSON lines (logging/), not Fastify's
     genReqId: generateRequestId,
@@ -84,11 +83,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       logger: deps.logger,
       clock: deps.clock,
       observer: metrics.observer,
-      headers: jsonSecurityHeaders,
+      headers: DATA_SECURITY_HEADERS,
     }),
     // Bytes that never become a request (a broken request line, oversized headers, a timeout)
     // are answered and logged the same way, in the contract's words (http/malformed-requests.ts).
-    clientErrorHandler: malformedRequests({ logger: deps.logger, clock: deps.clock, headers: jsonSecurityHeaders }),
+    clientErrorHandler: malformedRequests({ logger: deps.logger, clock: deps.clock, headers: DATA_SECURITY_HEADERS }),
   })
 
   // Pages for people (src/web): templates and bundled assets, built first because the one error

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { requestEvent } from './request-context.ts'
 import {
+  errorBody,
   HttpError,
   INTERNAL_ERROR_MESSAGE,
   payloadTooLarge,
@@ -87,7 +88,7 @@ export function isDatabaseUnavailable(error: { code?: unknown; message?: unknown
 export function sendError(req: FastifyRequest, reply: FastifyReply, error: HttpError, type = error.name) {
   req.ctx.error = { type, message: error.publicMessage }
   reply.code(error.statusCode).headers(error.headers).type('application/json; charset=utf-8')
-  return reply.send({ error: error.publicMessage, request_id: req.id })
+  return reply.send(errorBody(error.publicMessage, req.id))
 }
 
 declare module 'fastify' {

@@ -30,3 +30,6 @@ export const tooManyRequests = (retryAfterSeconds: number) =>
 export const serviceUnavailable = (message = 'Service unavailable') => new HttpError(503, message)
 
 export const INTERNAL_ERROR_MESSAGE = 'Internal server error'
+
+/** Every error body of the API (CONTRACT §3): the message the client may see, and the request's id. */
+export const errorBody = (message: string, requestId: string) => ({ error: message, request_id: requestId })

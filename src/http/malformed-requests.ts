@@ -3,6 +3,7 @@ import type { Socket } from 'node:net'
 import type { Clock } from '../lib/clock.ts'
 import type { Logger } from '../logging/logger.ts'
 import { bindRequest, createRequestLines } from '../logging/request-lines.ts'
+import { errorBody } from './errors.ts'
 import { generateRequestId } from './request-context.ts'
 
 /** What the client is told for each kind of failure Node reports before a request exists. */
@@ -44,7 +45,7 @@ export function malformedRequests(opts: { logger: Logger; clock: Clock; headers:
     })
     const id = request.bindings.request_id
     lines.received(request, null)
-    const body = JSON.stringify({ error: message, request_id: id })
+    const body = JSON.stringify(errorBody(message, id))
     socket.end(
       `HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode]}\r\n` +
         `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +

@@ -6,7 +6,7 @@ import { SECURITY_EVENT_LEVEL, type EventName, type SecurityEventName } from '..
 import type { Clock } from '../lib/clock.ts'
 import { logEvent, type ErrorField, type EventFields, type Logger } from '../logging/logger.ts'
 import { bindRequest, createRequestLines, type BoundRequest } from '../logging/request-lines.ts'
-import { INTERNAL_ERROR_MESSAGE } from './errors.ts'
+import { errorBody, INTERNAL_ERROR_MESSAGE } from './errors.ts'
 
 export interface RequestContext {
   /** A child logger carrying request_id, method, path, remote_addr and user_agent (made on first use). */
@@ -175,7 +175,7 @@ export function unroutableRequests(opts: RequestContextOptions & { headers: Read
       .code(statusCode)
       .headers(opts.headers)
       .type('application/json; charset=utf-8')
-      .send(JSON.stringify({ error: message, request_id: req.id }))
+      .send(JSON.stringify(errorBody(message, req.id)))
   }
 }
 

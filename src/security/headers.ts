@@ -82,6 +82,10 @@ export function computeSecurityHeaders(policy: Readonly<HelmetOptions>): Record<
   return Object.freeze(headers) as Record<string, string>
 }
 
+/** The two sets, computed once when the module loads. */
+export const DOCUMENT_SECURITY_HEADERS = computeSecurityHeaders(DOCUMENT_HEADER_POLICY)
+export const DATA_SECURITY_HEADERS = computeSecurityHeaders(DATA_HEADER_POLICY)
+
 const isJson = (contentType: unknown) => typeof contentType === 'string' && contentType.startsWith('application/json')
 
 type HeaderSet = ReadonlyArray<readonly [string, string]>
@@ -98,8 +102,8 @@ const kChosen = Symbol('security header set of this reply')
  */
 export const securityHeaders = fp(
   async (app: FastifyInstance) => {
-    const documentHeaders: HeaderSet = Object.entries(computeSecurityHeaders(DOCUMENT_HEADER_POLICY))
-    const dataHeaders: HeaderSet = Object.entries(computeSecurityHeaders(DATA_HEADER_POLICY))
+    const documentHeaders: HeaderSet = Object.entries(DOCUMENT_SECURITY_HEADERS)
+    const dataHeaders: HeaderSet = Object.entries(DATA_SECURITY_HEADERS)
     app.decorateReply(kChosen, null)
     // A callback hook, not an async one: it runs on every response and has nothing to wait for.
     app.addHook(

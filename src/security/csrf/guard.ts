@@ -2,7 +2,7 @@ import formbody from '@fastify/formbody'
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../../config/index.ts'
-import { HttpError } from '../../http/errors.ts'
+import { errorBody, HttpError } from '../../http/errors.ts'
 import { appendRouteHook, requestHook, sendHook } from '../../http/hooks.ts'
 import { securityEvent } from '../../http/request-context.ts'
 import type { Clock } from '../../lib/clock.ts'
@@ -282,7 +282,7 @@ export const csrfGuard = fp(
           }
           req.ctx.error = { type: error.name, message: error.publicMessage }
           reply.code(403).header('content-type', 'application/json; charset=utf-8').header('Connection', 'close')
-          return JSON.stringify({ error: error.publicMessage, request_id: req.id })
+          return JSON.stringify(errorBody(error.publicMessage, req.id))
         },
       ),
     )
