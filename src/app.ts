@@ -10,7 +10,11 @@ import { generateRequestId, requestContext, unroutableRequests } from './http/re
 import { installValidation } from './http/validation.ts'
 import type { Clock } from './lib/clock.ts'
 import type { Logger } from './logging/logger.ts'
+import { createAccountsRepository } from './modules/accounts/accounts.repository.ts'
 import { accountsRoutes } from './modules/accounts/accounts.routes.ts'
+import { createAccountsService } from './modules/accounts/accounts.service.ts'
+import { createCredentialsService } from './modules/accounts/credentials.service.ts'
+import { createSignInAddressesRepository } from './modules/accounts/sign-in-addresses.repository.ts'
 import { adminRoutes } from './modules/admin/admin.routes.ts'
 import { learnerProgressRoutes } from './modules/content/learner-progress.routes.ts'
 import { createMarkdownRenderer } from './modules/content/markdown.ts'
@@ -24,7 +28,8 @@ import { csrfGuard } from './security/csrf/index.ts'
 import { createMetrics, metricsRoutes, type Metrics } from './observability/metrics.ts'
 import { DATA_SECURITY_HEADERS, securityHeaders } from './security/headers.ts'
 import { rateLimitAdminRoutes } from './security/rate-limit/admin-routes.ts'
-import { loginAttemptLimits } from './security/rate-limit/login-attempts.ts'
+import { createKeyedHasher } from './security/keyed-hash.ts'
+import { createPasswordPolicy, loadCommonPasswords } from './security/password-policy.ts'
 import { rateLimits } from './security/rate-limit/plugin.ts'
 import { pingRedis } from './security/rate-limit/redis-client.ts'
 import { createPasswordHasher, type PasswordHasher } from './security/passwords.ts'
@@ -124,15 +129,26 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(authorization) // preHandler: the route's declared `access`
   await app.register(healthRoutes, { checks: readinessChecks })
   await app.register(metricsRoutes, { metrics, token: config.metricsToken })
-  // [routes] one plugin per module, under /api
+  // [services] built once, shared by the API and the pages: no flow is written twice
   const passwords = deps.passwords ?? createPasswordHasher()
-  await app.register(accountsRoutes, {
-    prefix: '/api',
-    db: database.db,
-    clock: deps.clock,
+  // The dummy hash exists before the first request, so no unknown-user login pays for making it.
+  await passwords.ready()
+  const accounts = createAccountsService({
+    repository: createAccountsRepository(database.db),
     passwords,
-    loginAttempts: loginAttemptLimits(app.rateLimits), // RATE_LIMIT_LOGIN_USER
+    policy: createPasswordPolicy({ commonPasswords: loadCommonPasswords() }),
+    clock: deps.clock,
   })
+  const credentials = createCredentialsService({
+    accounts,
+    limits: app.rateLimits,
+    addresses: createSignInAddressesRepository(database.db),
+    sessions: app.sessions,
+    clock: deps.clock,
+    addressHash: createKeyedHasher(deps.sessionSecret, 'lectern/sign-in-address/v1'),
+  })
+  // [routes] one plugin per module, under /api
+  await app.register(accountsRoutes, { prefix: '/api', accounts, credentials, limits: app.rateLimits })
   // One processor, so its bounded queue covers the API's uploads and the profile page's together.
   const imageProcessor = deps.imageProcessor ?? createImageProcessor({ limits: avatarImageLimits(config) })
   await app.register(avatarsRoutes, {
@@ -153,8 +169,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     site,
     db: database.db,
     clock: deps.clock,
-    passwords,
-    loginAttempts: loginAttemptLimits(app.rateLimits),
+    accounts,
+    credentials,
+    limits: app.rateLimits,
     imageProcessor,
     maxUploadBytes: config.maxUploadBytes,
     markdown,

@@ -38,6 +38,12 @@ export interface Config {
     readonly loginUser: Limit
     readonly register: Limit
     readonly avatar: Limit
+    /** Wrong current passwords per signed-in user (password change, and every re-authentication). */
+    readonly passwordCheck: Limit
+    readonly passwordCheckIp: Limit
+    /** Changes of email address per signed-in user: each says whether an address is taken. */
+    readonly emailChange: Limit
+    readonly emailChangeIp: Limit
   }
   readonly maxUploadBytes: number
   readonly maxImageWidth: number
@@ -98,6 +104,10 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
       loginUser: parseLimit(get('RATE_LIMIT_LOGIN_USER', '10/15m'), 'RATE_LIMIT_LOGIN_USER'),
       register: parseLimit(get('RATE_LIMIT_REGISTER', '5/1h'), 'RATE_LIMIT_REGISTER'),
       avatar: parseLimit(get('RATE_LIMIT_AVATAR', '10/1h'), 'RATE_LIMIT_AVATAR'),
+      passwordCheck: parseLimit(get('RATE_LIMIT_PASSWORD_CHECK', '5/15m'), 'RATE_LIMIT_PASSWORD_CHECK'),
+      passwordCheckIp: parseLimit(get('RATE_LIMIT_PASSWORD_CHECK_IP', '20/15m'), 'RATE_LIMIT_PASSWORD_CHECK_IP'),
+      emailChange: parseLimit(get('RATE_LIMIT_EMAIL_CHANGE', '5/1h'), 'RATE_LIMIT_EMAIL_CHANGE'),
+      emailChangeIp: parseLimit(get('RATE_LIMIT_EMAIL_CHANGE_IP', '20/1h'), 'RATE_LIMIT_EMAIL_CHANGE_IP'),
     }),
     maxUploadBytes: parseInteger(get('MAX_UPLOAD_BYTES', '5242880'), 'MAX_UPLOAD_BYTES', 1024, 1024 * 1024 * 1024),
     maxImageWidth: parseInteger(get('MAX_IMAGE_WIDTH', '4096'), 'MAX_IMAGE_WIDTH', 1, 65535),

@@ -119,6 +119,13 @@ export interface AvatarsTable {
   updated_at: number
 }
 
+/** Where each account signed in successfully, by keyed hash of the client address. */
+export interface SignInAddressesTable {
+  user_id: number
+  address_hash: string
+  last_sign_in_at: number
+}
+
 export interface Database {
   users: UsersTable
   app_meta: AppMetaTable
@@ -132,4 +139,5 @@ export interface Database {
   lesson_completions: LessonCompletionsTable
   reading_positions: ReadingPositionsTable
   avatars: AvatarsTable
+  sign_in_addresses: SignInAddressesTable
 }

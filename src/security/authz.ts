@@ -46,3 +46,12 @@ export const authorization = fp(
   },
   { name: 'authorization' },
 )
+
+/**
+ * The request of a route whose access requires a user, with that user typed as present (the
+ * authorization hook has refused anonymous requests before any handler runs).
+ */
+export function signedIn<R extends FastifyRequest>(req: R): R & { user: RequestUser } {
+  if (req.user === null) throw unauthorized()
+  return req as R & { user: RequestUser }
+}

@@ -2,9 +2,8 @@ import type { FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/schema.ts'
 import type { Clock } from '../lib/clock.ts'
-import { createAccountsRepository } from '../modules/accounts/accounts.repository.ts'
-import type { LoginAttemptHooks } from '../modules/accounts/accounts.routes.ts'
-import { createAccountsService } from '../modules/accounts/accounts.service.ts'
+import type { AccountsService } from '../modules/accounts/accounts.service.ts'
+import type { CredentialsService } from '../modules/accounts/credentials.service.ts'
 import { createAdminService } from '../modules/admin/admin.service.ts'
 import { createAvatarsRepository } from '../modules/avatars/avatars.repository.ts'
 import { createAvatarsService } from '../modules/avatars/avatars.service.ts'
@@ -13,8 +12,7 @@ import type { MarkdownRenderer } from '../modules/content/markdown.ts'
 import { createCoursesService } from '../modules/courses/courses.service.ts'
 import { createReadingService } from '../modules/ebooks/reading.service.ts'
 import type { ImageProcessor } from '../images/index.ts'
-import { createPasswordPolicy, loadCommonPasswords } from '../security/password-policy.ts'
-import type { PasswordHasher } from '../security/passwords.ts'
+import type { RateLimits } from '../security/rate-limit/service.ts'
 import { assetRoutes } from './assets.ts'
 import { createFormChecks } from './form-validation.ts'
 import { accountPages } from './pages/account.routes.ts'
@@ -32,9 +30,10 @@ export interface WebPagesOptions {
   site: Site
   db: Kysely<Database>
   clock: Clock
-  passwords: PasswordHasher
-  /** The same hooks as POST /api/login: failed sign-ins per username (RATE_LIMIT_LOGIN_USER). */
-  loginAttempts?: LoginAttemptHooks
+  /** The services the API uses: the same flows, limits and events behind both. */
+  accounts: AccountsService
+  credentials: CredentialsService
+  limits: RateLimits
   /** The app's image processor (one bounded queue for the API's uploads and the profile page's). */
   imageProcessor: ImageProcessor
   /** MAX_UPLOAD_BYTES. */
@@ -55,12 +54,7 @@ export async function webPages(app: FastifyInstance, opts: WebPagesOptions) {
   const { markdown } = opts
 
   // The services the API uses, built from the same parts: a page never has logic of its own.
-  const accounts = createAccountsService({
-    repository: createAccountsRepository(db),
-    passwords: opts.passwords,
-    policy: createPasswordPolicy({ commonPasswords: loadCommonPasswords() }),
-    clock,
-  })
+  const { accounts, credentials, limits } = opts
   const avatars = createAvatarsService({
     repository: createAvatarsRepository(db),
     processor: opts.imageProcessor,
@@ -72,10 +66,12 @@ export async function webPages(app: FastifyInstance, opts: WebPagesOptions) {
   const admin = createAdminService({ db, clock, sessions: app.sessions })
 
   await app.register(assetRoutes, { assets: site.assets })
-  await app.register(accountPages, { pages, accounts, forms, loginAttempts: opts.loginAttempts })
+  await app.register(accountPages, { pages, accounts, credentials, forms })
   await app.register(profilePages, {
     pages,
     accounts,
+    credentials,
+    limits,
     avatars,
     forms,
     maxUploadBytes: opts.maxUploadBytes,

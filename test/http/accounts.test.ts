@@ -225,19 +225,32 @@ describe('accounts over HTTP (CONTRACT §5)', () => {
       assert.deepEqual(headerNames(wrong), headerNames(unknown))
     })
 
-    test('auth_failure names the attempted username and never the password', async () => {
+    test('auth_failure names a known account by id, an unknown name by keyed hash, and never what was typed', async () => {
       const user = await registered('logged')
       const secret = 'my secret guess 12345'
       const res = await createAgent(t).post('/api/login', { json: { username: user.username, password: secret } })
       const failure = requestLines(res).find((line) => line.event === 'auth_failure')
       assert.equal(failure?.level, 'WARNING')
-      assert.deepEqual(failure?.extra, { username: user.username, reason: 'wrong_password' })
-      const unknown = await createAgent(t).post('/api/login', { json: { username: 'ghost_user', password: secret } })
-      assert.deepEqual(requestLines(unknown).find((line) => line.event === 'auth_failure')?.extra, {
-        username: 'ghost_user',
-        reason: 'unknown_user',
+      assert.deepEqual(failure?.extra, { attempted_user_id: user.id, reason: 'wrong_password' })
+      // A password typed into the username field is what an unknown name often is.
+      const typedInTheWrongField = 'Correct-Horse-Battery-9'
+      const unknown = await createAgent(t).post('/api/login', {
+        json: { username: typedInTheWrongField, password: secret },
       })
+      const unknownFailure = requestLines(unknown).find((line) => line.event === 'auth_failure')
+      assert.equal((unknownFailure?.extra as Record<string, unknown>).reason, 'unknown_user')
+      assert.match(String((unknownFailure?.extra as Record<string, unknown>).attempted_username_key), /^[0-9a-f]{32}$/)
+      // The same name, in any case, is the same hash: an operator can follow one name's attempts.
+      const again = await createAgent(t).post('/api/login', {
+        json: { username: typedInTheWrongField.toUpperCase(), password: secret },
+      })
+      assert.equal(
+        (requestLines(again).find((line) => line.event === 'auth_failure')?.extra as Record<string, unknown>)
+          .attempted_username_key,
+        (unknownFailure?.extra as Record<string, unknown>).attempted_username_key,
+      )
       const everything = JSON.stringify(t.logs())
+      assert.ok(!everything.includes(typedInTheWrongField), 'what was typed as a username reached the logs')
       assert.ok(!everything.includes(secret), 'a password reached the logs')
       assert.ok(!everything.includes(user.password), 'a password reached the logs')
       assert.ok(!everything.includes('$argon2'), 'a hash reached the logs')
@@ -254,7 +267,7 @@ describe('accounts over HTTP (CONTRACT §5)', () => {
       assert.equal(res.statusCode, 403)
       assert.equal(res.json().error, 'Account disabled')
       const failure = requestLines(res).find((line) => line.event === 'auth_failure')
-      assert.deepEqual(failure?.extra, { username: user.username, reason: 'account_disabled' })
+      assert.deepEqual(failure?.extra, { attempted_user_id: user.id, reason: 'account_disabled' })
       assert.equal((await agent.get('/api/me')).statusCode, 401)
     })
 

@@ -30,33 +30,72 @@ function loginFrom(t: TestApp, ip: string, username: string, password: string) {
 }
 
 describe('POST /api/login and POST /api/register, per client IP', () => {
-  test('login: 5 attempts processed (right or wrong), the 6th is 429 even with the right password', () =>
+  test('login: 5 failures are processed, sign-ins are not counted; then every attempt is 429, the right password too', () =>
     withApp({}, async (t) => {
       const agent = createAgent(t)
       await signUp(createAgent(t), 'ada')
       const statuses: number[] = []
-      for (const password of ['wrong 1', PASSWORD, 'wrong 2', PASSWORD, 'wrong 3']) {
+      for (const password of ['wrong 1', PASSWORD, 'wrong 2', PASSWORD, 'wrong 3', 'wrong 4', PASSWORD, 'wrong 5']) {
         statuses.push((await agent.post('/api/login', { json: { username: 'ada', password } })).statusCode)
       }
-      assert.deepEqual(statuses, [401, 200, 401, 200, 401])
+      assert.deepEqual(statuses, [401, 200, 401, 200, 401, 401, 200, 401])
       const refused = await agent.post('/api/login', { json: { username: 'ada', password: PASSWORD } })
       assert.equal(refused.statusCode, 429)
       assert.match((refused.json() as { error: string }).error, REFUSED)
       assert.equal(refused.headers['ratelimit-limit'], '5')
       assert.equal(refused.headers['ratelimit-remaining'], '0')
       assert.ok(Number(refused.headers['retry-after']) > 0)
-      assert.equal(t.events('auth_success').filter((e) => (e.extra as any).method === 'password').length, 2)
+      assert.equal(t.events('auth_success').filter((e) => (e.extra as any).method === 'password').length, 3)
     }))
 
-  test('successful logins count like failed ones', () =>
+  test('a sign-in reports the attempts left as they were before it (its reservation given back)', () =>
     withApp({}, async (t) => {
-      await signUp(createAgent(t), 'bob')
+      await signUp(createAgent(t), 'ada')
+      const agent = createAgent(t)
+      const wrong = await agent.post('/api/login', { json: { username: 'ada', password: 'wrong' } })
+      assert.equal(wrong.headers['ratelimit-remaining'], '4')
+      const right = await agent.post('/api/login', { json: { username: 'ada', password: PASSWORD } })
+      assert.equal(right.statusCode, 200)
+      assert.equal(right.headers['ratelimit-remaining'], '4')
+    }))
+
+  test('a class of 40 behind one address signs in within a minute: all 200; a guesser there is then stopped', () =>
+    withApp({ env: { RATE_LIMIT_REGISTER: '100/1h' } }, async (t) => {
+      const names = Array.from({ length: 40 }, (_, i) => `pupil${i}`)
+      for (const name of names) await signUp(createAgent(t), name)
+      const school = createAgent(t)
+      for (const name of names) {
+        const res = await school.post('/api/login', { json: { username: name, password: PASSWORD } })
+        assert.equal(res.statusCode, 200, `${name} signs in`)
+        t.clock.advance(1_000)
+      }
+      // Two typos in the class are fine too.
+      assert.equal(
+        (await school.post('/api/login', { json: { username: 'pupil1', password: 'typo' } })).statusCode,
+        401,
+      )
+      assert.equal(
+        (await school.post('/api/login', { json: { username: 'pupil1', password: PASSWORD } })).statusCode,
+        200,
+      )
+      // A guesser from the same address gets three more failures, then everyone there waits.
+      for (let i = 0; i < 4; i += 1) {
+        const res = await school.post('/api/login', { json: { username: 'pupil2', password: `guess ${i}` } })
+        assert.equal(res.statusCode, 401)
+      }
+      assert.equal(
+        (await school.post('/api/login', { json: { username: 'pupil3', password: PASSWORD } })).statusCode,
+        429,
+      )
+    }))
+
+  test('a malformed login counts as a failure', () =>
+    withApp({}, async (t) => {
       const agent = createAgent(t)
       const statuses: number[] = []
-      for (let i = 0; i < 6; i += 1) {
-        statuses.push((await agent.post('/api/login', { json: { username: 'bob', password: PASSWORD } })).statusCode)
-      }
-      assert.deepEqual(statuses, [200, 200, 200, 200, 200, 429])
+      for (let i = 0; i < 6; i += 1)
+        statuses.push((await agent.post('/api/login', { json: { username: 'ada' } })).statusCode)
+      assert.deepEqual(statuses, [400, 400, 400, 400, 400, 429])
     }))
 
   test('register: 5 attempts whatever their outcome, then 429; nobody is created by the 6th', () =>
@@ -151,7 +190,10 @@ describe('admins see and clear blocks over the API', () => {
       await signUp(learner, 'learner')
 
       const attacker = createAgent(t)
-      for (let i = 0; i < 6; i += 1) await attacker.post('/api/login', { json: { username: 'ada', password: 'x' } })
+      // Two failures block the name; three more names make five failures, which block the address.
+      for (const username of ['ada', 'ada', 'bea', 'cal', 'dee', 'eve']) {
+        await attacker.post('/api/login', { json: { username, password: 'x' } })
+      }
       const listed = await admin.get('/api/admin/rate-limits')
       assert.equal(listed.statusCode, 200)
       const { blocks } = listed.json() as { blocks: Array<Record<string, unknown>> }
@@ -176,7 +218,9 @@ describe('admins see and clear blocks over the API', () => {
 
       // Lifted at once on this instance: the address may try again, and so may the name.
       assert.equal((await attacker.post('/api/login', { json: { username: 'ada', password: 'x' } })).statusCode, 401)
-      for (let i = 0; i < 5; i += 1) await attacker.post('/api/login', { json: { username: 'ada', password: 'x' } })
+      for (const username of ['ada', 'fay', 'gus', 'hal']) {
+        await attacker.post('/api/login', { json: { username, password: 'x' } })
+      }
       assert.deepEqual(await admin.delete('/api/admin/rate-limits').then((r) => [r.statusCode, r.json()]), [
         200,
         { cleared: 2 },

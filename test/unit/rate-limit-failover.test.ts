@@ -32,6 +32,9 @@ function scripted(outcomes: Array<'ok' | 'over' | 'fail'>) {
     penalty: next,
     get: next,
     delete: async () => true,
+    refund: async () => {
+      await next()
+    },
   }
   return { limiter, calls }
 }

@@ -158,6 +158,16 @@ export function createAccountsRepository(db: Kysely<Database>) {
         .executeTakeFirst()
     },
 
+    /** The account's id, for decisions taken before its password is verified. */
+    async findIdByUsername(username: string): Promise<number | undefined> {
+      const row = await db
+        .selectFrom('users')
+        .select('id')
+        .where('username_lower', '=', lowerKey(username))
+        .executeTakeFirst()
+      return row?.id
+    },
+
     async findCredentialsById(id: number): Promise<UserCredentials | undefined> {
       return db.selectFrom('users').select(CREDENTIAL_COLUMNS).where('id', '=', id).executeTakeFirst()
     },

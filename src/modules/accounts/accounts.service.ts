@@ -135,6 +135,10 @@ export function createAccountsService(deps: AccountsServiceDeps) {
       return { status: 'success', user: withoutHash(credentials), usernameKey }
     },
 
+    async findUserId(username: string): Promise<number | undefined> {
+      return repository.findIdByUsername(username)
+    },
+
     async findUser(id: number): Promise<UserRecord | undefined> {
       return repository.findById(id)
     },

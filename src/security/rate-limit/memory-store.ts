@@ -65,6 +65,16 @@ export class MemoryCounterStore {
     return [current[0] + points, current[1]]
   }
 
+  /**
+   * Gives back one reserved attempt of a live counter; a window that has ended meanwhile stays
+   * ended (a refund must never open the next window with a credit).
+   */
+  decrement(key: string): void {
+    const current = this.read(key)
+    if (current === null || current[0] <= 0) return
+    this.counters.set(key, current[0] - 1, { noUpdateTTL: true })
+  }
+
   /** The live counter, or null. A window is over at its last millisecond, as a Redis key expires. */
   read(key: string): CounterState | null {
     const consumed = this.counters.get(key)
@@ -120,6 +130,12 @@ export class MemoryRateLimiter extends RateLimiterStoreAbstract {
   constructor(opts: Omit<StoreOptions, 'storeClient'> & { storeClient: MemoryCounterStore }) {
     super(opts)
     this.store = opts.storeClient
+  }
+
+  /** See MemoryCounterStore.decrement; the library's `reward` would open a window with a credit. */
+  refund(key: string): Promise<void> {
+    this.store.decrement(this.getKey(key))
+    return Promise.resolve()
   }
 
   // The four methods below are the store interface RateLimiterStoreAbstract calls.

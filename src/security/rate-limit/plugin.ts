@@ -2,22 +2,46 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { POLICY_KEY_KIND, ROUTE_POLICIES, type RoutePolicyName } from './policies.ts'
 import type { Decision } from './policy-limiter.ts'
-import { createRateLimits, type RateLimits, type RateLimitsDeps } from './service.ts'
+import { createRateLimits, type RateLimits, type RateLimitsDeps, type Reservation } from './service.ts'
 import { clientKey } from '../client-key.ts'
 import { appendRouteHook, requestHook, sendHook } from '../../http/hooks.ts'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** The rate-limit policy of the route: `config: { rateLimit: 'login' }`. */
-    rateLimit?: RoutePolicyName
+    /** The rate-limit policy (or policies) of the route: `config: { rateLimit: 'login' }`. */
+    rateLimit?: RoutePolicyName | readonly RoutePolicyName[]
   }
   interface FastifyInstance {
     rateLimits: RateLimits
   }
   interface FastifyRequest {
-    /** What the route's policy decided for this request; null when it counted nothing. */
+    /** What the route's policies decided for this request (the tightest); null when they counted nothing. */
     rateLimitDecision: Decision | null
+    /** The attempts this request holds at its route's policies, until a handler gives them back. */
+    rateLimitReservations: Reservation[] | null
+    /**
+     * Gives back the attempts the route's policies counted for this request: its handler calls
+     * it when the request proved not to be a failure (a right password), since those policies
+     * count failures only but must count them before the work they guard.
+     */
+    refundRateLimits(): Promise<void>
   }
+}
+
+/** The decision a client should see among several: the one with the fewest attempts left. */
+function tightest(reservations: readonly Reservation[]): Decision | null {
+  let decision: Decision | null = null
+  for (const reservation of reservations) {
+    if (decision === null || reservation.decision.remaining < decision.remaining) decision = reservation.decision
+  }
+  return decision
+}
+
+function declaredPolicies(
+  declared: RoutePolicyName | readonly RoutePolicyName[] | undefined,
+): readonly RoutePolicyName[] {
+  if (declared === undefined) return []
+  return typeof declared === 'string' ? [declared] : declared
 }
 
 /** GET, HEAD and OPTIONS are never limited by these policies (CONTRACT §5), whatever a route declares. */
@@ -47,37 +71,65 @@ export const rateLimits = fp(
     const limits = createRateLimits(opts)
     app.decorate('rateLimits', limits)
     app.decorateRequest('rateLimitDecision', null)
+    app.decorateRequest('rateLimitReservations', null)
+    app.decorateRequest('refundRateLimits', async function refundRateLimits(this: FastifyRequest) {
+      const held = this.rateLimitReservations
+      if (held === null) return
+      this.rateLimitReservations = null
+      await limits.refund(held)
+      for (const reservation of held) {
+        const { decision } = reservation
+        reservation.decision = { ...decision, remaining: Math.min(decision.remaining + 1, decision.limit) }
+      }
+      this.rateLimitDecision = tightest(held)
+    })
     app.addHook('onClose', async () => limits.close())
 
-    const policyOf = (req: FastifyRequest) =>
-      SAFE_METHODS.has(req.method) ? undefined : req.routeOptions.config?.rateLimit
+    const policiesOf = (req: FastifyRequest): readonly RoutePolicyName[] =>
+      SAFE_METHODS.has(req.method) ? [] : declaredPolicies(req.routeOptions.config?.rateLimit)
 
     const enforce = requestHook(
-      (req) => policyOf(req) !== undefined,
-      async (req, reply) => {
-        const policy = policyOf(req)!
-        const value = counterValue(policy, req)
-        if (value === null) return
-        const decision = await limits.consume(policy, value)
-        req.rateLimitDecision = decision
-        sendLimitHeaders(reply, decision)
-        if (!decision.allowed) throw limits.refuse(req, policy, value, decision)
+      (req) => policiesOf(req).length > 0,
+      async (req) => {
+        const wanted: Array<[RoutePolicyName, string]> = []
+        for (const policy of policiesOf(req)) {
+          const value = counterValue(policy, req)
+          if (value !== null) wanted.push([policy, value])
+        }
+        if (wanted.length === 0) return
+        const { granted, refused } = await limits.reserve(wanted)
+        if (refused) {
+          req.rateLimitDecision = refused.decision
+          throw limits.refuse(req, refused.policy, refused.value, refused.decision)
+        }
+        req.rateLimitReservations = granted
+        req.rateLimitDecision = tightest(granted)
       },
     )
 
-    // A request refused before this layer (a CSRF failure) counted nothing, yet its response
-    // reports the route's limits like every other response of the route.
+    // Every response of a limited route reports its limits: what this request counted (after
+    // any refund), or, for one refused before this layer (a CSRF failure), a look that counts nothing.
     const report = sendHook(
-      (req) => policyOf(req) !== undefined && req.rateLimitDecision === null,
+      (req) => policiesOf(req).length > 0,
       async (req, reply, payload) => {
-        const policy = policyOf(req)!
-        const value = counterValue(policy, req)
-        if (value === null) return payload
+        if (req.rateLimitDecision !== null) {
+          sendLimitHeaders(reply, req.rateLimitDecision)
+          return payload
+        }
+        const looks: Decision[] = []
         try {
-          sendLimitHeaders(reply, await limits.policies[policy].peek(value))
+          for (const policy of policiesOf(req)) {
+            const value = counterValue(policy, req)
+            if (value !== null) looks.push(await limits.policies[policy].peek(value))
+          }
         } catch {
           // Only informational here: the response is already decided and goes out as it is.
         }
+        const decision = looks.reduce<Decision | null>(
+          (a, b) => (a === null || b.remaining < a.remaining ? b : a),
+          null,
+        )
+        if (decision) sendLimitHeaders(reply, decision)
         return payload
       },
     )
@@ -87,13 +139,15 @@ export const rateLimits = fp(
     // above. A mistake in a declaration is a start-up error. onRoute sees only the routes added
     // after this plugin, which is why app.ts registers every route module after it.
     app.addHook('onRoute', (route) => {
-      const policy = route.config?.rateLimit
-      if (policy === undefined) return
+      const policies = declaredPolicies(route.config?.rateLimit)
+      if (policies.length === 0) return
       const where = `Route ${String(route.method)} ${route.url}`
-      if (!ROUTE_POLICIES.includes(policy)) throw new Error(`${where}: unknown rate-limit policy "${policy}"`)
-      // An anonymous request has no user to count by; it must be refused (401) by access control.
-      if (POLICY_KEY_KIND[policy] === 'user' && !SIGNED_IN_ACCESS.has(route.config?.access ?? 'public')) {
-        throw new Error(`${where}: the per-user rate-limit policy "${policy}" needs access 'user' or above`)
+      for (const policy of policies) {
+        if (!ROUTE_POLICIES.includes(policy)) throw new Error(`${where}: unknown rate-limit policy "${policy}"`)
+        // An anonymous request has no user to count by; it must be refused (401) by access control.
+        if (POLICY_KEY_KIND[policy] === 'user' && !SIGNED_IN_ACCESS.has(route.config?.access ?? 'public')) {
+          throw new Error(`${where}: the per-user rate-limit policy "${policy}" needs access 'user' or above`)
+        }
       }
       appendRouteHook(route, 'onRequest', enforce)
       appendRouteHook(route, 'onSend', report)

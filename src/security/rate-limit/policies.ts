@@ -1,12 +1,21 @@
 import type { Config, Limit } from '../../config/index.ts'
 
-/** Policies a route can declare: `config: { rateLimit: 'login' }`. */
-export const ROUTE_POLICIES = ['login', 'register', 'avatar'] as const
+/**
+ * Policies a route can declare, counted in onRequest before the body is read:
+ * `config: { rateLimit: 'login' }`, or several (`['password_check', 'password_check_ip']`).
+ */
+export const ROUTE_POLICIES = ['login', 'register', 'avatar', 'password_check', 'password_check_ip'] as const
 export type RoutePolicyName = (typeof ROUTE_POLICIES)[number]
 
-/** Every policy: the route policies, and failed logins per attempted username (checked by the login service). */
-export type PolicyName = RoutePolicyName | 'login_user'
-export const POLICY_NAMES: readonly PolicyName[] = [...ROUTE_POLICIES, 'login_user']
+/**
+ * Policies counted by a service once the body says what the request is: failed logins per
+ * attempted username, and changes of email address (a PATCH that changes only a bio is not one).
+ */
+export const SERVICE_POLICIES = ['login_user', 'email_change', 'email_change_ip'] as const
+export type ServicePolicyName = (typeof SERVICE_POLICIES)[number]
+
+export type PolicyName = RoutePolicyName | ServicePolicyName
+export const POLICY_NAMES: readonly PolicyName[] = [...ROUTE_POLICIES, ...SERVICE_POLICIES]
 
 /** What a counter is counted per: a client address (IPv6 per /64), a signed-in user, an attempted username. */
 export type KeyKind = 'ip' | 'user' | 'username'
@@ -15,12 +24,26 @@ export const POLICY_KEY_KIND: Readonly<Record<PolicyName, KeyKind>> = {
   login: 'ip',
   register: 'ip',
   avatar: 'user',
+  password_check: 'user',
+  password_check_ip: 'ip',
   login_user: 'username',
+  email_change: 'user',
+  email_change_ip: 'ip',
 }
 
 export function policyLimits(config: Config): Readonly<Record<PolicyName, Limit>> {
-  const { login, loginUser, register, avatar } = config.rateLimits
-  return { login, register, avatar, login_user: loginUser }
+  const { login, loginUser, register, avatar, passwordCheck, passwordCheckIp, emailChange, emailChangeIp } =
+    config.rateLimits
+  return {
+    login,
+    register,
+    avatar,
+    password_check: passwordCheck,
+    password_check_ip: passwordCheckIp,
+    login_user: loginUser,
+    email_change: emailChange,
+    email_change_ip: emailChangeIp,
+  }
 }
 
 export function isPolicyName(name: string): name is PolicyName {

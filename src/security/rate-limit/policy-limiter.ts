@@ -39,6 +39,11 @@ export class PolicyLimiter {
     return decision
   }
 
+  /** Gives back one attempt counted by `consume` (a reservation that proved not to be a failure). */
+  async refund(value: string): Promise<void> {
+    await this.limiter.refund(this.counter(value))
+  }
+
   /** Counts one failure without refusing anything (the failure itself has been processed). */
   async penalize(value: string): Promise<Decision> {
     const decision = this.decide(await this.limiter.penalty(this.counter(value)), 'left')

@@ -9,6 +9,8 @@ export interface CounterLimiter {
   get(key: string): Promise<RateLimiterRes | null>
   penalty(key: string, points?: number): Promise<RateLimiterRes>
   delete(key: string): Promise<boolean>
+  /** Gives back one attempt counted in a window that is still open; nothing once it has ended. */
+  refund(key: string): Promise<void>
 }
 
 /** While Redis is down, one call in this interval tries it again (unless it reconnects sooner). */
@@ -90,6 +92,10 @@ export class FailoverLimiter implements CounterLimiter {
 
   delete(key: string) {
     return this.run((limiter) => limiter.delete(key))
+  }
+
+  refund(key: string) {
+    return this.run((limiter) => limiter.refund(key))
   }
 
   private async run<T>(operation: (limiter: CounterLimiter) => Promise<T>): Promise<T> {

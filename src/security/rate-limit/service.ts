@@ -1,6 +1,5 @@
 import type { FastifyRequest } from 'fastify'
 import type { Redis } from 'ioredis'
-import { RateLimiterRedis } from 'rate-limiter-flexible'
 import type { Config } from '../../config/index.ts'
 import type { DatabaseHandle } from '../../db/database.ts'
 import { tooManyRequests, type HttpError } from '../../http/errors.ts'
@@ -20,6 +19,7 @@ import {
 } from './policies.ts'
 import { PolicyLimiter, type Decision } from './policy-limiter.ts'
 import { REDIS_KEY_PREFIX, RedisBlocks } from './redis-blocks.ts'
+import { RedisCounterLimiter } from './redis-limiter.ts'
 import { FailoverLimiter, RedisAvailability, type CounterLimiter } from './redis-failover.ts'
 import { createUsernameKeyer } from './username-key.ts'
 
@@ -35,16 +35,29 @@ export interface RateLimitsDeps {
   maxMemoryEntries?: number
 }
 
+/** One attempt counted at one policy, to be given back if it proves not to be a failure. */
+export interface Reservation {
+  readonly policy: PolicyName
+  readonly value: string
+  decision: Decision
+}
+
+/** What `reserve` did: every attempt counted, or none (the refusal, to report, and nothing held). */
+export type ReserveResult = { granted: Reservation[]; refused: null } | { granted: []; refused: Reservation }
+
 /**
- * Failed logins per attempted username, from any address (credential stuffing). The login
- * service calls it: `check` before verifying the password, `consumeFailure` after a wrong one,
- * `reset` after a right one.
+ * Failed logins per attempted username, from any address (credential stuffing), counted by the
+ * sign-in service before it verifies a password (`reserve`), given back when the password
+ * proves right for a disabled account (`refund`), and started afresh by a sign-in (`reset`).
  */
 export interface LoginUserLimit {
-  /** Throws the 429 (and logs rate_limited) when the username has used up its failures. */
-  check(req: FastifyRequest, username: string): Promise<void>
-  consumeFailure(username: string): Promise<void>
+  /** The username's counter value: a keyed hash, so counters and logs never reveal the names tried. */
+  key(username: string): string
+  reserve(username: string): Promise<Reservation>
+  refund(username: string): Promise<void>
   reset(username: string): Promise<void>
+  /** Counts one failure without refusing (the command line and tests fill a counter with it). */
+  consumeFailure(username: string): Promise<void>
 }
 
 export interface RateLimits {
@@ -55,6 +68,14 @@ export interface RateLimits {
   readonly blocks: BlockAdmin
   /** Counts an attempt at a route's policy by `value`: a client key (`203.0.113.7`), a user id. */
   consume(policy: RoutePolicyName, value: string): Promise<Decision>
+  /**
+   * Counts one attempt at each policy, atomically per counter, before the work they guard is
+   * done (reserve before verify: under any concurrency at most the limit is verified). When one
+   * refuses, the attempts already counted for this call are given back.
+   */
+  reserve(wanted: ReadonlyArray<readonly [PolicyName, string]>): Promise<ReserveResult>
+  /** Gives back reservations that proved not to be failures (a right password). */
+  refund(reservations: readonly Reservation[]): Promise<void>
   /** Logs the refusal as a rate_limited event and returns the 429 to throw. */
   refuse(req: FastifyRequest, policy: PolicyName, value: string, decision: Decision): HttpError
   close(): void
@@ -101,7 +122,7 @@ export function createRateLimits(deps: RateLimitsDeps): RateLimits {
     const duration = windowMs / 1000
     const inMemory = new MemoryRateLimiter({ storeClient: memory, keyPrefix: policy, points, duration })
     if (!redis || !availability) return inMemory
-    const shared = new RateLimiterRedis({
+    const shared = new RedisCounterLimiter({
       storeClient: redis,
       keyPrefix: REDIS_KEY_PREFIX + policy,
       points,
@@ -129,18 +150,40 @@ export function createRateLimits(deps: RateLimitsDeps): RateLimits {
     return tooManyRequests(decision.resetSeconds)
   }
 
+  const refund = async (reservations: readonly Reservation[]) => {
+    for (const { policy, value } of reservations) await policies[policy].refund(value)
+  }
+
+  const reserve = async (wanted: ReadonlyArray<readonly [PolicyName, string]>): Promise<ReserveResult> => {
+    const granted: Reservation[] = []
+    for (const [policy, value] of wanted) {
+      const decision = await policies[policy].consume(value)
+      if (!decision.allowed) {
+        // The refused attempt itself stays counted (a blocked client keeps being blocked);
+        // the others were never tried, so they are given back.
+        await refund(granted)
+        return { granted: [], refused: { policy, value, decision } }
+      }
+      granted.push({ policy, value, decision })
+    }
+    return { granted, refused: null }
+  }
+
   const usernameKey = createUsernameKeyer(deps.sessionSecret)
   const loginUser: LoginUserLimit = {
-    async check(req, username) {
+    key: usernameKey,
+    async reserve(username) {
       const value = usernameKey(username)
-      const decision = await policies.login_user.peek(value)
-      if (!decision.allowed) throw refuse(req, 'login_user', value, decision)
+      return { policy: 'login_user', value, decision: await policies.login_user.consume(value) }
     },
-    async consumeFailure(username) {
-      await policies.login_user.penalize(usernameKey(username))
+    async refund(username) {
+      await policies.login_user.refund(usernameKey(username))
     },
     async reset(username) {
       await policies.login_user.reset(usernameKey(username))
+    },
+    async consumeFailure(username) {
+      await policies.login_user.penalize(usernameKey(username))
     },
   }
 
@@ -167,6 +210,8 @@ export function createRateLimits(deps: RateLimitsDeps): RateLimits {
     loginUser,
     blocks,
     consume: (policy, value) => policies[policy].consume(value),
+    reserve,
+    refund,
     refuse,
     close: () => availability?.dispose(),
   }

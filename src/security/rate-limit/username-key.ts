@@ -1,11 +1,6 @@
-import { createHmac, hkdfSync } from 'node:crypto'
+import { createKeyedHasher } from '../keyed-hash.ts'
 
-// Derived like the other keys of SESSION_SECRET (security/sessions/keys.ts), under a label of its own.
-const HKDF_SALT = 'lectern/session-secret'
 const LABEL = 'lectern/rate-limit-username/v1'
-const KEY_BYTES = 32
-/** 128 bits of the MAC: collisions between usernames are out of reach, keys stay short. */
-const KEY_HEX_CHARS = 32
 
 /**
  * The counter value for an attempted username: a keyed hash of its lower-cased form. Keyed, so
@@ -13,7 +8,6 @@ const KEY_HEX_CHARS = 32
  * tried, and nobody without the secret can tell which counter is whose by hashing guesses.
  */
 export function createUsernameKeyer(sessionSecret: string): (username: string) => string {
-  const key = Buffer.from(hkdfSync('sha256', sessionSecret, HKDF_SALT, LABEL, KEY_BYTES))
-  return (username) =>
-    createHmac('sha256', key).update(username.toLowerCase(), 'utf8').digest('hex').slice(0, KEY_HEX_CHARS)
+  const hash = createKeyedHasher(sessionSecret, LABEL)
+  return (username) => hash(username.toLowerCase())
 }

@@ -1,7 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { securityEvent } from '../../http/request-context.ts'
-import type { LoginAttemptHooks } from '../../modules/accounts/accounts.routes.ts'
-import { lowerKey } from '../../modules/accounts/accounts.repository.ts'
 import {
   EMAIL_MAX_LENGTH,
   loginBodySchema,
@@ -14,6 +12,7 @@ import {
   INVALID_CREDENTIALS_MESSAGE,
   type AccountsService,
 } from '../../modules/accounts/accounts.service.ts'
+import type { CredentialsService } from '../../modules/accounts/credentials.service.ts'
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../security/passwords.ts'
 import type { createFormChecks } from '../form-validation.ts'
 import { emptyForm, formValues, noteFormProblem, serviceErrors, type FormState } from '../forms.ts'
@@ -23,8 +22,8 @@ import { seeOther, type Pages } from '../page.ts'
 export interface AccountPagesOptions {
   pages: Pages
   accounts: AccountsService
+  credentials: CredentialsService
   forms: ReturnType<typeof createFormChecks>
-  loginAttempts?: LoginAttemptHooks
 }
 
 const LOGIN_FIELDS = ['username', 'password'] as const
@@ -64,7 +63,7 @@ function keptValues(req: FastifyRequest, fields: readonly string[]): Record<stri
  * the message next to its field and what was typed (never the password).
  */
 export async function accountPages(app: FastifyInstance, opts: AccountPagesOptions) {
-  const { pages, accounts, loginAttempts: hooks = {} } = opts
+  const { pages, accounts, credentials } = opts
   const checkLogin = opts.forms.compile(loginBodySchema, LOGIN_ERRORS)
   const checkRegister = opts.forms.compile(registerBodySchema, REGISTER_ERRORS)
   const registerLimits = {
@@ -122,20 +121,9 @@ export async function accountPages(app: FastifyInstance, opts: AccountPagesOptio
         return loginPage(req, reply, { values: keptValues(req, LOGIN_FIELDS), errors, formError: null }, 400)
       }
       const { username, password } = values as { username: string; password: string }
-      await hooks.beforeAttempt?.(req, lowerKey(username))
-      const outcome = await accounts.login(username, password)
-      await hooks.afterAttempt?.(req, outcome)
-      if (outcome.status === 'success') {
-        await req.session.signIn(outcome.user.id)
-        securityEvent(req, 'auth_success', { username: outcome.user.username, method: 'password', via: 'form' })
-        return seeOther(reply, nextOf(req) ?? DEFAULT_AFTER_SIGN_IN)
-      }
-      const disabled = outcome.status === 'disabled'
-      securityEvent(req, 'auth_failure', {
-        username,
-        reason: disabled ? 'account_disabled' : outcome.reason,
-        via: 'form',
-      })
+      const result = await credentials.signIn(req, username, password, { via: 'form' })
+      if (result.status === 'signed_in') return seeOther(reply, nextOf(req) ?? DEFAULT_AFTER_SIGN_IN)
+      const disabled = result.status === 'disabled'
       const message = disabled ? ACCOUNT_DISABLED_MESSAGE : INVALID_CREDENTIALS_MESSAGE
       noteFormProblem(req, message, 'HttpError')
       return loginPage(

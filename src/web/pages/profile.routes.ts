@@ -9,6 +9,9 @@ import {
   profileBodySchema,
 } from '../../modules/accounts/accounts.schemas.ts'
 import { WRONG_CURRENT_PASSWORD_MESSAGE, type AccountsService } from '../../modules/accounts/accounts.service.ts'
+import { PASSWORD_CHECK_POLICIES } from '../../modules/accounts/accounts.routes.ts'
+import type { CredentialsService } from '../../modules/accounts/credentials.service.ts'
+import { limitEmailChange } from '../../modules/accounts/email-change-limit.ts'
 import { presentUser } from '../../modules/accounts/user.presenter.ts'
 import type { AvatarsService } from '../../modules/avatars/avatars.service.ts'
 import { createLingeringCloser } from '../../modules/avatars/lingering-close.ts'
@@ -21,7 +24,9 @@ import {
   type UploadLimits,
 } from '../../modules/avatars/read-upload.ts'
 import { uploadRejection } from '../../modules/avatars/upload-rejections.ts'
+import { signedIn } from '../../security/authz.ts'
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../security/passwords.ts'
+import type { RateLimits } from '../../security/rate-limit/service.ts'
 import type { createFormChecks } from '../form-validation.ts'
 import { emptyForm, formValues, noteFormProblem, serviceErrors, type FormState } from '../forms.ts'
 import { seeOther, type Pages } from '../page.ts'
@@ -29,6 +34,8 @@ import { seeOther, type Pages } from '../page.ts'
 export interface ProfilePagesOptions {
   pages: Pages
   accounts: AccountsService
+  credentials: CredentialsService
+  limits: RateLimits
   avatars: AvatarsService
   forms: ReturnType<typeof createFormChecks>
   /** MAX_UPLOAD_BYTES. */
@@ -81,13 +88,13 @@ interface ProfileForms {
  * The script (src/web/client/avatar-preview.ts) shows the chosen picture before it is sent.
  */
 export async function profilePages(app: FastifyInstance, opts: ProfilePagesOptions) {
-  const { pages, accounts, avatars } = opts
+  const { pages, accounts, credentials, limits, avatars } = opts
   const checkProfile = opts.forms.compile(profileBodySchema, PROFILE_ERRORS)
   const checkPassword = opts.forms.compile(passwordChangeBodySchema, PASSWORD_ERRORS)
   const uploadLimits: UploadLimits = { maxFileBytes: opts.maxUploadBytes }
 
   async function profilePage(req: FastifyRequest, reply: FastifyReply, forms: ProfileForms = {}, status = 200) {
-    const record = await accounts.findUser(req.user!.id)
+    const record = await accounts.findUser(signedIn(req).user.id)
     if (!record) throw unauthorized()
     const user = presentUser(record)
     return pages.send(
@@ -133,7 +140,8 @@ export async function profilePages(app: FastifyInstance, opts: ProfilePagesOptio
         return profilePage(req, reply, { profile: { values, errors, formError: null } }, 400)
       }
       try {
-        const user = await accounts.updateProfile(req.user!.id, values)
+        await limitEmailChange(signedIn(req), limits, accounts, values.email)
+        const user = await accounts.updateProfile(signedIn(req).user.id, values)
         if (!user) throw unauthorized()
       } catch (error) {
         const { errors: fieldErrors, formError, status, message } = serviceErrors(error, PROFILE_FIELDS)
@@ -150,6 +158,8 @@ export async function profilePages(app: FastifyInstance, opts: ProfilePagesOptio
       config: {
         access: 'user',
         html: true,
+        // The same policies as POST /api/profile/password, counted together.
+        rateLimit: PASSWORD_CHECK_POLICIES,
         redisplayForm: (req, reply, problem) =>
           profilePage(req, reply, { password: { ...emptyForm(), formError: problem.message } }, problem.status),
       },
@@ -162,19 +172,19 @@ export async function profilePages(app: FastifyInstance, opts: ProfilePagesOptio
         noteFormProblem(req, 'Invalid password form')
         return profilePage(req, reply, { password: { values: {}, errors, formError: null } }, 400)
       }
-      const userId = req.user!.id
       let outcome
       try {
-        outcome = await accounts.changePassword(userId, values.current_password!, values.new_password!)
+        outcome = await credentials.changePassword(signedIn(req), values.current_password!, values.new_password!, {
+          via: 'form',
+        })
       } catch (error) {
         const { errors: fieldErrors, formError, status, message } = serviceErrors(error, ['new_password'])
         noteFormProblem(req, message, 'HttpError')
         const shown = formError ? { new_password: formError } : fieldErrors
         return profilePage(req, reply, { password: { values: {}, errors: shown, formError: null } }, status)
       }
-      if (!outcome) throw unauthorized()
-      if (outcome.status === 'wrong_current_password') {
-        securityEvent(req, 'auth_failure', { reason: 'wrong_current_password', via: 'form' })
+      if (outcome === 'no_account') throw unauthorized()
+      if (outcome === 'wrong_current_password') {
         noteFormProblem(req, WRONG_CURRENT_PASSWORD_MESSAGE, 'HttpError')
         const password = {
           values: {},
@@ -183,10 +193,6 @@ export async function profilePages(app: FastifyInstance, opts: ProfilePagesOptio
         }
         return profilePage(req, reply, { password }, 400)
       }
-      // As through the API: every other session ends, this one goes on under a new id.
-      const signedOutElsewhere = await app.sessions.endAllForUser(userId, { except: req })
-      await req.session.signIn(userId)
-      securityEvent(req, 'password_changed', { signed_out_elsewhere: signedOutElsewhere, via: 'form' })
       return seeOther(reply, '/profile', 'password-changed')
     },
   )
@@ -230,7 +236,7 @@ export async function profilePages(app: FastifyInstance, opts: ProfilePagesOptio
         try {
           const file = await readAvatarUpload(req, uploadLimits)
           fileBytes = file.length
-          await avatars.replace(req.user!.id, file)
+          await avatars.replace(signedIn(req).user.id, file)
           opts.imageAccepted()
         } catch (error) {
           const refusal = uploadRejection(req, error, fileBytes)

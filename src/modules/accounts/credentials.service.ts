@@ -1,0 +1,138 @@
+import type { FastifyRequest } from 'fastify'
+import { securityEvent } from '../../http/request-context.ts'
+import type { Clock } from '../../lib/clock.ts'
+import { clientKey } from '../../security/client-key.ts'
+import type { RateLimits } from '../../security/rate-limit/service.ts'
+import type { SessionAdmin } from '../../security/sessions/index.ts'
+import type { UserRecord } from './accounts.repository.ts'
+import type { AccountsService } from './accounts.service.ts'
+import type { SignInAddressesRepository } from './sign-in-addresses.repository.ts'
+
+/** An address an account signed in from within this window gets past a block of its username. */
+export const KNOWN_ADDRESS_WINDOW_MS = 30 * 24 * 60 * 60 * 1000
+
+export type SignInResult =
+  | { status: 'signed_in'; user: UserRecord }
+  | { status: 'invalid_credentials' }
+  /** The password was right; the account is disabled. */
+  | { status: 'disabled' }
+
+export type PasswordChangeResult = 'changed' | 'wrong_current_password' | 'no_account'
+
+export interface CredentialsServiceDeps {
+  accounts: AccountsService
+  limits: RateLimits
+  addresses: SignInAddressesRepository
+  sessions: SessionAdmin
+  clock: Clock
+  /** Keyed hash of a client key: where an account signed in from, without storing the address. */
+  addressHash(clientKey: string): string
+}
+
+/** `via: 'form'` on the events of the pages' forms; nothing for the API. */
+type Via = { via?: 'form' }
+
+/**
+ * The security flows of a password, one implementation for the API and the pages: signing in
+ * (rate-limit reservations, session rotation, events) and changing the password (ending the
+ * other sessions). Routes only translate the result into JSON or a page.
+ *
+ * Limits count failures, and count them *before* the password is verified: the route's policy
+ * (per address) reserved an attempt in onRequest and the username's is reserved here, both
+ * atomically, so however many guesses arrive at once at most the limit reach the KDF. A right
+ * password gives its reservations back.
+ */
+export function createCredentialsService(deps: CredentialsServiceDeps) {
+  const { accounts, limits, addresses, sessions, clock } = deps
+  const addressOf = (req: FastifyRequest) => deps.addressHash(clientKey(req.ip ?? ''))
+
+  /**
+   * A blocked username lets its owner in from an address the account signed in from lately: a
+   * guesser elsewhere renewing the block forever must not lock the owner out (the per-address
+   * limit, already reserved, still bounds guessing from there).
+   */
+  async function knownAddress(req: FastifyRequest, username: string): Promise<boolean> {
+    const userId = await accounts.findUserId(username)
+    if (userId === undefined) return false
+    return addresses.signedInSince(userId, addressOf(req), clock.now() - KNOWN_ADDRESS_WINDOW_MS)
+  }
+
+  /** Who a failed attempt was for, in the log: an account by id; an unknown name only as its keyed hash. */
+  function attempted(userId: number | null, username: string) {
+    return userId === null ? { attempted_username_key: limits.loginUser.key(username) } : { attempted_user_id: userId }
+  }
+
+  return {
+    async signIn(req: FastifyRequest, username: string, password: string, via: Via = {}): Promise<SignInResult> {
+      const reservation = await limits.loginUser.reserve(username)
+      if (!reservation.decision.allowed && !(await knownAddress(req, username))) {
+        // Refused without verifying anything: the address's reservation goes back, so that an
+        // owner locked out by someone else's guessing does not use up their address's attempts.
+        await req.refundRateLimits()
+        throw limits.refuse(req, 'login_user', reservation.value, reservation.decision)
+      }
+
+      let outcome
+      try {
+        outcome = await accounts.login(username, password)
+      } catch (error) {
+        // Nothing was decided (the KDF queue full: a 503 to retry): no failure to count.
+        await req.refundRateLimits()
+        await limits.loginUser.refund(username)
+        throw error
+      }
+      if (outcome.status === 'success') {
+        await req.refundRateLimits()
+        await limits.loginUser.reset(username)
+        await addresses.remember(outcome.user.id, addressOf(req), clock.now())
+        await req.session.signIn(outcome.user.id)
+        securityEvent(req, 'auth_success', { username: outcome.user.username, method: 'password', ...via })
+        return { status: 'signed_in', user: outcome.user }
+      }
+      if (outcome.status === 'disabled') {
+        // A right password is no failure; the 403 tells only someone who knows it.
+        await req.refundRateLimits()
+        await limits.loginUser.refund(username)
+        securityEvent(req, 'auth_failure', { attempted_user_id: outcome.userId, reason: 'account_disabled', ...via })
+        return { status: 'disabled' }
+      }
+      // What was typed as a username may be a password typed in the wrong field: never logged.
+      securityEvent(req, 'auth_failure', { ...attempted(outcome.userId, username), reason: outcome.reason, ...via })
+      return { status: 'invalid_credentials' }
+    },
+
+    /**
+     * The route's policies (per user and per address) reserved an attempt before the body was
+     * read; only a wrong current password keeps it.
+     */
+    async changePassword(
+      req: FastifyRequest & { user: { id: number } },
+      currentPassword: string,
+      newPassword: string,
+      via: Via = {},
+    ): Promise<PasswordChangeResult> {
+      const userId = req.user.id
+      let outcome
+      try {
+        outcome = await accounts.changePassword(userId, currentPassword, newPassword)
+      } catch (error) {
+        await req.refundRateLimits() // a refused new password is not a guess at the current one
+        throw error
+      }
+      if (outcome?.status !== 'wrong_current_password') await req.refundRateLimits()
+      if (!outcome) return 'no_account'
+      if (outcome.status === 'wrong_current_password') {
+        securityEvent(req, 'auth_failure', { reason: 'wrong_current_password', ...via })
+        return 'wrong_current_password'
+      }
+      // Whoever else held a session (perhaps the reason for the change) is signed out; this
+      // session goes on under a new id.
+      const signedOutElsewhere = await sessions.endAllForUser(userId, { except: req })
+      await req.session.signIn(userId)
+      securityEvent(req, 'password_changed', { signed_out_elsewhere: signedOutElsewhere, ...via })
+      return 'changed'
+    },
+  }
+}
+
+export type CredentialsService = ReturnType<typeof createCredentialsService>
