@@ -114,6 +114,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(sessions, { db: database.db, clock: deps.clock, config })
   // onRequest: a header token is checked before any body is read; serves GET /csrf-token
   await app.register(csrfGuard, { clock: deps.clock, sessionSecret: deps.sessionSecret, config })
+  // onRequest: the route's declared `access`, before the limits and before any body is read (a
+  // form's csrf_token field is checked after this, so no form is redisplayed to a stranger)
+  await app.register(authorization)
   // onRequest: the policy a route declares, before the body is read (memory, or Redis when given)
   await app.register(rateLimits, {
     config,
@@ -126,7 +129,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // onSend: every response's security headers, by content type; after the CSRF guard's onSend,
   // which can still turn a response into a JSON 403
   await app.register(securityHeaders)
-  await app.register(authorization) // preHandler: the route's declared `access`
   await app.register(healthRoutes, { checks: readinessChecks })
   await app.register(metricsRoutes, { metrics, token: config.metricsToken })
   // [services] built once, shared by the API and the pages: no flow is written twice

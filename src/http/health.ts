@@ -8,9 +8,9 @@ export interface ReadinessCheck {
 
 /** Liveness (the process answers) and readiness (its dependencies answer). */
 export async function healthRoutes(app: FastifyInstance, opts: { checks: ReadinessCheck[] }) {
-  app.get('/healthz', async () => ({ status: 'ok' }))
+  app.get('/healthz', { config: { access: 'public' } }, async () => ({ status: 'ok' }))
 
-  app.get('/readyz', async (_req, reply) => {
+  app.get('/readyz', { config: { access: 'public' } }, async (_req, reply) => {
     const results = await Promise.all(
       opts.checks.map(async ({ name, check }) => {
         try {

@@ -82,7 +82,8 @@ const digest = (value: string) => createHash('sha256').update(value).digest()
  */
 export async function metricsRoutes(app: FastifyInstance, opts: { metrics: Metrics; token: string | null }) {
   const expected = opts.token === null ? null : digest(opts.token)
-  app.get('/metrics', async (req, reply) => {
+  // Public to the session layer: its own bearer token (METRICS_TOKEN) decides.
+  app.get('/metrics', { config: { access: 'public' } }, async (req, reply) => {
     if (expected === null) throw notFound()
     const header = req.headers.authorization ?? ''
     const presented = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : ''

@@ -22,16 +22,32 @@ export function hasAccess(user: RequestUser | null, access: Access): boolean {
   return user !== null && ROLE_RANK[user.role] >= REQUIRED_RANK[access]
 }
 
+const ACCESS_LEVELS: ReadonlySet<string> = new Set<Access>(['public', 'user', 'instructor', 'admin'])
+
 /**
- * The one place roles are enforced. A route states its `access`; this hook answers 401 to the
+ * The one place roles are enforced. Every route states its `access` (a route that does not
+ * stops start-up: forgetting is not a way to publish one); this hook answers 401 to the
  * signed-out and 403 (logged as permission_denied) to the signed-in without the role.
- * It runs in preHandler, after the session has been resolved and the CSRF check has passed.
+ * It runs in onRequest, after the session and the CSRF header check: before the rate limits and
+ * before any body is read or validated (a form's csrf_token field included), so a learner's
+ * POST to an instructor route is a 403 whatever its body, and no form is ever redisplayed to
+ * someone who may not use it.
  */
 export const authorization = fp(
   async (app: FastifyInstance) => {
+    // Requests no route matched (the 404 handler) have no declaration and need none.
     const accessOf = (req: FastifyRequest): Access => req.routeOptions.config.access ?? 'public'
+    app.addHook('onRoute', (route) => {
+      const access = route.config?.access
+      if (access === undefined || !ACCESS_LEVELS.has(access)) {
+        throw new Error(
+          `Route ${String(route.method)} ${route.url}: declare who may call it, config.access ` +
+            `'public' | 'user' | 'instructor' | 'admin' (got ${String(access)})`,
+        )
+      }
+    })
     app.addHook(
-      'preHandler',
+      'onRequest',
       requestHook(
         (req) => !hasAccess(req.user, accessOf(req)),
         (req) => {

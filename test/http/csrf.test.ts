@@ -33,6 +33,7 @@ function csrfRoutes(seen: Seen, db: () => Kysely<Database>) {
   return (app: FastifyInstance) => {
     for (const method of UNSAFE_METHODS) {
       app.route({
+        config: { access: 'public' },
         method,
         url: '/test/state',
         handler: async (req) => {
@@ -41,9 +42,10 @@ function csrfRoutes(seen: Seen, db: () => Kysely<Database>) {
         },
       })
     }
-    app.get('/test/state', async () => ({ read: true }))
+    app.get('/test/state', { config: { access: 'public' } }, async () => ({ read: true }))
     // Counts requests whose body Fastify started to read.
     app.post('/test/body', {
+      config: { access: 'public' },
       bodyLimit: 16 * 1024 * 1024,
       preParsing: async (_req, _reply, payload) => {
         seen.preParsing += 1
@@ -57,6 +59,7 @@ function csrfRoutes(seen: Seen, db: () => Kysely<Database>) {
     app.post<{ Body: { name: string } }>(
       '/test/form',
       {
+        config: { access: 'public' },
         schema: {
           body: { type: 'object', additionalProperties: false, properties: { name: { type: 'string' } } },
         },
@@ -66,18 +69,18 @@ function csrfRoutes(seen: Seen, db: () => Kysely<Database>) {
         return { received: req.body }
       },
     )
-    app.post('/test/sign-in', async (req) => {
+    app.post('/test/sign-in', { config: { access: 'public' } }, async (req) => {
       await req.session.signIn(await testUser(db()))
       return { ok: true }
     })
-    app.post('/test/sign-out', async (req, reply) => {
+    app.post('/test/sign-out', { config: { access: 'public' } }, async (req, reply) => {
       await req.session.signOut()
       return reply.code(204).send()
     })
     // Multipart routes live in their own context with @fastify/multipart, as the avatar route will.
     void app.register(async (child) => {
       await child.register(multipart, { limits: { fileSize: 1024 * 1024 } })
-      child.post('/test/upload', { config: { csrf: 'multipart' } }, async (req) => {
+      child.post('/test/upload', { config: { access: 'public', csrf: 'multipart' } }, async (req) => {
         const fields: string[] = []
         for await (const part of csrfCheckedParts(req, req.parts())) {
           if (part.type === 'file') {
@@ -90,7 +93,7 @@ function csrfRoutes(seen: Seen, db: () => Kysely<Database>) {
         return { fields }
       })
       // A route that declares multipart CSRF and then forgets to check the field.
-      child.post('/test/upload-forgetful', { config: { csrf: 'multipart' } }, async (req) => {
+      child.post('/test/upload-forgetful', { config: { access: 'public', csrf: 'multipart' } }, async (req) => {
         for await (const part of req.parts()) {
           if (part.type === 'file') {
             seen.filesRead += 1
@@ -101,12 +104,12 @@ function csrfRoutes(seen: Seen, db: () => Kysely<Database>) {
         return { stored: true }
       })
       // The same mistake on a route that answers with a page, as the profile page's upload does.
-      child.post('/test/upload-forgetful-page', { config: { csrf: 'multipart' } }, async (req, reply) => {
+      child.post('/test/upload-forgetful-page', { config: { access: 'public', csrf: 'multipart' } }, async (req, reply) => {
         for await (const part of req.parts()) if (part.type === 'file') await part.toBuffer()
         return reply.type('text/html; charset=utf-8').send('<p>stored</p>')
       })
       // Reads multipart without declaring it: such requests need a header token.
-      child.post('/test/upload-undeclared', async (req) => {
+      child.post('/test/upload-undeclared', { config: { access: 'public' } }, async (req) => {
         for await (const part of req.parts()) {
           if (part.type === 'file') {
             seen.filesRead += 1

@@ -14,6 +14,7 @@ describe('HTTP conventions (CONTRACT §3)', () => {
     t = await buildTestApp({
       routes: (app) => {
         app.post('/test/echo', {
+          config: { access: 'public' },
           schema: {
             body: {
               type: 'object',
@@ -24,14 +25,17 @@ describe('HTTP conventions (CONTRACT §3)', () => {
           },
           handler: async (req) => ({ received: req.body }),
         })
-        app.get('/test/boom', async () => {
+        app.get('/test/boom', { config: { access: 'public' } }, async () => {
           throw new Error('database password is hunter2')
         })
-        app.get('/test/param/:value', async (req) => ({ length: (req.params as { value: string }).value.length }))
+        app.get('/test/param/:value', { config: { access: 'public' } }, async (req) => ({
+          length: (req.params as { value: string }).value.length,
+        }))
         // A page whose answer is replaced by an error after the security headers were chosen.
         app.get(
           '/test/page-then-boom',
           {
+            config: { access: 'public' },
             onSend: async () => {
               throw new Error('late failure')
             },
@@ -274,7 +278,7 @@ describe('security events', () => {
     const { securityEvent } = await import('../../src/http/request-context.ts')
     const t = await buildTestApp({
       routes: (app) =>
-        app.get('/test/deny', async (req) => {
+        app.get('/test/deny', { config: { access: 'public' } }, async (req) => {
           securityEvent(req, 'permission_denied', { route: '/test/deny', token: 'secret-token-value' })
           securityEvent(req, 'admin_action', { action: 'noop' })
           return {}
@@ -299,7 +303,7 @@ describe('database outages', () => {
   test('a query failing because the database is unreachable is a 503, logged as database_unavailable', async () => {
     const t = await buildTestApp({
       routes: (app) =>
-        app.get('/test/db-down', async () => {
+        app.get('/test/db-down', { config: { access: 'public' } }, async () => {
           throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })
         }),
     })
@@ -331,8 +335,9 @@ describe('JSON bodies', () => {
   test('an empty body labelled JSON is no body: accepted where none is needed, refused where one is', async () => {
     const t = await buildTestApp({
       routes: (app) => {
-        app.post('/test/no-body', async (req) => ({ body: req.body ?? null }))
+        app.post('/test/no-body', { config: { access: 'public' } }, async (req) => ({ body: req.body ?? null }))
         app.post('/test/needs-body', {
+          config: { access: 'public' },
           schema: { body: { type: 'object', additionalProperties: false, properties: { a: { type: 'string' } } } },
           handler: async () => ({}),
         })

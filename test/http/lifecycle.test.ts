@@ -26,7 +26,7 @@ describe('readiness and shutdown', () => {
     const inFlight = new Promise<void>((resolve) => (started = resolve))
     const t = await buildTestApp({
       routes: (app) =>
-        app.get('/test/slow', async () => {
+        app.get('/test/slow', { config: { access: 'public' } }, async () => {
           started()
           await gate
           return { done: true }

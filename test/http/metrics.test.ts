@@ -36,8 +36,8 @@ describe('GET /metrics', () => {
     const t = await buildTestApp({
       env: { METRICS_TOKEN: TOKEN },
       routes: (app) => {
-        app.get('/test/items/:id', async () => ({ ok: true }))
-        app.get('/test/limited', async (req) => {
+        app.get('/test/items/:id', { config: { access: 'public' } }, async () => ({ ok: true }))
+        app.get('/test/limited', { config: { access: 'public' } }, async (req) => {
           securityEvent(req, 'rate_limited', { policy: 'login', key_kind: 'ip' })
           return {}
         })

@@ -16,7 +16,7 @@ describe('pages: friendly errors, one error handler (CONTRACT §6)', () => {
   before(async () => {
     t = await buildTestApp({
       routes: (app) => {
-        app.get('/test/page-boom', { config: { html: true } }, async () => {
+        app.get('/test/page-boom', { config: { access: 'public', html: true } }, async () => {
           throw new Error('database password is hunter2')
         })
         app.get('/test/private-page', { config: { html: true, access: 'user' } }, async () => 'secret')

@@ -62,7 +62,8 @@ describe('wrong current passwords are limited per user and per address (RATE_LIM
       const agent = from(t, '198.51.100.1')
       await signUp(agent, 'ada')
       // Well-formed, but a common password: the service refuses it, and gives the attempt back.
-      for (let i = 0; i < 6; i += 1) assert.equal((await changePassword(agent, PASSWORD, 'password1234')).statusCode, 400)
+      for (let i = 0; i < 6; i += 1)
+        assert.equal((await changePassword(agent, PASSWORD, 'password1234')).statusCode, 400)
       assert.equal((await changePassword(agent, PASSWORD)).statusCode, 204)
     }))
 

@@ -15,7 +15,7 @@ import { testRedisUrl } from '../support/services.ts'
 const redisUrl = testRedisUrl()
 
 function limitedRoutes(app: FastifyInstance) {
-  app.post('/t/login', { config: { rateLimit: 'login' } }, async () => ({ ok: true }))
+  app.post('/t/login', { config: { access: 'public', rateLimit: 'login' } }, async () => ({ ok: true }))
 }
 
 /** A client whose every key lives under a prefix of its own, so tests never see each other's counters. */

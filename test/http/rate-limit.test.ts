@@ -12,11 +12,16 @@ const MESSAGE = /^Rate limit exceeded\. Try again in (\d+) seconds\.$/
  * the limiter is tested on its own here; test/http/rate-limit-login.test.ts tests the real ones.
  */
 function limitedRoutes(app: FastifyInstance) {
-  app.post('/t/login', { config: { rateLimit: 'login' } }, async () => ({ ok: true }))
-  app.post('/t/register', { config: { rateLimit: 'register' } }, async () => ({ ok: true }))
+  app.post('/t/login', { config: { access: 'public', rateLimit: 'login' } }, async () => ({ ok: true }))
+  app.post('/t/register', { config: { access: 'public', rateLimit: 'register' } }, async () => ({ ok: true }))
   app.post('/t/avatar', { config: { access: 'user', rateLimit: 'avatar' } }, async () => ({ ok: true }))
-  app.route({ method: ['GET', 'POST'], url: '/t/both', config: { rateLimit: 'login' }, handler: async () => ({}) })
-  app.post('/t/unlimited', async () => ({ ok: true }))
+  app.route({
+    method: ['GET', 'POST'],
+    url: '/t/both',
+    config: { access: 'public', rateLimit: 'login' },
+    handler: async () => ({}),
+  })
+  app.post('/t/unlimited', { config: { access: 'public' } }, async () => ({ ok: true }))
 }
 
 async function withApp(options: TestAppOptions, run: (t: TestApp) => Promise<void>) {
@@ -99,7 +104,7 @@ describe('rate limits per client IP (in memory)', () => {
       {
         routes: (app) => {
           let n = 0
-          app.post('/t/flaky', { config: { rateLimit: 'login' } }, async (_req, reply) => {
+          app.post('/t/flaky', { config: { access: 'public', rateLimit: 'login' } }, async (_req, reply) => {
             n += 1
             return reply.code(n % 2 === 0 ? 401 : 200).send({})
           })
@@ -257,7 +262,7 @@ describe('the avatar policy counts per signed-in user', () => {
     await assert.rejects(
       buildTestApp({
         routes: (app) => {
-          app.post('/t/open-avatar', { config: { rateLimit: 'avatar' } }, async () => ({}))
+          app.post('/t/open-avatar', { config: { access: 'public', rateLimit: 'avatar' } }, async () => ({}))
         },
       }),
       /per-user rate-limit policy "avatar" needs access 'user'/,

@@ -28,10 +28,14 @@ const DAY_MS = 24 * HOUR_MS
 
 /** Routes that drive the session interface directly, as the accounts and admin modules do. */
 function sessionRoutes(app: FastifyInstance) {
-  app.get('/test/whoami', async (req) => ({ user: req.user, has_session: req.session.id !== null }))
+  app.get('/test/whoami', { config: { access: 'public' } }, async (req) => ({
+    user: req.user,
+    has_session: req.session.id !== null,
+  }))
   app.post<{ Body: { user_id: number } }>(
     '/test/sign-in',
     {
+      config: { access: 'public' },
       schema: {
         body: {
           type: 'object',
@@ -46,18 +50,18 @@ function sessionRoutes(app: FastifyInstance) {
       return { user: req.user }
     },
   )
-  app.post('/test/sign-out', async (req, reply) => {
+  app.post('/test/sign-out', { config: { access: 'public' } }, async (req, reply) => {
     await req.session.signOut()
     return reply.code(204).send()
   })
-  app.post('/test/end-other-sessions', async (req) => ({
+  app.post('/test/end-other-sessions', { config: { access: 'public' } }, async (req) => ({
     ended: await app.sessions.endAllForUser(req.user!.id, { except: req }),
   }))
-  app.post<{ Params: { id: string } }>('/test/end-all-sessions/:id', async (req) => ({
+  app.post<{ Params: { id: string } }>('/test/end-all-sessions/:id', { config: { access: 'public' } }, async (req) => ({
     ended: await app.sessions.endAllForUser(Number(req.params.id)),
   }))
   // A GET: a request with no session yet (an unsafe one would already have one, for its CSRF token).
-  app.get('/test/ensure-twice', async (req) => {
+  app.get('/test/ensure-twice', { config: { access: 'public' } }, async (req) => {
     const [a, b] = await Promise.all([req.session.ensure(), req.session.ensure()])
     return { same: a === b && a === req.session.id }
   })

@@ -36,13 +36,17 @@ export async function coursesRoutes(app: FastifyInstance, opts: CoursesRoutesOpt
   const courses = createCoursesService({ db: opts.db, clock: opts.clock })
   const signedIn = { access: 'user' } as const
 
-  app.get('/courses', { schema: { response: { 200: courseListResponseSchema } } }, async (req) => ({
-    courses: (await courses.catalog.list(req.user)).map((work) => presentWork('course', work)),
-  }))
+  app.get(
+    '/courses',
+    { config: { access: 'public' }, schema: { response: { 200: courseListResponseSchema } } },
+    async (req) => ({
+      courses: (await courses.catalog.list(req.user)).map((work) => presentWork('course', work)),
+    }),
+  )
 
   app.get<{ Params: SlugParams }>(
     '/courses/:slug',
-    { schema: { params: slugParamsSchema, response: { 200: courseResponseSchema } } },
+    { config: { access: 'public' }, schema: { params: slugParamsSchema, response: { 200: courseResponseSchema } } },
     async (req) => {
       const { work, parts, learner } = await courses.detail(req.params.slug, req.user)
       return { course: presentCourse(work, parts, learner) }
@@ -51,7 +55,7 @@ export async function coursesRoutes(app: FastifyInstance, opts: CoursesRoutesOpt
 
   app.get<{ Params: PartParams }>(
     '/courses/:slug/lessons/:n',
-    { schema: { params: partParamsSchema, response: { 200: lessonResponseSchema } } },
+    { config: { access: 'public' }, schema: { params: partParamsSchema, response: { 200: lessonResponseSchema } } },
     async (req) => {
       const lesson = await courses.lesson(req.params.slug, req.params.n, req.user)
       return { lesson: presentLesson(lesson, opts.markdown.render(lesson.part.body_markdown), lesson.completed) }

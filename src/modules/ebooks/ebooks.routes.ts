@@ -32,13 +32,17 @@ export async function ebooksRoutes(app: FastifyInstance, opts: EbooksRoutesOptio
   const catalog = createCatalogService({ db: opts.db, kind: 'ebook', clock: opts.clock })
   const reading = createReadingService({ db: opts.db, clock: opts.clock, catalog })
 
-  app.get('/ebooks', { schema: { response: { 200: ebookListResponseSchema } } }, async (req) => ({
-    ebooks: (await catalog.list(req.user)).map((work) => presentWork('ebook', work)),
-  }))
+  app.get(
+    '/ebooks',
+    { config: { access: 'public' }, schema: { response: { 200: ebookListResponseSchema } } },
+    async (req) => ({
+      ebooks: (await catalog.list(req.user)).map((work) => presentWork('ebook', work)),
+    }),
+  )
 
   app.get<{ Params: SlugParams }>(
     '/ebooks/:slug',
-    { schema: { params: slugParamsSchema, response: { 200: ebookResponseSchema } } },
+    { config: { access: 'public' }, schema: { params: slugParamsSchema, response: { 200: ebookResponseSchema } } },
     async (req) => {
       const { work, parts } = await catalog.get(req.params.slug, req.user)
       return { ebook: presentEbook(work, parts, await reading.positionIn(req.user, work, parts)) }
@@ -47,7 +51,7 @@ export async function ebooksRoutes(app: FastifyInstance, opts: EbooksRoutesOptio
 
   app.get<{ Params: PartParams }>(
     '/ebooks/:slug/chapters/:n',
-    { schema: { params: partParamsSchema, response: { 200: chapterResponseSchema } } },
+    { config: { access: 'public' }, schema: { params: partParamsSchema, response: { 200: chapterResponseSchema } } },
     async (req) => {
       const chapter = await catalog.part(req.params.slug, req.params.n, req.user)
       return { chapter: presentPart('ebook', chapter, opts.markdown.render(chapter.part.body_markdown)) }

@@ -287,7 +287,7 @@ export const csrfGuard = fp(
       ),
     )
 
-    app.get('/csrf-token', async (req, reply) => {
+    app.get('/csrf-token', { config: { access: 'public' } }, async (req, reply) => {
       reply.header('Cache-Control', 'no-store')
       return { csrf_token: await req.csrfToken() }
     })

@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { forbidden, unauthorized } from '../../http/errors.ts'
 import {
   createPartBodySchema,
   createWorkBodySchema,
@@ -16,7 +15,6 @@ import {
   SLUG_MAX_CHARS,
   TITLE_MAX_CHARS,
 } from '../../modules/content/fields.ts'
-import { hasAccess } from '../../security/authz.ts'
 import type { createFormChecks } from '../form-validation.ts'
 import { emptyForm, formValues, noteFormProblem, serviceErrors, type FormState } from '../forms.ts'
 import { seeOther, type Pages } from '../page.ts'
@@ -46,15 +44,6 @@ const PART_ERRORS = {
  * form's percent-encoding triples that): these two routes take more than the 64 KiB of other forms.
  */
 const PART_FORM_BODY_LIMIT_BYTES = 8 * 1024 * 1024
-
-/**
- * Before the large body of a part form is read: only signed-in staff may make the server parse
- * it. (The route's `access` is enforced again, as always, by the authorization layer.)
- */
-async function staffBeforeBody(req: FastifyRequest) {
-  if (req.user === null) throw unauthorized()
-  if (!hasAccess(req.user, 'instructor')) throw forbidden()
-}
 
 /** The typed input of the API's schemas, from the strings of a form. */
 function workInput(values: Record<string, string>): NewWork {
@@ -264,7 +253,6 @@ export async function contentEditorPages(app: FastifyInstance, opts: ContentEdit
       },
       schema: { params: slugParamsSchema },
       bodyLimit: PART_FORM_BODY_LIMIT_BYTES,
-      onRequest: staffBeforeBody,
     },
     async (req, reply) => {
       const values = formValues(req.body, PART_FIELDS)
@@ -300,7 +288,6 @@ export async function contentEditorPages(app: FastifyInstance, opts: ContentEdit
       },
       schema: { params: partParamsSchema },
       bodyLimit: PART_FORM_BODY_LIMIT_BYTES,
-      onRequest: staffBeforeBody,
     },
     async (req, reply) => {
       const { slug, n } = req.params
