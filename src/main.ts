@@ -1,10 +1,12 @@
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.ts'
 import type { Config } from './config/index.ts'
+import { tightenStoredFileModes } from './config/file-modes.ts'
 import { ensureSessionSecret } from './config/secret.ts'
 import { migrateToLatest, openDatabase, sqlitePathFor } from './db/database.ts'
 import { seedDemoContent } from './db/seed.ts'
 import { systemClock } from './lib/clock.ts'
+import { modeText } from './lib/private-files.ts'
 import { createRotatingFileSink } from './logging/file-sink.ts'
 import { createLogger, logEvent, type Logger } from './logging/logger.ts'
 import { batchLines, createStdoutSink, teeSinks, type ChunkSink, type ClosableSink } from './logging/sinks.ts'
@@ -38,6 +40,13 @@ export function createProcessLogger(config: Config): { logger: Logger; sink: Clo
 /** `lectern serve`: config → database → app → listen, and a graceful stop on SIGTERM/SIGINT. */
 export async function serve(config: Config): Promise<FastifyInstance> {
   const { logger, sink } = createProcessLogger(config)
+  // Before anything is read from DATA_DIR: files others could read are tightened, and each change
+  // is a warning, since those files may already have been read (paths and modes, never contents).
+  for (const change of tightenStoredFileModes(config)) {
+    logEvent(logger, 'warning', 'file_permissions_tightened', {
+      extra: { path: change.path, old_mode: modeText(change.oldMode), new_mode: modeText(change.newMode) },
+    })
+  }
   const sessionSecret = ensureSessionSecret(config.sessionSecret, config.dataDir)
   const database = openDatabase({
     databaseUrl: config.databaseUrl,

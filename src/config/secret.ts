@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { createPrivateDir } from '../lib/private-files.ts'
 import { ConfigError, MIN_SESSION_SECRET_BYTES } from './index.ts'
 
 export const SECRET_FILE_NAME = 'session-secret'
@@ -12,7 +13,7 @@ export const SECRET_FILE_NAME = 'session-secret'
  */
 export function ensureSessionSecret(configured: string | null, dataDir: string): string {
   if (configured !== null) return configured
-  mkdirSync(dataDir, { recursive: true })
+  createPrivateDir(dataDir)
   const path = join(dataDir, SECRET_FILE_NAME)
   try {
     writeFileSync(path, randomBytes(48).toString('base64url'), { mode: 0o600, flag: 'wx' })

@@ -1,8 +1,8 @@
-import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import SQLite from 'better-sqlite3'
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationResult } from 'kysely'
 import pg from 'pg'
+import { createFileWithMode, createPrivateDir, PRIVATE_FILE_MODE } from '../lib/private-files.ts'
 import { dialectOf, type DialectName } from './dialect.ts'
 import { migrations } from './migrations/index.ts'
 import { withPreparedStatements } from './sqlite-statements.ts'
@@ -30,11 +30,14 @@ export interface OpenDatabaseOptions {
 }
 
 export function sqlitePathFor(dataDir: string): string {
-  mkdirSync(dataDir, { recursive: true })
+  createPrivateDir(dataDir)
   return join(dataDir, SQLITE_FILE_NAME)
 }
 
 function openSqlite(path: string): Kysely<Database> {
+  // The file holds password hashes: created 0600 before SQLite opens it, whatever the umask.
+  // SQLite gives its -wal and -shm files the database file's mode.
+  if (path !== ':memory:') createFileWithMode(path, PRIVATE_FILE_MODE)
   const sqlite = new SQLite(path)
   if (path !== ':memory:') sqlite.pragma('journal_mode = WAL')
   // Writers wait for each other briefly instead of failing at once (CLI and server on one file).

@@ -119,6 +119,13 @@ export interface AvatarsTable {
   updated_at: number
 }
 
+/** Every name a user's avatar was stored under: an earlier avatar's URL redirects, no other name does. */
+export interface AvatarFileNamesTable {
+  user_id: number
+  file_name: string
+  stored_at: number
+}
+
 /** Where each account signed in successfully, by keyed hash of the client address. */
 export interface SignInAddressesTable {
   user_id: number
@@ -139,5 +146,6 @@ export interface Database {
   lesson_completions: LessonCompletionsTable
   reading_positions: ReadingPositionsTable
   avatars: AvatarsTable
+  avatar_file_names: AvatarFileNamesTable
   sign_in_addresses: SignInAddressesTable
 }

@@ -26,6 +26,7 @@ export const LIFECYCLE_EVENTS = [
   'rate_limit_store_full',
   'log_rotated',
   'log_write_failed',
+  'file_permissions_tightened',
 ] as const
 
 export type RequestEventName = (typeof REQUEST_EVENTS)[number]

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync } from 'node:fs'
 import { basename, dirname, extname, join } from 'node:path'
 import type { Clock } from '../lib/clock.ts'
+import { createFileWithMode, LOG_FILE_MODE } from '../lib/private-files.ts'
 import { closeBoom, flushBoomSync, openBoom, writeChunk, type ChunkSink } from './sinks.ts'
 
 const DAY_MS = 86_400_000
@@ -17,7 +18,8 @@ export function rotatedName(path: string, day: string, attempt = 0): string {
   return join(dirname(path), `${stem}.${day}${suffix}${ext}`)
 }
 
-function rotatedPattern(path: string): RegExp {
+/** Names of the files rotated from `path` (`lectern.2026-11-23.log`, `….1.log`, `….log.gz`). */
+export function rotatedPattern(path: string): RegExp {
   const ext = extname(path)
   const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
   return new RegExp(`^${escape(basename(path, ext))}\\.(\\d{4}-\\d{2}-\\d{2})(?:\\.\\d+)?${escape(ext)}(?:\\.gz)?$`)
@@ -45,7 +47,12 @@ export function createRotatingFileSink(
   let currentDay = existsSync(path) ? utcDay(statSync(path).mtimeMs) : utcDay(clock.now())
   // Opened synchronously (once a day): writes queued on the old descriptor still land in the
   // renamed file, and the new file exists before the first line of the new day is queued.
-  const open = () => openBoom(openSync(path, 'a'))
+  // Created 0640 before it is opened for appending (not the umask's 0644); a rotated file is
+  // the same file renamed, so it keeps the mode.
+  const open = () => {
+    createFileWithMode(path, LOG_FILE_MODE)
+    return openBoom(openSync(path, 'a'))
+  }
   let boom = open()
 
   function prune(): string[] {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, relative } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { importCommand } from '../../src/cli/import.ts'
 import { openDatabase, sqlitePathFor, type DatabaseHandle } from '../../src/db/database.ts'
@@ -179,9 +179,9 @@ describe('content folders', () => {
       /^01-a\.md: not valid UTF-8 text$/,
     ],
     [
-      'a lesson that cannot be read',
+      'a link to nowhere',
       courseFiles(lesson),
-      /^02-gone\.md: cannot read: does not exist$/,
+      /^02-gone\.md: is a symbolic link \(links are not followed/,
       (root) => symlinkSync(join(root, 'nowhere'), join(root, '02-gone.md')),
     ],
     [
@@ -417,6 +417,85 @@ for (const { kind, postgresUrl } of databaseKinds()) {
       } finally {
         rmSync(root, { recursive: true, force: true })
       }
+    })
+
+    describe('symbolic links are refused: exit 2 naming the link, nothing written', () => {
+      const SECRET = 'SESSION_SECRET=do-not-publish-me'
+      let outside: string
+      before(() => {
+        outside = mkdtempSync(join(tmpdir(), 'lectern-outside-'))
+        writeFileSync(join(outside, '.env'), `# Secret\n\n${SECRET}\n`)
+        mkdirSync(join(outside, 'private'))
+        writeFileSync(join(outside, 'private', 'notes.txt'), SECRET)
+      })
+      after(() => rmSync(outside, { recursive: true, force: true }))
+
+      const cases: Array<[string, string, (root: string) => void]> = [
+        [
+          'a lesson linked to a secret file outside the folder',
+          '02-secret.md',
+          (root) => symlinkSync(join(outside, '.env'), join(root, '02-secret.md')),
+        ],
+        [
+          'a lesson linked by a relative path climbing out',
+          '02-secret.md',
+          (root) => symlinkSync(relative(root, join(outside, '.env')), join(root, '02-secret.md')),
+        ],
+        [
+          'a sub-folder linked to a folder outside',
+          'images',
+          (root) => symlinkSync(join(outside, 'private'), join(root, 'images')),
+        ],
+        [
+          'course.md linked to a file outside',
+          'course.md',
+          (root) => {
+            writeFileSync(join(outside, 'course.md'), COURSE_MD.replace('web-basics', 'linked-course'))
+            unlinkSync(join(root, 'course.md'))
+            symlinkSync(join(outside, 'course.md'), join(root, 'course.md'))
+          },
+        ],
+        [
+          // Refused too: a link's target would have to be judged, and can change before the read.
+          'a lesson linked to another lesson inside the folder',
+          '02-again.md',
+          (root) => symlinkSync('01-intro.md', join(root, '02-again.md')),
+        ],
+      ]
+      for (const [name, link, prepare] of cases) {
+        test(name, async () => {
+          const slug = 'linked-course'
+          const root = contentFolder(courseFiles({ '01-intro.md': '# Intro\n' }, COURSE_MD.replace('web-basics', slug)))
+          try {
+            prepare(root)
+            const result = await runCommand(importCommand, [root], { env })
+            assert.equal(result.code, 2, result.stdout)
+            assert.equal(result.stdout, '')
+            assert.ok(result.stderr.includes(`  - ${link}: is a symbolic link (links are not followed`), result.stderr)
+            assert.ok(!result.stderr.includes(SECRET), 'the target is never shown')
+            const written = await database.db.selectFrom('courses').select('id').where('slug', '=', slug).execute()
+            assert.deepEqual(written, [])
+          } finally {
+            rmSync(root, { recursive: true, force: true })
+          }
+        })
+      }
+
+      test('PATH itself may be a link to the folder (the operator named it): imported', async () => {
+        const root = contentFolder(
+          courseFiles({ '01-intro.md': '# Intro\n' }, COURSE_MD.replace('web-basics', 'reached-by-link')),
+        )
+        const link = join(outside, 'course-link')
+        try {
+          symlinkSync(root, link)
+          const result = await runCommand(importCommand, [link], { env })
+          assert.equal(result.code, 0, result.stderr)
+          assert.match(result.stdout, /^Created course "reached-by-link"/)
+        } finally {
+          rmSync(link, { force: true })
+          rmSync(root, { recursive: true, force: true })
+        }
+      })
     })
 
     test('what an author writes reaches the page sanitized', async () => {

@@ -64,6 +64,20 @@ for (const kind of kinds) {
       assert.ok(second.json().avatar_url.endsWith(rows[0]!.file_name))
     })
 
+    test('every stored name is recorded: an earlier one redirects, and the names go with their user', async () => {
+      const { agent, id } = await signedIn()
+      const first = (await upload(agent, await makePng(40, 40))).json().avatar_url
+      const second = (await upload(agent, await makeJpeg(60, 60))).json().avatar_url
+      const redirect = await agent.get(first)
+      assert.equal(redirect.statusCode, 302)
+      assert.equal(redirect.headers.location, second)
+      const names = () =>
+        t.database.db.selectFrom('avatar_file_names').select('file_name').where('user_id', '=', id).execute()
+      assert.deepEqual((await names()).map((row) => `/avatars/${id}/${row.file_name}`).sort(), [first, second].sort())
+      await t.database.db.deleteFrom('users').where('id', '=', id).execute()
+      assert.deepEqual(await names(), [])
+    })
+
     test('two uploads racing: exactly one of them is the avatar, whole', async () => {
       const { agent, id } = await signedIn()
       await agent.csrfToken()

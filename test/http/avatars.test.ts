@@ -214,6 +214,38 @@ describe('avatar uploads: accepted images (CONTRACT §5)', () => {
     }
   })
 
+  test('only a name the avatar really had redirects; any other name is the 404 of an unknown user', async () => {
+    const withAvatar = await signedIn(t)
+    const earlier = avatarUrlOf(await upload(withAvatar.agent, await makePng(30, 20)))
+    const current = avatarUrlOf(await upload(withAvatar.agent, await makeJpeg(20, 30)))
+    const withoutAvatar = await signedIn(t)
+    const stranger = await signedIn(t)
+    const strangersName = AVATAR_URL.exec(avatarUrlOf(await upload(stranger.agent, await makePng(25, 25))))![2]!
+
+    const redirect = await agent.get(earlier)
+    assert.equal(redirect.statusCode, 302)
+    assert.equal(redirect.headers.location, current)
+
+    /** Everything a client sees of a response but its request id and date. */
+    const seen = async (path: string) => {
+      const res = await createAgent(t.app).get(path)
+      const { 'x-request-id': _id, date: _date, ...headers } = res.headers
+      const { request_id: _requestId, ...body } = res.json() as Record<string, unknown>
+      return { status: res.statusCode, headers, body }
+    }
+    const unknownUser = await seen(`/avatars/999999/0123456789abcdef.jpg`)
+    assert.equal(unknownUser.status, 404)
+    for (const path of [
+      `/avatars/${withAvatar.id}/0123456789abcdef.jpg`, // never stored
+      `/avatars/${withAvatar.id}/${strangersName}.png`, // another user's name
+      `/avatars/${withAvatar.id}/${AVATAR_URL.exec(earlier)![2]}.jpg`, // an earlier hash, another type
+      `/avatars/${withoutAvatar.id}/0123456789abcdef.jpg`,
+      `/avatars/${withoutAvatar.id}/${AVATAR_URL.exec(current)![2]}.jpg`,
+    ]) {
+      assert.deepEqual(await seen(path), unknownUser, path)
+    }
+  })
+
   test('USER carries avatar_url once there is one: /api/me, login and PATCH /api/profile', async () => {
     const fresh = await signedIn(t)
     assert.equal(await currentAvatarUrl(fresh.agent), null)

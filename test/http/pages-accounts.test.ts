@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { createAgent } from '../support/agent.ts'
 import { buildTestApp, type TestApp } from '../support/app.ts'
+import { hostileNextValues, resolvedOrigin, SITE_ORIGIN } from '../support/open-redirects.ts'
 import { createPageClient, formToken, formsOf, tagOf, textOf } from './pages-support.ts'
 
 const PASSWORD = 'correct horse battery staple'
@@ -136,5 +137,69 @@ describe('pages: sign in, registration, sign out (CONTRACT §6)', () => {
     assert.equal(res.statusCode, 303)
     assert.equal(res.headers.location, '/?notice=signed-out')
     assert.equal((await browser.agent.get('/api/me')).statusCode, 401)
+  })
+})
+
+describe('pages: `next` never leads off this site (test/fixtures/open-redirects.txt)', () => {
+  let t: TestApp
+  const hostile = hostileNextValues()
+  before(async () => {
+    t = await buildTestApp({
+      env: { RATE_LIMIT_LOGIN: '1000/15m', RATE_LIMIT_LOGIN_USER: '1000/15m', RATE_LIMIT_REGISTER: '1000/1h' },
+    })
+    const api = createAgent(t.app)
+    const res = await api.post('/api/register', {
+      json: { username: 'grace', email: 'grace@example.com', password: PASSWORD },
+    })
+    assert.equal(res.statusCode, 201)
+  })
+  after(() => t.close())
+
+  /** A Location that leads to another origin, or null when it stays here. */
+  const offSite = (location: unknown) =>
+    typeof location === 'string' && resolvedOrigin(location) === SITE_ORIGIN ? null : String(location)
+
+  test('signed in, GET /login?next=… and GET /register?next=… → 303 to a page on this site', async () => {
+    const browser = createPageClient(t.app)
+    await browser.open('/login')
+    assert.equal((await browser.submit('/login', { username: 'grace', password: PASSWORD })).statusCode, 303)
+    for (const raw of hostile) {
+      for (const page of ['/login', '/register']) {
+        const res = await browser.open(`${page}?next=${raw}`)
+        assert.equal(res.statusCode, 303, `${page}?next=${raw}`)
+        assert.equal(offSite(res.headers.location), null, `${page}?next=${raw}`)
+      }
+    }
+  })
+
+  test('POST /login?next=… (the form’s action, or one an attacker wrote) → 303 to a page on this site', async () => {
+    for (const raw of hostile) {
+      const page = await createPageClient(t.app).open(`/login?next=${raw}`)
+      assert.equal(page.statusCode, 200, raw)
+      const action = formsOf(page.body)
+        .find((f) => f.action.startsWith('/login'))!
+        .action.replaceAll('&amp;', '&')
+      for (const target of [action, `/login?next=${raw}`]) {
+        const browser = createPageClient(t.app)
+        await browser.open('/login')
+        const res = await browser.submit(target, { username: 'grace', password: PASSWORD })
+        assert.equal(res.statusCode, 303, target)
+        assert.equal(offSite(res.headers.location), null, target)
+      }
+    }
+  })
+
+  test('POST /register?next=… → 303 to a page on this site', async () => {
+    for (const [index, raw] of hostile.entries()) {
+      const browser = createPageClient(t.app)
+      await browser.open(`/register?next=${raw}`)
+      const res = await browser.submit(`/register?next=${raw}`, {
+        username: `learner${index}`,
+        email: `learner${index}@example.com`,
+        password: PASSWORD,
+      })
+      assert.equal(res.statusCode, 303, raw)
+      assert.equal(offSite(res.headers.location), null, raw)
+    }
   })
 })

@@ -43,12 +43,31 @@ export interface RunningServer {
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
 
-/** Starts `bin/lectern serve` on a free port and resolves once it says where it listens. */
-export function startServer(env: Record<string, string>, timeoutMs = 60_000): Promise<RunningServer> {
+/**
+ * Starts `bin/lectern serve` on a free port and resolves once it says where it listens.
+ * `umask` (e.g. 0o000): the file-creation mask the server starts with, set by a shell first.
+ */
+export function startServer(
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+  opts: { umask?: number } = {},
+): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'serve'], {
-      env: { PATH: process.env.PATH ?? '', PORT: '0', ...env },
-    })
+    const options = { env: { PATH: process.env.PATH ?? '', PORT: '0', ...env } }
+    const child =
+      opts.umask === undefined
+        ? spawn(process.execPath, [BIN, 'serve'], options)
+        : spawn(
+            '/bin/sh',
+            [
+              '-c',
+              `umask ${opts.umask.toString(8).padStart(3, '0')} && exec "$0" "$@"`,
+              process.execPath,
+              BIN,
+              'serve',
+            ],
+            options,
+          )
     let stdout = ''
     let stderr = ''
     const exited = new Promise<number | null>((done) => child.on('close', (code) => done(code)))

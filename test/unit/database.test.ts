@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import SQLite from 'better-sqlite3'
-import { Kysely, SqliteDialect, sql } from 'kysely'
+import { Kysely, Migrator, SqliteDialect, sql } from 'kysely'
 import pg from 'pg'
 import { migrateToLatest, openDatabase, sqlitePathFor } from '../../src/db/database.ts'
 import { migrations } from '../../src/db/migrations/index.ts'
@@ -202,6 +202,54 @@ describe('SQLite prepared statements (withPreparedStatements)', () => {
       assert.equal(prepared() - before, 4)
     } finally {
       database.close()
+    }
+  })
+})
+
+describe('migration 0007: avatars stored before names were recorded', () => {
+  test('the current name of every existing avatar is recorded, so its URL redirects after the next upload', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lectern-db-'))
+    const database = openDatabase({ databaseUrl: null, sqlitePath: sqlitePathFor(dir) })
+    try {
+      const migrator = new Migrator({ db: database.db, provider: { getMigrations: async () => migrations } })
+      assert.equal((await migrator.migrateTo('0005_avatars')).error, undefined)
+      const user = await database.db
+        .insertInto('users')
+        .values({
+          username: 'ada',
+          username_lower: 'ada',
+          email: 'ada@example.org',
+          email_lower: 'ada@example.org',
+          password_hash: 'x',
+          display_name: '',
+          bio: '',
+          role: 'learner',
+          disabled: 0,
+          created_at: 1,
+          updated_at: 1,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow()
+      await database.db
+        .insertInto('avatars')
+        .values({
+          user_id: user.id,
+          content_type: 'image/png',
+          data: Buffer.from('png'),
+          sha256: 'a'.repeat(64),
+          file_name: 'aaaaaaaaaaaaaaaa.png',
+          width: 1,
+          height: 1,
+          updated_at: 42,
+        })
+        .execute()
+      await migrateToLatest(database.db)
+      assert.deepEqual(await database.db.selectFrom('avatar_file_names').selectAll().execute(), [
+        { user_id: user.id, file_name: 'aaaaaaaaaaaaaaaa.png', stored_at: 42 },
+      ])
+    } finally {
+      await database.close()
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 })

@@ -4,7 +4,9 @@ import * as sessions from './0002_sessions.ts'
 import * as rateLimitBlocks from './0003_rate_limit_blocks.ts'
 import * as courses from './0004_courses.ts'
 import * as avatars from './0005_avatars.ts'
-import * as signInAddresses from './0007_sign_in_addresses.ts'
+import * as avatarFileNames from './0006_avatar_file_names.ts'
+import * as avatarFileNamesBackfill from './0007_avatar_file_names_backfill.ts'
+import * as signInAddresses from './0008_sign_in_addresses.ts'
 
 /**
  * Every migration, in order. Names sort by their number; a new migration is a new file and a
@@ -16,5 +18,7 @@ export const migrations: Record<string, Migration> = {
   '0003_rate_limit_blocks': rateLimitBlocks,
   '0004_courses': courses,
   '0005_avatars': avatars,
-  '0007_sign_in_addresses': signInAddresses,
+  '0006_avatar_file_names': avatarFileNames,
+  '0007_avatar_file_names_backfill': avatarFileNamesBackfill,
+  '0008_sign_in_addresses': signInAddresses,
 }

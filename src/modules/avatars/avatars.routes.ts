@@ -134,6 +134,9 @@ export async function avatarsRoutes(app: FastifyInstance, opts: AvatarsRoutesOpt
       const avatar = await repository.findForServing(userId)
       if (!avatar) throw notFound()
       if (req.params.file !== avatar.file_name) {
+        // Only a name this user's avatar really had: redirecting any well-formed name would
+        // tell who has an avatar, so every other name is the 404 of an unknown user.
+        if (!(await repository.wasStoredAs(userId, req.params.file))) throw notFound()
         // An earlier avatar's URL (a page rendered before the change): send the current one.
         // Not cached, since the next upload moves it again.
         return reply

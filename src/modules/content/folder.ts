@@ -1,4 +1,5 @@
-import { readdir, readFile, stat } from 'node:fs/promises'
+import { constants } from 'node:fs'
+import { open, readdir, realpath, stat } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import {
   BODY_MAX_CHARS,
@@ -60,23 +61,40 @@ const IGNORED_MARKDOWN = new Set(['readme.md', 'license.md', 'notes.md'])
 const MAX_FILE_BYTES = 1024 * 1024
 const PART_NAME: Record<ContentKind, string> = { course: 'lesson', ebook: 'chapter' }
 
+/**
+ * A link in a content folder could publish any file the importing user can read (`01-intro.md`
+ * → `/srv/app/.env`), so none is followed, even one pointing inside the folder: that would need
+ * its target resolved and judged, and the folder can change between that check and the read.
+ */
+const SYMBOLIC_LINK = 'is a symbolic link (links are not followed: copy the file or folder in instead)'
+
 const IO_PROBLEMS: Record<string, string> = {
   ENOENT: 'does not exist',
   EACCES: 'permission denied',
   EPERM: 'permission denied',
   EISDIR: 'is a folder, not a file',
   ENOTDIR: 'is not a folder',
-  ELOOP: 'too many symbolic links',
+  // Files are opened with O_NOFOLLOW, so ELOOP means the name itself is a link.
+  ELOOP: SYMBOLIC_LINK,
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 async function readText(path: string): Promise<string> {
-  const info = await stat(path)
-  if (info.isDirectory()) throw new Error(`cannot read: ${IO_PROBLEMS.EISDIR}`)
-  if (!info.isFile()) throw new Error('cannot read: not a regular file')
-  if (info.size > MAX_FILE_BYTES) throw new Error(`larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB`)
-  const bytes = await readFile(path)
+  // O_NOFOLLOW: a file swapped for a link after the folder was listed is still not followed.
+  const file = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
+  let bytes: Buffer
+  try {
+    // The checks are on the opened file, so nothing can change between them and the read.
+    const info = await file.stat()
+    if (info.isDirectory()) throw new Error(`cannot read: ${IO_PROBLEMS.EISDIR}`)
+    if (!info.isFile()) throw new Error('cannot read: not a regular file')
+    if (info.size > MAX_FILE_BYTES) throw new Error(`larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB`)
+    bytes = await file.readFile()
+  } finally {
+    await file.close()
+  }
+  if (bytes.length > MAX_FILE_BYTES) throw new Error(`larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB`)
   try {
     return utf8.decode(bytes)
   } catch {
@@ -109,19 +127,29 @@ export async function readContentFolder(
   markdown: Pick<MarkdownRenderer, 'splitTitle'>,
 ): Promise<ContentFolder> {
   let entries: string[]
+  const problems: string[] = []
   try {
+    // The folder itself may be reached through a link (the operator named it); resolved once
+    // here, everything read afterwards is inside it, and links inside it are refused.
+    folder = await realpath(folder)
     if (!(await stat(folder)).isDirectory()) throw new ContentFolderError(folder, ['not a folder'])
-    entries = (await readdir(folder)).sort()
+    const listing = (await readdir(folder, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))
+    // Every link is refused, files and sub-folders alike, whether or not the import reads it.
+    for (const entry of listing) if (entry.isSymbolicLink()) problems.push(`${entry.name}: ${SYMBOLIC_LINK}`)
+    entries = listing.filter((entry) => !entry.isSymbolicLink()).map((entry) => entry.name)
   } catch (error) {
     if (error instanceof ContentFolderError) throw error
     throw new ContentFolderError(folder, [reason(error).replace('cannot read', 'cannot open the folder')])
   }
 
-  const problems: string[] = []
   const manifests = entries.filter((name) => Object.hasOwn(MANIFESTS, name.toLowerCase()))
-  if (manifests.length === 0) throw new ContentFolderError(folder, ['no course.md or ebook.md in this folder'])
+  if (manifests.length === 0)
+    throw new ContentFolderError(folder, [...problems, 'no course.md or ebook.md in this folder'])
   if (manifests.length > 1)
-    throw new ContentFolderError(folder, [`${manifests.join(' and ')}: a folder holds one course or one ebook`])
+    throw new ContentFolderError(folder, [
+      ...problems,
+      `${manifests.join(' and ')}: a folder holds one course or one ebook`,
+    ])
   const manifestFile = manifests[0]!
   const kind = MANIFESTS[manifestFile.toLowerCase()]!
   const partName = PART_NAME[kind]
