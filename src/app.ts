@@ -8,6 +8,7 @@ import { healthRoutes, type ReadinessCheck } from './http/health.ts'
 import { malformedRequests } from './http/malformed-requests.ts'
 import { installNotFoundHandler } from './http/not-found.ts'
 import { generateRequestId, requestContext, unroutableRequests } from './http/request-context.ts'
+import { wellFormedQueryStrings } from './http/text-encoding.ts'
 import { installValidation } from './http/validation.ts'
 import type { Clock } from './lib/clock.ts'
 import type { Logger } from './logging/logger.ts'
@@ -134,6 +135,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // onSend: every response's security headers, by content type; after the CSRF guard's onSend,
   // which can still turn a response into a JSON 403
   await app.register(securityHeaders)
+  await app.register(wellFormedQueryStrings) // preValidation: a query string's escapes must spell UTF-8
   await app.register(authorization) // preHandler: the route's declared `access`
   await app.register(healthRoutes, { checks: readinessChecks })
   await app.register(metricsRoutes, { metrics, token: config.metricsToken })
