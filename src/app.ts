@@ -2,11 +2,13 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { Config } from './config/index.ts'
 import type { DatabaseHandle } from './db/database.ts'
+import { bodyDeadline } from './http/body-deadline.ts'
 import { installErrorHandler } from './http/error-handler.ts'
 import { healthRoutes, type ReadinessCheck } from './http/health.ts'
 import { malformedRequests } from './http/malformed-requests.ts'
 import { installNotFoundHandler } from './http/not-found.ts'
 import { generateRequestId, requestContext, unroutableRequests } from './http/request-context.ts'
+import { wellFormedQueryStrings } from './http/text-encoding.ts'
 import { installValidation } from './http/validation.ts'
 import type { Clock } from './lib/clock.ts'
 import type { Logger } from './logging/logger.ts'
@@ -51,6 +53,8 @@ export interface AppDeps {
   redis?: Redis
   /** Avatar validation and re-encoding; built from the configured limits when not given. */
   imageProcessor?: ImageProcessor
+  /** How long a request has to arrive, headers and body (30 s when not given; tests shorten it). */
+  requestTimeoutMs?: number
 }
 
 declare module 'fastify' {
@@ -61,6 +65,13 @@ declare module 'fastify' {
 
 const JSON_BODY_LIMIT_BYTES = 1024 * 1024
 const MAX_PATH_PARAM_CHARS = 500
+const DEFAULT_REQUEST_TIMEOUT_MS = 30_000
+/**
+ * Node's own request timeout runs this much behind the app's body deadline (http/body-deadline.ts),
+ * so a slow body is answered by the app and never dropped by Node first. Node checks only every
+ * 30 s anyway, so slow headers are answered no later for it.
+ */
+const NODE_TIMEOUT_BEHIND_MS = 1000
 
 /**
  * The whole application, built from its dependencies. The server (main.ts) and the tests
@@ -69,6 +80,7 @@ const MAX_PATH_PARAM_CHARS = 500
  */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, database } = deps
+  const requestTimeoutMs = deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
   const metrics = deps.metrics ?? createMetrics()
   const app = Fastify({
     logger: false, // our own JSON lines (logging/), not Fastify's
@@ -77,7 +89,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // A hop count is valid at runtime (Fastify's proxy-addr handling); its types omit numbers.
     trustProxy: config.trustProxy as boolean | string[],
     bodyLimit: JSON_BODY_LIMIT_BYTES,
-    requestTimeout: 30_000,
+    requestTimeout: requestTimeoutMs + NODE_TIMEOUT_BEHIND_MS,
     return503OnClosing: true,
     // A path parameter may be this long (an admin's rate-limit key can hold a whole username,
     // up to 200 characters); longer is a 414 (http/request-context.ts). The router's default is 100.
@@ -110,6 +122,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.decorate('metrics', metrics)
 
   await app.register(requestContext, { logger: deps.logger, clock: deps.clock, observer: metrics.observer }) // request id + request lines first
+  // a body still arriving when the request timeout passes gets a 408 (logged), not a silent drop
+  await app.register(bodyDeadline, { requestTimeoutMs })
   // resolves req.session and req.user from the cookie, so every later layer and log line knows the user
   await app.register(sessions, { db: database.db, clock: deps.clock, config })
   // onRequest: a header token is checked before any body is read; serves GET /csrf-token
@@ -129,6 +143,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // onSend: every response's security headers, by content type; after the CSRF guard's onSend,
   // which can still turn a response into a JSON 403
   await app.register(securityHeaders)
+  await app.register(wellFormedQueryStrings) // preValidation: a query string's escapes must spell UTF-8
   await app.register(healthRoutes, { checks: readinessChecks })
   await app.register(metricsRoutes, { metrics, token: config.metricsToken })
   // [services] built once, shared by the API and the pages: no flow is written twice

@@ -27,6 +27,10 @@ export const tooManyRequests = (retryAfterSeconds: number) =>
   new HttpError(429, `Rate limit exceeded. Try again in ${retryAfterSeconds} seconds.`, {
     'Retry-After': String(retryAfterSeconds),
   })
+/** A request not sent in time; the connection closes after the answer, so no late bytes are taken for a next request. */
+export const requestTimedOut = () => new HttpError(408, 'Request timed out', { Connection: 'close' })
+/** Text that is not well-formed Unicode: a lone surrogate, or bytes that are not UTF-8. */
+export const invalidTextEncoding = () => new HttpError(400, 'Invalid text encoding')
 export const serviceUnavailable = (message = 'Service unavailable') => new HttpError(503, message)
 
 export const INTERNAL_ERROR_MESSAGE = 'Internal server error'

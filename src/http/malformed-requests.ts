@@ -3,13 +3,13 @@ import type { Socket } from 'node:net'
 import type { Clock } from '../lib/clock.ts'
 import type { Logger } from '../logging/logger.ts'
 import { bindRequest, createRequestLines } from '../logging/request-lines.ts'
-import { errorBody } from './errors.ts'
+import { errorBody, requestTimedOut } from './errors.ts'
 import { generateRequestId } from './request-context.ts'
 
 /** What the client is told for each kind of failure Node reports before a request exists. */
 function refusalOf(code: string | undefined): { statusCode: number; message: string } {
   if (code === 'HPE_HEADER_OVERFLOW') return { statusCode: 431, message: 'Request headers too large' }
-  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return { statusCode: 408, message: 'Request timed out' }
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return { statusCode: 408, message: requestTimedOut().publicMessage }
   return { statusCode: 400, message: 'Malformed request' }
 }
 

@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import { Ajv } from 'ajv'
 import addFormatsModule from 'ajv-formats'
+import { invalidTextEncoding } from './errors.ts'
+import { decodeUtf8, textIsWellFormed } from './text-encoding.ts'
 
 // ajv-formats is CommonJS with a default export; under NodeNext its default is the module object.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv
@@ -25,11 +27,18 @@ export function installValidation(app: FastifyInstance) {
   // send it) is a request without a body, not malformed JSON: routes that need a body refuse it
   // through their schema. Everything else goes through Fastify's own parser, which refuses
   // __proto__ and constructor poisoning.
+  // The bytes must be UTF-8 and every string well-formed (no lone surrogate from a `\ud800`
+  // escape): text is refused, not repaired into U+FFFD (http/text-encoding.ts).
   const parseJson = app.getDefaultJsonParser('error', 'error')
   app.removeContentTypeParser('application/json')
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    if (body === '') return done(null, undefined)
-    return parseJson(req, body as string, done) // parseAs: 'string' hands over a string
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    const text = decodeUtf8(body as Buffer) // parseAs: 'buffer' hands over a Buffer
+    if (text === '') return done(null, undefined)
+    return parseJson(req, text, (error, value) => {
+      if (error) return done(error)
+      if (!textIsWellFormed(value)) return done(invalidTextEncoding())
+      return done(null, value)
+    })
   })
 
   // A JSON body schema that would accept unknown fields is a bug we refuse to start with:

@@ -57,6 +57,7 @@ export const DATA_HEADER_POLICY: Readonly<HelmetOptions> = {
 }
 
 const HSTS_VALUE = 'max-age=31536000; includeSubDomains'
+const NOT_STORED = 'no-store'
 
 /**
  * Runs helmet's middleware once against a recording response and returns the headers it sets.
@@ -97,7 +98,8 @@ const kChosen = Symbol('security header set of this reply')
  * set. Decided in onSend, when the content type is known, and registered after the layers whose
  * onSend may still change it (the CSRF guard's fail-closed 403); should an error replace the
  * payload, the hook runs again and swaps the set. A header a route set itself (the avatar
- * route's stricter CSP) is kept. Fewer headers on JSON also means less work per response:
+ * route's stricter CSP) is kept. Every response is `Cache-Control: no-store` unless its route
+ * chose its own caching. Fewer headers on JSON also means less work per response:
  * Node validates every header of every response (docs/benchmarks.md).
  */
 export const securityHeaders = fp(
@@ -117,6 +119,10 @@ export const securityHeaders = fp(
           for (const [name, value] of wanted) if (!reply.hasHeader(name)) reply.header(name, value)
           ;(reply as unknown as Record<symbol, HeaderSet | null>)[kChosen] = wanted
         }
+        // Personal unless its route says otherwise: what /api/me, /api/courses (with the caller's
+        // progress) or an admin list sent must not stay in a shared or back-button cache. A route
+        // whose bytes are the same for everyone sets its own Cache-Control (assets, avatars).
+        if (!reply.hasHeader('cache-control')) reply.header('cache-control', NOT_STORED)
         if (req.protocol === 'https') reply.header('strict-transport-security', HSTS_VALUE)
         done(null, payload)
       },

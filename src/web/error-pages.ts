@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { HtmlErrorPages } from '../http/error-handler.ts'
 import type { HttpError } from '../http/errors.ts'
-import { CSRF_FORM_FIELD, CSRF_MESSAGES, ownOrigin } from '../security/csrf/index.ts'
+import { CSRF_FORM_FIELD, CSRF_MESSAGES, fromOwnPages, ownOrigin } from '../security/csrf/index.ts'
 import { FORM_EXPIRED_MESSAGE } from './forms.ts'
 import { localPath, refererPath } from './local-path.ts'
 import { pathOf, type Pages } from './page.ts'
@@ -39,6 +39,7 @@ function minutesFrom(retryAfterSeconds: string | undefined): number {
  * - 401 on a page: off to the sign-in page, coming back here afterwards;
  * - a refused CSRF token: the form again, as it was typed, with "The form expired, please try
  *   again" (the route's own form when it declares `redisplayForm`, else the fields re-posted);
+ *   without a form when that would start a session for a request from another site;
  * - 429: how many minutes to wait; 403, 404: what happened and where to go; 5xx: an apology
  *   and the request id to quote.
  * The status, the headers the error carries (Retry-After, Allow) and request_complete's `error`
@@ -57,6 +58,14 @@ export function createErrorPages(pages: Pages): HtmlErrorPages {
       }
 
       if (status === 403 && CSRF_REFUSALS.has(error.publicMessage)) {
+        // A form shown again needs a fresh token, and so a session. Starting one for a request
+        // that came without a session and not from our own pages would let any other site
+        // replace a visitor's session cookie with a cross-site post (a forced sign-out): such a
+        // refusal is told without a form, and leaves the browser's cookies as they were.
+        if (req.session.id === null && !fromOwnPages(req)) {
+          const page = { kind: 'form-expired', heading: 'The form expired', message: FORM_EXPIRED_MESSAGE, retry: null }
+          return pages.send(req, reply, 'error', page, { title: page.heading, status })
+        }
         const redisplay = req.routeOptions.config?.redisplayForm
         if (redisplay) return redisplay(req, reply, { message: FORM_EXPIRED_MESSAGE, status })
         const action = localPath(pathOf(req.url))

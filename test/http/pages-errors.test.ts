@@ -124,6 +124,61 @@ describe('pages: friendly errors, one error handler (CONTRACT §6)', () => {
     t.clock.advance(16 * 60 * 1000)
   })
 
+  test('a cross-site form post without a session cookie: refused, and no Set-Cookie (no forced sign-out)', async () => {
+    const crossSite = [
+      { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' },
+      { origin: 'https://evil.example' }, // a browser without Fetch Metadata: the Origin alone
+      { 'sec-fetch-site': 'same-site' },
+    ]
+    for (const url of ['/login', '/logout', '/register']) {
+      for (const headers of crossSite) {
+        const res = await t.app.inject({
+          method: 'POST',
+          url,
+          headers: { ...headers, accept: BROWSER_ACCEPT, 'content-type': 'application/x-www-form-urlencoded' },
+          payload: 'username=mallory&password=whatever',
+        })
+        assert.equal(res.statusCode, 403, `${url} ${JSON.stringify(headers)}`)
+        assert.match(res.body, /The form expired/)
+        assert.equal(res.headers['set-cookie'], undefined, `${url} ${JSON.stringify(headers)}`)
+        assert.deepEqual(formsOf(res.body), [], 'no form, so no token and no session')
+      }
+    }
+    // Nor does a refused form post without any Origin or Sec-Fetch-Site prove it came from us.
+    const bare = await t.app.inject({
+      method: 'POST',
+      url: '/login',
+      headers: { accept: BROWSER_ACCEPT, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'username=mallory',
+    })
+    assert.equal(bare.statusCode, 403)
+    assert.equal(bare.headers['set-cookie'], undefined)
+  })
+
+  test('a same-origin form whose session is gone: the form again with a fresh session and token that work', async () => {
+    const browser = createPageClient(t.app)
+    await browser.open('/login')
+    const stale = formToken(browser.html)
+    browser.agent.clearCookies() // the browser dropped the session cookie (it outlived its lifetime)
+    const sameOrigin = { 'sec-fetch-site': 'same-origin', origin: 'http://localhost:80' }
+    const expired = await browser.agent.post('/login', {
+      form: { username: 'grace', password: PASSWORD },
+      csrf: stale,
+      csrfIn: 'field',
+      headers: sameOrigin,
+    })
+    assert.equal(expired.statusCode, 403)
+    assert.match(String(expired.headers['set-cookie']), /lectern_session=/)
+    assert.match(tagOf(expired.body, 'field-username') ?? '', /value="grace"/)
+    const again = await browser.agent.post('/login', {
+      form: { username: 'grace', password: PASSWORD },
+      csrf: formToken(expired.body),
+      csrfIn: 'field',
+      headers: sameOrigin,
+    })
+    assert.equal(again.statusCode, 303)
+  })
+
   test('every page: lang set, no inline script or style (the CSP stays strict), CSP without unsafe-inline', async () => {
     const browser = createPageClient(t.app)
     for (const url of ['/login', '/register', '/no/such/page', '/test/page-boom']) {

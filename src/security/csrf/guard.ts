@@ -1,9 +1,9 @@
-import formbody from '@fastify/formbody'
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../../config/index.ts'
 import { errorBody, HttpError } from '../../http/errors.ts'
 import { appendRouteHook, requestHook, sendHook } from '../../http/hooks.ts'
+import { parseFormBody } from '../../http/text-encoding.ts'
 import { securityEvent } from '../../http/request-context.ts'
 import type { Clock } from '../../lib/clock.ts'
 import { deriveKey, KEY_LABELS } from '../sessions/keys.ts'
@@ -168,7 +168,12 @@ export const csrfGuard = fp(
       ttlMs: opts.config.csrfTokenTtlMs,
     })
 
-    await app.register(formbody, { bodyLimit: FORM_BODY_LIMIT_BYTES })
+    // HTML forms: parsed only when UTF-8 throughout (http/text-encoding.ts), at most 64 KiB.
+    app.addContentTypeParser(
+      'application/x-www-form-urlencoded',
+      { parseAs: 'buffer', bodyLimit: FORM_BODY_LIMIT_BYTES },
+      (_req, body, done) => done(null, parseFormBody(body as Buffer)),
+    )
 
     app.decorateRequest(kCsrf, null)
     app.decorateRequest('csrfToken', async function (this: FastifyRequest) {

@@ -11,4 +11,4 @@ export {
   type MultipartPartLike,
 } from './guard.ts'
 export { createCsrfTokens, CSRF_TOKEN_LENGTH, CSRF_TOKEN_PATTERN, type CsrfTokens, type CsrfVerdict } from './token.ts'
-export { checkCrossSite, ownOrigin } from './origin.ts'
+export { checkCrossSite, fromOwnPages, ownOrigin } from './origin.ts'

@@ -44,3 +44,15 @@ export function checkCrossSite(req: FastifyRequest): CrossSiteVerdict {
   }
   return { ok: true }
 }
+
+/**
+ * Whether the browser says this request came from one of our own pages: `Sec-Fetch-Site:
+ * same-origin`, or (from a browser that does not send it) an `Origin` that is ours. A request
+ * with neither header proves nothing either way.
+ */
+export function fromOwnPages(req: FastifyRequest): boolean {
+  const site = req.headers['sec-fetch-site']
+  if (site !== undefined) return String(site).trim().toLowerCase() === 'same-origin'
+  const origin = req.headers.origin
+  return origin !== undefined && sameOrigin(origin, req)
+}
