@@ -59,7 +59,7 @@ describe('the request timeout covers the body (CONTRACT §3: never a hang)', () 
     t = await buildTestApp({
       deps: { requestTimeoutMs: REQUEST_TIMEOUT_MS },
       routes: (app) => {
-        app.post('/test/echo', async (req) => ({ body: req.body }))
+        app.post('/test/echo', { config: { access: 'public' } }, async (req) => ({ body: req.body }))
       },
     })
     port = Number(new URL(await t.app.listen({ port: 0, host: '127.0.0.1' })).port)
