@@ -3,7 +3,7 @@
 # name, a line that is not usable "x" (not a JSON object with string "timestamp" and "event",
 # or a request_complete without an integer status and a non-negative duration).
 # Timestamps are not checked beyond being strings, which only makes jq's work lighter.
-def security: ["auth_success","auth_failure","logout","csrf_violation","rate_limited","upload_rejected","permission_denied","admin_action","password_changed"];
+def security: ["auth_success","auth_failure","logout","csrf_violation","rate_limited","upload_rejected","permission_denied","admin_action","password_changed","content_rejected"];
 def str_or_null: if type == "string" then . else null end;
 inputs
 | (try fromjson catch null) as $e

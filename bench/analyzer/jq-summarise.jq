@@ -1,6 +1,6 @@
 # Stage 2 of the benchmark's jq baseline: the records of jq-extract.jq, slurped, into the
 # analyzer's figures (CONTRACT §8). Run as: jq -s -c --argjson top 10 -f jq-summarise.jq
-def security: ["auth_success","auth_failure","logout","csrf_violation","rate_limited","upload_rejected","permission_denied","admin_action","password_changed"];
+def security: ["auth_success","auth_failure","logout","csrf_violation","rate_limited","upload_rejected","permission_denied","admin_action","password_changed","content_rejected"];
 map(select(type == "array")) as $requests
 | ($requests | length) as $n
 | ($requests | map(.[0]) | sort) as $sorted

@@ -3,7 +3,7 @@ import { ConfigError, loadConfig, type Config } from '../config/index.ts'
 import { migrateToLatest, openDatabase, sqlitePathFor, type DatabaseHandle } from '../db/database.ts'
 import { systemClock } from '../lib/clock.ts'
 import { NAMES } from '../modules/content/catalog.presenter.ts'
-import { ContentFolderError, readContentFolder } from '../modules/content/folder.ts'
+import { ContentFolderError, readContentFolder, refuseUnrenderableParts } from '../modules/content/folder.ts'
 import { importIntoCatalog, type ImportSummary } from '../modules/content/import.ts'
 import { createMarkdownRenderer } from '../modules/content/markdown.ts'
 import { EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, wantsHelp, type CliIo, type Command } from './io.ts'
@@ -86,14 +86,18 @@ export const importCommand: Command = {
 
     const path = resolve(argv[0]!)
     let folder
+    const markdown = createMarkdownRenderer()
     try {
-      folder = await readContentFolder(path, createMarkdownRenderer())
+      folder = await readContentFolder(path, markdown)
+      await refuseUnrenderableParts(path, folder, markdown)
     } catch (error) {
       if (!(error instanceof ContentFolderError)) throw error
       io.stderr.write(
         `lectern import: ${path} cannot be imported:\n${error.problems.map((problem) => `  - ${problem}\n`).join('')}`,
       )
       return EXIT_USAGE
+    } finally {
+      await markdown.close()
     }
 
     let database: DatabaseHandle | undefined

@@ -5,7 +5,7 @@ import type { Kysely } from 'kysely'
 import type { Clock } from '../lib/clock.ts'
 import { readContentFolder, type ContentFolder } from '../modules/content/folder.ts'
 import { importIntoCatalog, type ImportSummary } from '../modules/content/import.ts'
-import { createMarkdownRenderer } from '../modules/content/markdown.ts'
+import { splitTitle } from '../modules/content/markdown.ts'
 import type { Database } from './schema.ts'
 
 /** The demo course and ebook shipped with Lectern, as import folders (docs/content.md). */
@@ -33,14 +33,13 @@ export async function seedDemoContent(deps: {
   contentDir?: string
 }): Promise<SeedResult> {
   const contentDir = deps.contentDir ?? DEMO_CONTENT_DIR
-  const markdown = createMarkdownRenderer()
   // Read and check every folder before the transaction: no file I/O while holding locks.
   const names = (await readdir(contentDir, { withFileTypes: true }))
     .filter((entry) => entry.isDirectory())
     .map((entry) => entry.name)
     .sort()
   const folders: ContentFolder[] = []
-  for (const name of names) folders.push(await readContentFolder(join(contentDir, name), markdown))
+  for (const name of names) folders.push(await readContentFolder(join(contentDir, name), { splitTitle }))
 
   return deps.db.transaction().execute(async (trx) => {
     const marked = await trx

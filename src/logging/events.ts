@@ -11,6 +11,7 @@ export const SECURITY_EVENTS = [
   'permission_denied',
   'admin_action',
   'password_changed',
+  'content_rejected',
 ] as const
 
 export const LIFECYCLE_EVENTS = [
@@ -47,4 +48,5 @@ export const SECURITY_EVENT_LEVEL: Record<SecurityEventName, 'info' | 'warning'>
   permission_denied: 'warning',
   admin_action: 'info',
   password_changed: 'info',
+  content_rejected: 'warning',
 }

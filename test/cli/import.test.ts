@@ -12,6 +12,7 @@ import { createAgent } from '../support/agent.ts'
 import { buildTestApp } from '../support/app.ts'
 import { contentFolder, databaseKinds, runCommand } from '../support/factories.ts'
 import { runLectern } from '../support/process.ts'
+import { NESTING_BOMB } from '../fixtures/markdown/hostile.ts'
 import { createSchema, urlWithSchema } from '../scale/scale-support.ts'
 
 const COURSE_MD = '---\ntitle: Web basics\nslug: web-basics\ndescription: What pages are made of.\n---\n'
@@ -397,6 +398,30 @@ for (const { kind, postgresUrl } of databaseKinds()) {
         assert.deepEqual(
           chapters.map((c) => c.title),
           ['Start', 'End'],
+        )
+      } finally {
+        rmSync(root, { recursive: true, force: true })
+      }
+    })
+
+    test('a lesson too complex to render: exit 2 naming the file, nothing written', async () => {
+      const root = contentFolder(
+        courseFiles(
+          { '01-intro.md': '# Intro\n\nHello.\n', '02-bomb.md': `# Bomb\n\n${NESTING_BOMB}\n` },
+          COURSE_MD.replace('slug: web-basics', 'slug: too-complex'),
+        ),
+      )
+      try {
+        const result = await runCommand(importCommand, [root], { env })
+        assert.equal(result.code, 2)
+        assert.match(
+          result.stderr,
+          /cannot be imported:\n {2}- 02-bomb\.md: too complex to render \(render took longer than 2000 ms\)/,
+        )
+        assert.doesNotMatch(result.stderr, /01-intro/)
+        assert.equal(
+          await database.db.selectFrom('courses').select('id').where('slug', '=', 'too-complex').executeTakeFirst(),
+          undefined,
         )
       } finally {
         rmSync(root, { recursive: true, force: true })

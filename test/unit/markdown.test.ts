@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { createMarkdownRenderer, sanitizeContentHtml } from '../../src/modules/content/markdown.ts'
+import {
+  createMarkdownRenderer,
+  renderSafeHtml,
+  sanitizeContentHtml,
+  splitTitle,
+} from '../../src/modules/content/markdown.ts'
 
 /** Every start tag of the output, as a browser would find it (text is escaped, so `<` there is always a tag). */
 const startTags = (html: string) => html.match(/<[a-z][^>]*>/gi) ?? []
@@ -43,7 +48,8 @@ function assertInert(html: string, payload: string) {
   }
 }
 
-const renderer = () => createMarkdownRenderer()
+/** The render the worker runs (render-worker.ts), called directly: these tests are about its output. */
+const renderer = () => ({ render: renderSafeHtml, splitTitle })
 
 describe('markdown rendering', () => {
   test('renders ordinary Markdown: headings, emphasis, lists, code, tables, links', () => {
@@ -82,11 +88,18 @@ describe('markdown rendering', () => {
     assert.equal(sanitizeContentHtml('<code class="hijack">x</code>'), '<code>x</code>')
   })
 
-  test('the same source renders the same HTML (cached) and a changed source renders anew', () => {
-    const md = renderer()
-    const first = md.render('# One')
-    assert.equal(md.render('# One'), first)
-    assert.equal(md.render('# Two'), '<h1>Two</h1>\n')
+  test("the renderer gives the worker's sanitized HTML; the same source the same HTML (cached), a changed source anew", async () => {
+    const md = createMarkdownRenderer()
+    try {
+      const payload = '# One\n\n<a href="javascript:alert(1)" onclick="x()">x</a><script>alert(1)</script>'
+      const first = await md.render(payload)
+      assert.equal(first, renderSafeHtml(payload))
+      assert.equal(first, '<h1>One</h1>\n<p><a>x</a></p>\n')
+      assert.equal(await md.render(payload), first)
+      assert.equal(await md.render('# Two'), '<h1>Two</h1>\n')
+    } finally {
+      await md.close()
+    }
   })
 })
 

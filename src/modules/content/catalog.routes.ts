@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import {
   envelope,
   NAMES,
@@ -26,7 +26,9 @@ import {
   type UpdateWorkBody,
 } from './catalog.schemas.ts'
 import type { CatalogService, Viewer } from './catalog.service.ts'
+import { normalizeMarkdown } from './fields.ts'
 import type { MarkdownRenderer } from './markdown.ts'
+import { renderOrRefuse } from './render-refusal.ts'
 
 /**
  * The editing routes courses and ebooks share (CONTRACT §6, "Instructors and admins"): create,
@@ -50,6 +52,13 @@ export async function catalogEditingRoutes(
   }
   const workResponse = envelope(names.work, workSchema(kind, { [names.parts]: partListSchema() }))
   const partResponse = envelope(names.part, partSchema(kind))
+  /**
+   * A body is rendered before it is stored, so one that cannot be rendered is refused, never kept
+   * for every reader to be refused. The render is cached: the response's render costs nothing.
+   */
+  const refuseUnrenderable = async (req: FastifyRequest, body: string | undefined) => {
+    if (body !== undefined) await renderOrRefuse(req, markdown, normalizeMarkdown(body))
+  }
 
   app.post<{ Body: CreateWorkBody }>(
     base,
@@ -85,10 +94,10 @@ export async function catalogEditingRoutes(
       schema: { params: slugParamsSchema, body: createPartBodySchema, response: { 201: partResponse } },
     },
     async (req, reply) => {
+      await refuseUnrenderable(req, req.body.body)
       const numbered = await catalog.addPart(req.params.slug, req.body, req.user)
-      return reply
-        .code(201)
-        .send({ [names.part]: presentPart(kind, numbered, markdown.render(numbered.part.body_markdown)) })
+      const html = await renderOrRefuse(req, markdown, numbered.part.body_markdown)
+      return reply.code(201).send({ [names.part]: presentPart(kind, numbered, html) })
     },
   )
 
@@ -99,8 +108,11 @@ export async function catalogEditingRoutes(
       schema: { params: partParamsSchema, body: updatePartBodySchema, response: { 200: partResponse } },
     },
     async (req) => {
+      await refuseUnrenderable(req, req.body.body)
       const numbered = await catalog.updatePart(req.params.slug, req.params.n, req.body, req.user)
-      return { [names.part]: presentPart(kind, numbered, markdown.render(numbered.part.body_markdown)) }
+      return {
+        [names.part]: presentPart(kind, numbered, await renderOrRefuse(req, markdown, numbered.part.body_markdown)),
+      }
     },
   )
 

@@ -14,6 +14,7 @@ import {
 } from './fields.ts'
 import { FrontMatterError, parseFrontMatter } from './front-matter.ts'
 import type { MarkdownRenderer } from './markdown.ts'
+import { ContentTooComplexError } from './render-pool.ts'
 
 export type ContentKind = 'course' | 'ebook'
 
@@ -250,4 +251,26 @@ export async function readContentFolder(
 
   parts.sort((a, b) => a.number - b.number)
   return { kind, ...meta, parts }
+}
+
+/**
+ * Renders every part of a checked folder under the renderer's budget, so an import stores
+ * nothing that readers would be refused (docs/adr/0014). Throws ContentFolderError naming each
+ * part too complex to render.
+ */
+export async function refuseUnrenderableParts(
+  path: string,
+  folder: ContentFolder,
+  markdown: Pick<MarkdownRenderer, 'render'>,
+): Promise<void> {
+  const problems: string[] = []
+  for (const part of folder.parts) {
+    try {
+      await markdown.render(part.markdown)
+    } catch (error) {
+      if (!(error instanceof ContentTooComplexError)) throw error
+      problems.push(`${part.file}: too complex to render (${error.message}); simplify its nesting or split it`)
+    }
+  }
+  if (problems.length > 0) throw new ContentFolderError(path, problems)
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import MarkdownIt from 'markdown-it'
 import sanitizeHtml from 'sanitize-html'
+import { ContentTooComplexError, createRenderPool } from './render-pool.ts'
 
 /**
  * Markdown → HTML that is safe to put in a page, whatever the author wrote (docs/adr/0011).
@@ -12,17 +13,30 @@ import sanitizeHtml from 'sanitize-html'
  * refused link vanishes cleanly (`<a>text</a>`) instead of reappearing as its source text.
  */
 export interface MarkdownRenderer {
-  /** Sanitized HTML for a Markdown source. Cached by content, so a changed source is never served stale. */
-  render(markdown: string): string
+  /**
+   * Sanitized HTML for a Markdown source, rendered off the event loop. Cached by content, so a
+   * changed source is never served stale. Rejects with ContentTooComplexError when the render
+   * does not fit its budget.
+   */
+  render(markdown: string): Promise<string>
   /**
    * The title a document gives itself: the plain text of its first `# heading`. When that
    * heading opens the document it is removed from the body, so a page does not show it twice.
    */
   splitTitle(markdown: string): { title: string | null; body: string }
+  /** Stops the render worker; a later render starts it again. */
+  close(): Promise<void>
 }
 
 /** Bounded by characters of HTML held, not entries: one long chapter must not evict the rest unnoticed. */
 const DEFAULT_CACHE_CHARS = 20_000_000
+/**
+ * Far above any real lesson (a 500,000-character chapter of prose and tables renders in well
+ * under a second), far below what a reader would wait for (docs/benchmarks.md, "Markdown").
+ */
+export const DEFAULT_RENDER_BUDGET_MS = 2_000
+/** Refusals remembered; each is a hash and an error, and only staff can store new documents. */
+const MAX_REFUSALS_KEPT = 1_000
 
 const ALLOWED_TAGS = [
   'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'p', 'br', 'hr', 'blockquote', 'pre', 'code', 'kbd', 'samp', 'var',
@@ -81,55 +95,102 @@ export function sanitizeContentHtml(html: string): string {
   return sanitizeHtml(html, SANITIZE_OPTIONS)
 }
 
-function createParser() {
-  const md = new MarkdownIt({ html: true, linkify: true, typographer: false })
-  // Every URL reaches the sanitizer, which drops what it refuses (see above).
-  md.validateLink = () => true
-  return md
+const parser = new MarkdownIt({ html: true, linkify: true, typographer: false })
+// Every URL reaches the sanitizer, which drops what it refuses (see above).
+parser.validateLink = () => true
+
+/**
+ * The whole render, Markdown to sanitized HTML, synchronously. Its cost is superlinear for some
+ * inputs (docs/adr/0014), so the server and the importer run it only in the render worker
+ * (render-pool.ts), under a time budget; never on the event loop with an author's text.
+ */
+export function renderSafeHtml(markdown: string): string {
+  return sanitizeContentHtml(parser.render(markdown))
 }
 
-export function createMarkdownRenderer(opts: { cacheChars?: number } = {}): MarkdownRenderer {
-  const md = createParser()
+/**
+ * The title a document gives itself (see MarkdownRenderer.splitTitle). Parsing alone, block
+ * level, for the importer's folder check; rendering is the part that needs a budget.
+ */
+export function splitTitle(markdown: string): { title: string | null; body: string } {
+  const tokens = parser.parse(markdown, {})
+  const index = tokens.findIndex((token) => token.type === 'heading_open' && token.tag === 'h1')
+  if (index === -1) return { title: null, body: markdown }
+  const inline = tokens[index + 1]
+  // Plain text only: inline HTML in a heading is markup, not part of the title.
+  const title = (inline?.children ?? [])
+    .map((child) =>
+      child.type === 'text' || child.type === 'code_inline' ? child.content : child.type === 'softbreak' ? ' ' : '',
+    )
+    .join('')
+    .replace(/\s+/g, ' ')
+    .trim()
+  if (title === '') return { title: null, body: markdown }
+  const heading = tokens[index]!
+  if (index !== 0 || !heading.map) return { title, body: markdown }
+  const lines = markdown.split('\n')
+  return {
+    title,
+    body: lines
+      .slice(heading.map[1])
+      .join('\n')
+      .replace(/^\s*\n/, ''),
+  }
+}
+
+export interface MarkdownRendererOptions {
+  /** Characters of HTML the cache holds (default 20 M). */
+  cacheChars?: number
+  /** Wall time one render may take in the worker before it is stopped and refused (default 2 s). */
+  budgetMs?: number
+}
+
+/**
+ * The renderer the server and the importer share: renders in a worker thread under a time
+ * budget, so no document can stall the event loop, and caches by content, so a page costs a
+ * hash lookup after its first view. A refused document is remembered as refused: asking again
+ * costs nothing and gets the same answer. Close it when done (the app does, on close).
+ */
+export function createMarkdownRenderer(opts: MarkdownRendererOptions = {}): MarkdownRenderer {
+  const maxChars = opts.cacheChars ?? DEFAULT_CACHE_CHARS
+  const pool = createRenderPool({ budgetMs: opts.budgetMs ?? DEFAULT_RENDER_BUDGET_MS })
   const cache = new LRUCache<string, string>({
-    maxSize: opts.cacheChars ?? DEFAULT_CACHE_CHARS,
+    maxSize: maxChars,
     // An entry larger than the whole cache is simply not kept.
     sizeCalculation: (html) => Math.max(1, html.length),
   })
+  const refused = new LRUCache<string, ContentTooComplexError>({ max: MAX_REFUSALS_KEPT })
+  // Readers who open the same new lesson together share one render.
+  const inFlight = new Map<string, Promise<string>>()
+
+  async function renderAnew(key: string, markdown: string): Promise<string> {
+    try {
+      const html = await pool.render(markdown)
+      if (html.length <= maxChars) cache.set(key, html)
+      return html
+    } catch (error) {
+      if (error instanceof ContentTooComplexError) refused.set(key, error)
+      throw error
+    } finally {
+      inFlight.delete(key)
+    }
+  }
 
   return {
-    render(markdown) {
+    async render(markdown) {
       const key = createHash('sha256').update(markdown).digest('base64')
       const cached = cache.get(key)
       if (cached !== undefined) return cached
-      const html = sanitizeContentHtml(md.render(markdown))
-      if (html.length <= (opts.cacheChars ?? DEFAULT_CACHE_CHARS)) cache.set(key, html)
-      return html
-    },
-
-    splitTitle(markdown) {
-      const tokens = md.parse(markdown, {})
-      const index = tokens.findIndex((token) => token.type === 'heading_open' && token.tag === 'h1')
-      if (index === -1) return { title: null, body: markdown }
-      const inline = tokens[index + 1]
-      // Plain text only: inline HTML in a heading is markup, not part of the title.
-      const title = (inline?.children ?? [])
-        .map((child) =>
-          child.type === 'text' || child.type === 'code_inline' ? child.content : child.type === 'softbreak' ? ' ' : '',
-        )
-        .join('')
-        .replace(/\s+/g, ' ')
-        .trim()
-      if (title === '') return { title: null, body: markdown }
-      const heading = tokens[index]!
-      if (index !== 0 || !heading.map) return { title, body: markdown }
-      const lines = markdown.split('\n')
-      return {
-        title,
-        body: lines
-          .slice(heading.map[1])
-          .join('\n')
-          .replace(/^\s*\n/, ''),
+      const refusal = refused.get(key)
+      if (refusal) throw refusal
+      let pending = inFlight.get(key)
+      if (!pending) {
+        pending = renderAnew(key, markdown)
+        inFlight.set(key, pending)
       }
+      return pending
     },
+    splitTitle,
+    close: () => pool.close(),
   }
 }

@@ -12,6 +12,7 @@ import {
   type SlugParams,
 } from '../content/catalog.schemas.ts'
 import type { MarkdownRenderer } from '../content/markdown.ts'
+import { renderOrRefuse } from '../content/render-refusal.ts'
 import { presentCourse, presentLesson } from './courses.presenter.ts'
 import {
   courseListResponseSchema,
@@ -58,7 +59,13 @@ export async function coursesRoutes(app: FastifyInstance, opts: CoursesRoutesOpt
     { config: { access: 'public' }, schema: { params: partParamsSchema, response: { 200: lessonResponseSchema } } },
     async (req) => {
       const lesson = await courses.lesson(req.params.slug, req.params.n, req.user)
-      return { lesson: presentLesson(lesson, opts.markdown.render(lesson.part.body_markdown), lesson.completed) }
+      return {
+        lesson: presentLesson(
+          lesson,
+          await renderOrRefuse(req, opts.markdown, lesson.part.body_markdown),
+          lesson.completed,
+        ),
+      }
     },
   )
 

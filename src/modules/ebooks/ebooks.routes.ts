@@ -7,6 +7,7 @@ import { catalogEditingRoutes } from '../content/catalog.routes.ts'
 import { partParamsSchema, slugParamsSchema, type PartParams, type SlugParams } from '../content/catalog.schemas.ts'
 import { createCatalogService } from '../content/catalog.service.ts'
 import type { MarkdownRenderer } from '../content/markdown.ts'
+import { renderOrRefuse } from '../content/render-refusal.ts'
 import { presentEbook, presentReadingPosition } from './ebooks.presenter.ts'
 import {
   chapterResponseSchema,
@@ -54,7 +55,9 @@ export async function ebooksRoutes(app: FastifyInstance, opts: EbooksRoutesOptio
     { config: { access: 'public' }, schema: { params: partParamsSchema, response: { 200: chapterResponseSchema } } },
     async (req) => {
       const chapter = await catalog.part(req.params.slug, req.params.n, req.user)
-      return { chapter: presentPart('ebook', chapter, opts.markdown.render(chapter.part.body_markdown)) }
+      return {
+        chapter: presentPart('ebook', chapter, await renderOrRefuse(req, opts.markdown, chapter.part.body_markdown)),
+      }
     },
   )
 

@@ -12,9 +12,12 @@ import {
   BODY_MAX_CHARS,
   DESCRIPTION_MAX_CHARS,
   MAX_PARTS,
+  normalizeMarkdown,
   SLUG_MAX_CHARS,
   TITLE_MAX_CHARS,
 } from '../../modules/content/fields.ts'
+import type { MarkdownRenderer } from '../../modules/content/markdown.ts'
+import { renderOrRefuse } from '../../modules/content/render-refusal.ts'
 import type { createFormChecks } from '../form-validation.ts'
 import { emptyForm, formValues, noteFormProblem, serviceErrors, type FormState } from '../forms.ts'
 import { seeOther, type Pages } from '../page.ts'
@@ -23,6 +26,8 @@ export interface ContentEditorOptions {
   pages: Pages
   catalog: CatalogService
   forms: ReturnType<typeof createFormChecks>
+  /** A body is rendered before it is stored: one too complex to render is refused (docs/adr/0014). */
+  markdown: MarkdownRenderer
 }
 
 const WORK_FIELDS = ['title', 'slug', 'description', 'published'] as const
@@ -260,6 +265,7 @@ export async function contentEditorPages(app: FastifyInstance, opts: ContentEdit
       const invalid = problems(req, values, checkPart(input))
       if (invalid) return editWorkPage(req, reply, req.params.slug, { partForm: invalid }, 400)
       try {
+        await renderOrRefuse(req, opts.markdown, normalizeMarkdown(input.body))
         await catalog.addPart(req.params.slug, input, req.user)
         return seeOther(reply, workPath(req.params.slug), 'content-updated')
       } catch (error) {
@@ -296,6 +302,7 @@ export async function contentEditorPages(app: FastifyInstance, opts: ContentEdit
       const invalid = problems(req, values, checkPart(input))
       if (invalid) return partPage(req, reply, slug, n, invalid, 400)
       try {
+        await renderOrRefuse(req, opts.markdown, normalizeMarkdown(input.body))
         await catalog.updatePart(slug, n, input, req.user)
         return seeOther(reply, workPath(slug), 'content-updated')
       } catch (error) {

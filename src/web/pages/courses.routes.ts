@@ -6,6 +6,7 @@ import {
   type SlugParams,
 } from '../../modules/content/catalog.schemas.ts'
 import type { MarkdownRenderer } from '../../modules/content/markdown.ts'
+import { renderOrRefuse } from '../../modules/content/render-refusal.ts'
 import type { CoursesService } from '../../modules/courses/courses.service.ts'
 import { seeOther, type Pages } from '../page.ts'
 
@@ -62,7 +63,7 @@ export async function coursePages(app: FastifyInstance, opts: CoursePagesOptions
           total: detail.parts.length,
           title: lesson.part.title,
           // Sanitized by the Markdown renderer (modules/content/markdown.ts): the one raw HTML a page shows.
-          sanitizedHtml: markdown.render(lesson.part.body_markdown),
+          sanitizedHtml: await renderOrRefuse(req, markdown, lesson.part.body_markdown),
           completed: lesson.completed,
           // Shown once enrolled (completing a lesson enrols); hidden until then, for the script to fill.
           progress: detail.learner.progress,

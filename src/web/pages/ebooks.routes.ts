@@ -7,6 +7,7 @@ import {
 } from '../../modules/content/catalog.schemas.ts'
 import type { CatalogService } from '../../modules/content/catalog.service.ts'
 import type { MarkdownRenderer } from '../../modules/content/markdown.ts'
+import { renderOrRefuse } from '../../modules/content/render-refusal.ts'
 import type { ReadingService } from '../../modules/ebooks/reading.service.ts'
 import type { Pages } from '../page.ts'
 
@@ -43,7 +44,7 @@ export async function ebookPages(app: FastifyInstance, opts: EbookPagesOptions) 
           n,
           title: chapter.part.title,
           // Sanitized by the Markdown renderer (modules/content/markdown.ts): the one raw HTML a page shows.
-          sanitizedHtml: markdown.render(chapter.part.body_markdown),
+          sanitizedHtml: await renderOrRefuse(req, markdown, chapter.part.body_markdown),
         },
         // Where to put the reader in this chapter: the saved place when it is in this chapter.
         position: saved && saved.chapter === n ? saved.position : 0,

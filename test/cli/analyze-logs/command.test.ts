@@ -87,6 +87,7 @@ const NO_SECURITY_EVENTS = {
   permission_denied: 0,
   admin_action: 0,
   password_changed: 0,
+  content_rejected: 0,
 }
 
 let dir: string

@@ -1,0 +1,17 @@
+import { parentPort } from 'node:worker_threads'
+import { renderSafeHtml } from './markdown.ts'
+
+/**
+ * Inside the render worker: one Markdown source in, its sanitized HTML out. The pool stops this
+ * thread when a render overruns its budget, so nothing here needs to watch the time.
+ */
+const port = parentPort!
+port.on('message', (markdown: string) => {
+  try {
+    port.postMessage({ html: renderSafeHtml(markdown) })
+  } catch (error) {
+    port.postMessage({ error: error instanceof Error ? error.message : String(error) })
+  }
+})
+// Loading tsx, markdown-it and sanitize-html takes a while: the budget starts after it.
+port.postMessage({ ready: true })
