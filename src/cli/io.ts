@@ -23,7 +23,3 @@ export interface Command {
   usage: string
   run(argv: string[], io: CliIo): Promise<CommandResult>
 }
-
-export function wantsHelp(argv: string[]): boolean {
-  return argv.includes('--help') || argv.includes('-h')
-}

@@ -1,3 +1,4 @@
+import { describeArgsProblem, parseCommandLine } from './args.ts'
 import { EXIT_USAGE, type CliIo, type Command, type CommandResult } from './io.ts'
 
 /** A command as the dispatcher knows it: its module (and everything it imports) loads only when run. */
@@ -53,15 +54,26 @@ Exit status: 0 ok, 1 the command ran and found a problem, 2 usage or input error
 
 /** argv (after the program name) → a command's result. */
 export async function main(argv: string[], io: CliIo): Promise<CommandResult> {
-  const [name, ...rest] = argv
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  // lectern's own options (only --help) come before the command; the rest is the command's.
+  const commandAt = argv.findIndex((arg) => !arg.startsWith('-'))
+  const own = parseCommandLine(commandAt === -1 ? argv : argv.slice(0, commandAt), {}, { allowPositionals: false })
+  const name = commandAt === -1 ? undefined : argv[commandAt]!
+  if (own.help || name === 'help') {
     io.stdout.write(usage())
-    return name === undefined ? EXIT_USAGE : 0
+    return 0
+  }
+  if (!own.ok) {
+    io.stderr.write(`lectern: ${describeArgsProblem(own.problem)}\n\n${usage()}`)
+    return EXIT_USAGE
+  }
+  if (name === undefined) {
+    io.stdout.write(usage())
+    return EXIT_USAGE
   }
   const command = COMMANDS.find((c) => c.name === name)
   if (!command) {
     io.stderr.write(`lectern: unknown command "${name}"\n\n${usage()}`)
     return EXIT_USAGE
   }
-  return command.run(rest, io)
+  return command.run(argv.slice(commandAt + 1), io)
 }

@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig } from '../config/index.ts'
 import { serve } from '../main.ts'
-import { EXIT_USAGE, wantsHelp, type Command } from './io.ts'
+import { describeArgsProblem, parseCommandLine } from './args.ts'
+import { EXIT_USAGE, type Command } from './io.ts'
 
 export const serveCommand: Command = {
   name: 'serve',
@@ -16,12 +17,13 @@ exit status 2 and a message naming the variable. JSON log lines go to standard o
 (and to LOG_FILE when set); SIGTERM or SIGINT stops the server gracefully.
 `,
   async run(argv, io) {
-    if (wantsHelp(argv)) {
+    const args = parseCommandLine(argv, {}, { allowPositionals: false })
+    if (args.help) {
       io.stdout.write(this.usage)
       return 0
     }
-    if (argv.length > 0) {
-      io.stderr.write(`lectern serve: unexpected argument "${argv[0]}"\n\n${this.usage}`)
+    if (!args.ok) {
+      io.stderr.write(`lectern serve: ${describeArgsProblem(args.problem)}\n\n${this.usage}`)
       return EXIT_USAGE
     }
     try {
