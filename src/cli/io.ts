@@ -4,6 +4,8 @@ export interface CliIo {
   stdout: NodeJS.WritableStream
   stderr: NodeJS.WritableStream
   env: Readonly<Record<string, string | undefined>>
+  /** The working directory, where a `.env` is looked for; without it no `.env` is read. */
+  cwd?: string
   now: () => Date
   stderrIsTTY: boolean
   stdinIsTTY: boolean
