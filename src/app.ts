@@ -6,6 +6,7 @@ import { installErrorHandler } from './http/error-handler.ts'
 import { healthRoutes, type ReadinessCheck } from './http/health.ts'
 import { malformedRequests } from './http/malformed-requests.ts'
 import { installNotFoundHandler } from './http/not-found.ts'
+import { openApi } from './http/openapi.ts'
 import { generateRequestId, requestContext, unroutableRequests } from './http/request-context.ts'
 import { installValidation } from './http/validation.ts'
 import type { Clock } from './lib/clock.ts'
@@ -122,6 +123,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // which can still turn a response into a JSON 403
   await app.register(securityHeaders)
   await app.register(authorization) // preHandler: the route's declared `access`
+  // onRoute: collects every route registered after it; GET /api/openapi.json, built once when ready
+  await app.register(openApi)
   await app.register(healthRoutes, { checks: readinessChecks })
   await app.register(metricsRoutes, { metrics, token: config.metricsToken })
   // [routes] one plugin per module, under /api
