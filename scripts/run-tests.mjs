@@ -4,7 +4,7 @@
 // Usage: node scripts/run-tests.mjs [path-filter ...]   (filters match substrings of paths)
 import { readdirSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
-import { join, relative } from 'node:path'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))

@@ -7,6 +7,7 @@ import { installErrorHandler } from './http/error-handler.ts'
 import { healthRoutes, type ReadinessCheck } from './http/health.ts'
 import { malformedRequests } from './http/malformed-requests.ts'
 import { installNotFoundHandler } from './http/not-found.ts'
+import { openApi } from './http/openapi.ts'
 import { generateRequestId, requestContext, unroutableRequests } from './http/request-context.ts'
 import { wellFormedQueryStrings } from './http/text-encoding.ts'
 import { installValidation } from './http/validation.ts'
@@ -144,6 +145,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // which can still turn a response into a JSON 403
   await app.register(securityHeaders)
   await app.register(wellFormedQueryStrings) // preValidation: a query string's escapes must spell UTF-8
+  // onRoute: collects every route registered after it; GET /api/openapi.json, built once when ready
+  await app.register(openApi)
   await app.register(healthRoutes, { checks: readinessChecks })
   await app.register(metricsRoutes, { metrics, token: config.metricsToken })
   // [services] built once, shared by the API and the pages: no flow is written twice

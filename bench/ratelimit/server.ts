@@ -28,10 +28,11 @@ app.post('/bench/unlimited', handler)
 
 const url = await app.listen({ port: 0, host: '127.0.0.1' })
 process.stderr.write(`listening on ${url}\n`)
-process.once('SIGTERM', async () => {
+async function shutdown() {
   await app.close()
   await database.close()
   if (redis) await closeRedisClient(redis)
   await sink.close()
   process.exit(0)
-})
+}
+process.once('SIGTERM', () => void shutdown())

@@ -11,7 +11,8 @@ import { createPasswordPolicy, loadCommonPasswords } from '../security/password-
 import { createPasswordHasher, MAX_PASSWORD_LENGTH } from '../security/passwords.ts'
 import { createSessionStore, defaultSessionPolicy } from '../security/sessions/index.ts'
 import { configOrUsageError, openConfiguredDatabase } from './import.ts'
-import { EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, wantsHelp, type CliIo, type Command } from './io.ts'
+import { describeArgsProblem, parseCommandLine, type ArgsProblem } from './args.ts'
+import { EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, type CliIo, type Command } from './io.ts'
 
 // ajv-formats is CommonJS with a default export; under NodeNext its default is the module object.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv
@@ -38,24 +39,26 @@ interface Args {
   passwordStdin: boolean
 }
 
-function parseArgs(argv: string[]): Args | string {
-  const values: Record<string, string> = {}
-  let passwordStdin = false
-  for (let index = 0; index < argv.length; index++) {
-    const arg = argv[index]!
-    if (arg === '--password-stdin') {
-      passwordStdin = true
-      continue
-    }
-    const match = /^--(username|email)(?:=(.*))?$/.exec(arg)
-    if (!match) return `unexpected argument "${arg}"`
-    const value = match[2] ?? argv[++index]
-    if (value === undefined || (match[2] === undefined && value.startsWith('--'))) return `--${match[1]} needs a value`
-    values[match[1]!] = value
-  }
-  if (values.username === undefined) return '--username is required'
-  if (values.email === undefined) return '--email is required'
-  return { username: values.username, email: values.email, passwordStdin }
+const OPTIONS = {
+  username: { type: 'string' },
+  email: { type: 'string' },
+  'password-stdin': { type: 'boolean' },
+} as const
+
+/** An unknown option or a stray operand is "unexpected argument", as this command has always said. */
+function describeProblem(problem: ArgsProblem): string {
+  if (problem.kind === 'unknown-option') return `unexpected argument "${problem.option}"`
+  return describeArgsProblem(problem)
+}
+
+function argsOrProblem(argv: string[]): Args | string | 'help' {
+  const args = parseCommandLine(argv, OPTIONS, { allowPositionals: false })
+  if (args.help) return 'help'
+  if (!args.ok) return describeProblem(args.problem)
+  const { username, email } = args.values
+  if (username === undefined) return '--username is required'
+  if (email === undefined) return '--email is required'
+  return { username, email, passwordStdin: args.values['password-stdin'] === true }
 }
 
 /** The first line of standard input, without its line break. Nothing else is read. */
@@ -87,11 +90,11 @@ export const createAdminCommand: Command = {
   summary: 'create an admin account, or promote an existing user',
   usage: USAGE,
   async run(argv, io: CliIo) {
-    if (wantsHelp(argv)) {
+    const args = argsOrProblem(argv)
+    if (args === 'help') {
       io.stdout.write(USAGE)
       return EXIT_OK
     }
-    const args = parseArgs(argv)
     if (typeof args === 'string') {
       io.stderr.write(`lectern create-admin: ${args}\n\n${USAGE}`)
       return EXIT_USAGE

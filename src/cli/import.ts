@@ -6,7 +6,8 @@ import { NAMES } from '../modules/content/catalog.presenter.ts'
 import { ContentFolderError, readContentFolder, refuseUnrenderableParts } from '../modules/content/folder.ts'
 import { importIntoCatalog, type ImportSummary } from '../modules/content/import.ts'
 import { createMarkdownRenderer } from '../modules/content/markdown.ts'
-import { EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, wantsHelp, type CliIo, type Command } from './io.ts'
+import { describeArgsProblem, parseCommandLine } from './args.ts'
+import { EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, type CliIo, type Command } from './io.ts'
 
 const USAGE = `Usage: lectern import PATH
 
@@ -71,20 +72,20 @@ export const importCommand: Command = {
   summary: 'import a course or an ebook from a folder of Markdown files',
   usage: USAGE,
   async run(argv, io) {
-    if (wantsHelp(argv)) {
+    const args = parseCommandLine(argv, {})
+    if (args.help) {
       io.stdout.write(USAGE)
       return EXIT_OK
     }
-    const option = argv.find((arg) => arg.startsWith('-') && arg !== '-')
-    if (option !== undefined || argv.length !== 1) {
-      const problem = option !== undefined ? `unknown option "${option}"` : 'expected exactly one PATH'
+    if (!args.ok || args.positionals.length !== 1) {
+      const problem = args.ok ? 'expected exactly one PATH' : describeArgsProblem(args.problem)
       io.stderr.write(`lectern import: ${problem}\n\n${USAGE}`)
       return EXIT_USAGE
     }
     const config = configOrUsageError(io, 'import')
     if (!config) return EXIT_USAGE
 
-    const path = resolve(argv[0]!)
+    const path = resolve(args.positionals[0]!)
     let folder
     const markdown = createMarkdownRenderer()
     try {

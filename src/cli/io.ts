@@ -4,6 +4,8 @@ export interface CliIo {
   stdout: NodeJS.WritableStream
   stderr: NodeJS.WritableStream
   env: Readonly<Record<string, string | undefined>>
+  /** The working directory, where a `.env` is looked for; without it no `.env` is read. */
+  cwd?: string
   now: () => Date
   stderrIsTTY: boolean
   stdinIsTTY: boolean
@@ -22,8 +24,4 @@ export interface Command {
   summary: string
   usage: string
   run(argv: string[], io: CliIo): Promise<CommandResult>
-}
-
-export function wantsHelp(argv: string[]): boolean {
-  return argv.includes('--help') || argv.includes('-h')
 }

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util'
 import type { Redis } from 'ioredis'
 import { ConfigError, loadConfig, type Config } from '../config/index.ts'
 import { ensureSessionSecret } from '../config/secret.ts'
@@ -10,7 +9,8 @@ import { RedisBlocks } from '../security/rate-limit/redis-blocks.ts'
 import { closeRedisClient, createRedisClient, REDIS_TIMEOUT_MS } from '../security/rate-limit/redis-client.ts'
 import { resolveCounterKey } from '../security/rate-limit/service.ts'
 import { createUsernameKeyer } from '../security/rate-limit/username-key.ts'
-import { EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, wantsHelp, type CliIo, type Command } from './io.ts'
+import { describeArgsProblem, parseCommandLine } from './args.ts'
+import { EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, type CliIo, type Command } from './io.ts'
 
 const USAGE = `Usage: lectern rate-limits list [--json]
        lectern rate-limits clear KEY
@@ -40,17 +40,12 @@ export interface RateLimitsCommandDeps {
 
 type Action = { kind: 'list'; json: boolean } | { kind: 'clear'; key: string } | { kind: 'clear-all' }
 
-function parseAction(argv: string[]): Action | string {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { json: { type: 'boolean' }, all: { type: 'boolean' }, username: { type: 'string' } },
-    })
-  } catch (error) {
-    return (error as Error).message
-  }
+const OPTIONS = { json: { type: 'boolean' }, all: { type: 'boolean' }, username: { type: 'string' } } as const
+
+function parseAction(argv: string[]): Action | string | 'help' {
+  const parsed = parseCommandLine(argv, OPTIONS)
+  if (parsed.help) return 'help'
+  if (!parsed.ok) return describeArgsProblem(parsed.problem)
   const { values, positionals } = parsed
   const [verb, ...rest] = positionals
   if (verb === 'list') {
@@ -138,11 +133,11 @@ function formatBlocks(blocks: BlockEntry[]): string {
 }
 
 export async function runRateLimits(argv: string[], io: CliIo, deps: RateLimitsCommandDeps = {}): Promise<number> {
-  if (wantsHelp(argv)) {
+  const action = parseAction(argv)
+  if (action === 'help') {
     io.stdout.write(USAGE)
     return EXIT_OK
   }
-  const action = parseAction(argv)
   if (typeof action === 'string') {
     io.stderr.write(`lectern rate-limits: ${action}\n\n${USAGE}`)
     return EXIT_USAGE

@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig } from '../config/index.ts'
 import { serve } from '../main.ts'
-import { EXIT_USAGE, wantsHelp, type Command } from './io.ts'
+import { describeArgsProblem, parseCommandLine } from './args.ts'
+import { EXIT_USAGE, type Command } from './io.ts'
 
 export const serveCommand: Command = {
   name: 'serve',
@@ -8,7 +9,7 @@ export const serveCommand: Command = {
   usage: `Usage: lectern serve
 
 Serves Lectern over HTTP (default http://127.0.0.1:3000). Configuration comes from the
-environment: PORT, HOST, DATA_DIR, DATABASE_URL, REDIS_URL, SESSION_SECRET, TRUST_PROXY,
+environment, and from a .env file in the working directory for what the environment does not set: PORT, HOST, DATA_DIR, DATABASE_URL, REDIS_URL, SESSION_SECRET, TRUST_PROXY,
 COOKIE_SECURE, LOG_LEVEL, LOG_FILE, LOG_RETENTION_DAYS, CSRF_TOKEN_TTL, RATE_LIMIT_LOGIN,
 RATE_LIMIT_LOGIN_USER, RATE_LIMIT_REGISTER, RATE_LIMIT_AVATAR, MAX_UPLOAD_BYTES,
 MAX_IMAGE_WIDTH, MAX_IMAGE_HEIGHT (see README.md). An invalid value stops start-up with
@@ -16,12 +17,13 @@ exit status 2 and a message naming the variable. JSON log lines go to standard o
 (and to LOG_FILE when set); SIGTERM or SIGINT stops the server gracefully.
 `,
   async run(argv, io) {
-    if (wantsHelp(argv)) {
+    const args = parseCommandLine(argv, {}, { allowPositionals: false })
+    if (args.help) {
       io.stdout.write(this.usage)
       return 0
     }
-    if (argv.length > 0) {
-      io.stderr.write(`lectern serve: unexpected argument "${argv[0]}"\n\n${this.usage}`)
+    if (!args.ok) {
+      io.stderr.write(`lectern serve: ${describeArgsProblem(args.problem)}\n\n${this.usage}`)
       return EXIT_USAGE
     }
     try {

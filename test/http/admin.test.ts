@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test'
 import { sql } from 'kysely'
 import { createAdminRepository } from '../../src/modules/admin/admin.repository.ts'
 import { LAST_ADMIN_MESSAGE } from '../../src/modules/admin/admin.service.ts'
-import { createAgent, type Agent } from '../support/agent.ts'
+import { createAgent } from '../support/agent.ts'
 import { buildTestApp, type TestApp } from '../support/app.ts'
 import {
   createWork,
@@ -333,7 +333,7 @@ for (const { kind, postgresUrl } of databaseKinds()) {
 
     // SQLite serialises write transactions, so there is no row lock to observe there.
     const onPostgres = kind === 'postgres' ? test : () => {}
-    onPostgres('on PostgreSQL the active admins stay locked while a change is decided', async () => {
+    void onPostgres('on PostgreSQL the active admins stay locked while a change is decided', async () => {
       const db = t.database.db
       await db.transaction().execute(async (first) => {
         assert.ok((await createAdminRepository(first).lockActiveAdminIds()).includes(admin.id))

@@ -104,10 +104,14 @@ function csrfRoutes(seen: Seen, db: () => Kysely<Database>) {
         return { stored: true }
       })
       // The same mistake on a route that answers with a page, as the profile page's upload does.
-      child.post('/test/upload-forgetful-page', { config: { access: 'public', csrf: 'multipart' } }, async (req, reply) => {
-        for await (const part of req.parts()) if (part.type === 'file') await part.toBuffer()
-        return reply.type('text/html; charset=utf-8').send('<p>stored</p>')
-      })
+      child.post(
+        '/test/upload-forgetful-page',
+        { config: { access: 'public', csrf: 'multipart' } },
+        async (req, reply) => {
+          for await (const part of req.parts()) if (part.type === 'file') await part.toBuffer()
+          return reply.type('text/html; charset=utf-8').send('<p>stored</p>')
+        },
+      )
       // Reads multipart without declaring it: such requests need a header token.
       child.post('/test/upload-undeclared', { config: { access: 'public' } }, async (req) => {
         for await (const part of req.parts()) {

@@ -21,12 +21,15 @@ interface Exchange {
 function exchange(port: number, head: string, bodyChunks: string[], gapMs = 0): Promise<Exchange> {
   return new Promise((resolve, reject) => {
     const startedAt = performance.now()
-    const socket = connect({ port, host: '127.0.0.1' }, async () => {
+    const writeAll = async () => {
       socket.write(head)
       for (const chunk of bodyChunks) {
         if (gapMs > 0) await new Promise((r) => setTimeout(r, gapMs))
         socket.write(chunk)
       }
+    }
+    const socket = connect({ port, host: '127.0.0.1' }, () => {
+      writeAll().catch(reject)
     })
     let received = ''
     const giveUp = setTimeout(() => socket.destroy(new Error('no answer within the bound')), ANSWER_BOUND_MS * 2)

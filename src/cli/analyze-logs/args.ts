@@ -1,3 +1,4 @@
+import { describeArgsProblem, parseCommandLine } from '../args.ts'
 import { epochMsFromUtcFields } from './timestamp.ts'
 
 export const USAGE = `Usage: lectern analyze-logs [options] [FILE|DIR|-]...
@@ -48,19 +49,16 @@ export type ParsedArgs =
 
 class UsageError extends Error {}
 
-const VALUE_OPTIONS = [
-  '--last-minutes',
-  '--since',
-  '--until',
-  '--top',
-  '--error-rate-threshold',
-  '--p95-threshold-ms',
-] as const
-type ValueOption = (typeof VALUE_OPTIONS)[number]
-
-function isValueOption(name: string): name is ValueOption {
-  return (VALUE_OPTIONS as readonly string[]).includes(name)
-}
+const OPTIONS = {
+  'last-minutes': { type: 'string' },
+  since: { type: 'string' },
+  until: { type: 'string' },
+  top: { type: 'string' },
+  'error-rate-threshold': { type: 'string' },
+  'p95-threshold-ms': { type: 'string' },
+  json: { type: 'boolean' },
+} as const
+type ValueOption = Exclude<keyof typeof OPTIONS, 'json'>
 
 /** argv after `analyze-logs` → options, help, or the reason it is not usable. */
 export function parseAnalyzeArgs(argv: readonly string[]): ParsedArgs {
@@ -83,38 +81,14 @@ function parse(argv: readonly string[]): ParsedArgs {
     errorRateThreshold: DEFAULT_ERROR_RATE_THRESHOLD,
     p95ThresholdMs: DEFAULT_P95_THRESHOLD_MS,
   }
-  let onlyOperands = false
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string
-    if (onlyOperands || arg === '-' || !arg.startsWith('-')) {
-      options.inputs.push(arg)
-      continue
-    }
-    if (arg === '--') {
-      onlyOperands = true
-      continue
-    }
-    if (arg === '--help' || arg === '-h') return { kind: 'help' }
-    if (arg === '--json') {
-      options.json = true
-      continue
-    }
-    const equals = arg.indexOf('=')
-    const name = equals === -1 ? arg : arg.slice(0, equals)
-    if (!isValueOption(name)) {
-      if (name === '--json') throw new UsageError('--json takes no value')
-      throw new UsageError(`unknown option "${name}"`)
-    }
-    let value: string
-    if (equals !== -1) {
-      value = arg.slice(equals + 1)
-    } else {
-      const next = argv[i + 1]
-      if (next === undefined) throw new UsageError(`${name} needs a value`)
-      value = next
-      i++
-    }
-    applyValueOption(options, name, value)
+  const args = parseCommandLine(argv, OPTIONS)
+  if (args.help) return { kind: 'help' }
+  if (!args.ok) throw new UsageError(describeArgsProblem(args.problem))
+  options.inputs = args.positionals
+  options.json = args.values.json === true
+  for (const name of Object.keys(OPTIONS) as (keyof typeof OPTIONS)[]) {
+    const value = args.values[name]
+    if (name !== 'json' && typeof value === 'string') applyValueOption(options, name, value)
   }
   if (options.lastMinutes !== null && (options.sinceMs !== null || options.untilMs !== null)) {
     throw new UsageError('--last-minutes cannot be combined with --since or --until')
@@ -128,34 +102,35 @@ function parse(argv: readonly string[]): ParsedArgs {
   return { kind: 'run', options }
 }
 
-function applyValueOption(options: AnalyzeOptions, name: ValueOption, value: string): void {
-  switch (name) {
-    case '--last-minutes': {
+function applyValueOption(options: AnalyzeOptions, option: ValueOption, value: string): void {
+  const name = `--${option}`
+  switch (option) {
+    case 'last-minutes': {
       const minutes = parseDecimal(name, value)
       if (minutes <= 0) throw new UsageError(`${name} must be more than 0, got "${value}"`)
       options.lastMinutes = minutes
       return
     }
-    case '--since':
+    case 'since':
       options.sinceMs = parseInstant(name, value)
       return
-    case '--until':
+    case 'until':
       options.untilMs = parseInstant(name, value)
       return
-    case '--top': {
+    case 'top': {
       if (!/^\d+$/.test(value) || Number(value) > MAX_TOP_ERRORS) {
         throw new UsageError(`${name} must be a whole number from 0 to ${MAX_TOP_ERRORS}, got "${value}"`)
       }
       options.topErrors = Number(value)
       return
     }
-    case '--error-rate-threshold': {
+    case 'error-rate-threshold': {
       const rate = parseDecimal(name, value)
       if (rate > 1) throw new UsageError(`${name} is a fraction from 0 to 1 (0.05 for 5%), got "${value}"`)
       options.errorRateThreshold = rate
       return
     }
-    case '--p95-threshold-ms':
+    case 'p95-threshold-ms':
       options.p95ThresholdMs = parseDecimal(name, value)
       return
   }

@@ -46,6 +46,19 @@ const uploadResponse = {
   },
 } as const
 
+/** Read by read-upload.ts, not by a body schema; described for GET /api/openapi.json. */
+const uploadBody = {
+  contentType: 'multipart/form-data',
+  schema: {
+    type: 'object',
+    required: ['avatar'],
+    properties: {
+      avatar: { type: 'string', contentMediaType: 'image/*', description: 'PNG, JPEG, GIF or WebP' },
+      csrf_token: { type: 'string', description: 'the CSRF token, when not sent as a header' },
+    },
+  },
+}
+
 const servingParams = {
   type: 'object',
   additionalProperties: false,
@@ -104,7 +117,7 @@ export async function avatarsRoutes(app: FastifyInstance, opts: AvatarsRoutesOpt
     upload.post(
       UPLOAD_AVATAR_PATH,
       {
-        config: { access: 'user', csrf: 'multipart', rateLimit: 'avatar' },
+        config: { access: 'user', csrf: 'multipart', rateLimit: 'avatar', documentedBody: uploadBody },
         schema: { response: uploadResponse },
         preHandler: refuseBeforeReading,
       },

@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { HttpError, unauthorized } from '../../http/errors.ts'
-import { securityEvent } from '../../http/request-context.ts'
 import {
   BIO_MAX_LENGTH,
   DISPLAY_NAME_MAX_LENGTH,
