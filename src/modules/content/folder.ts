@@ -42,11 +42,13 @@ export interface ContentFolderPart {
 
 /** Everything wrong with a folder, each problem on its own line, so one run shows them all. */
 export class ContentFolderError extends Error {
-  constructor(
-    readonly folder: string,
-    readonly problems: string[],
-  ) {
+  readonly folder: string
+  readonly problems: string[]
+
+  constructor(folder: string, problems: string[]) {
     super(`${folder}: ${problems.join('; ')}`)
+    this.folder = folder
+    this.problems = problems
     this.name = 'ContentFolderError'
   }
 }
