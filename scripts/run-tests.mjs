@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Runs every test file under test/ with Node's own test runner, TypeScript loaded by tsx.
-// Node 20's `--test` does not expand globs, so the file list is gathered here.
+// Runs every test file under test/ with Node's own test runner; Node strips the types itself, as
+// bin/lectern has it do (docs/adr/0014). The file list is gathered here: filters match substrings.
 // Usage: node scripts/run-tests.mjs [path-filter ...]   (filters match substrings of paths)
 import { readdirSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
@@ -20,9 +20,13 @@ if (files.length === 0) {
   process.exit(2)
 }
 
+// Node 22.12–22.17 strip types only when asked; later lines do it unasked.
+const stripTypes = process.features.typescript
+  ? []
+  : ['--experimental-strip-types', '--disable-warning=ExperimentalWarning']
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
+  [...stripTypes, '--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
   { cwd: root, stdio: 'inherit', env: process.env },
 )
 process.exit(result.status ?? 1)

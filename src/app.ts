@@ -179,7 +179,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }) // POST /api/upload-avatar and GET /avatars/…
   await app.register(rateLimitAdminRoutes)
   // Courses, ebooks and progress (CONTRACT §6); one renderer, so its cache serves both.
-  // Renders in a worker under a time budget (docs/adr/0014); its thread stops with the app.
+  // Renders in a worker under a time budget (docs/adr/0016); its thread stops with the app.
   const markdown = createMarkdownRenderer()
   app.addHook('onClose', () => markdown.close())
   await app.register(coursesRoutes, { prefix: '/api', db: database.db, clock: deps.clock, markdown })

@@ -2,11 +2,11 @@ import { isIP } from 'node:net'
 
 /** A configuration value that cannot be used; the message names the variable. */
 export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    detail: string,
-  ) {
+  readonly variable: string
+
+  constructor(variable: string, detail: string) {
     super(`${variable}: ${detail}`)
+    this.variable = variable
     this.name = 'ConfigError'
   }
 }

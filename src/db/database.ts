@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import SQLite from 'better-sqlite3'
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationResult } from 'kysely'
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely'
+import { Migrator, type MigrationResult } from 'kysely/migration'
 import pg from 'pg'
 import { createFileWithMode, createPrivateDir, PRIVATE_FILE_MODE } from '../lib/private-files.ts'
 import { dialectOf, type DialectName } from './dialect.ts'

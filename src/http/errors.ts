@@ -3,12 +3,15 @@
  * Throw these from anywhere; the one error handler renders them (http/error-handler.ts).
  */
 export class HttpError extends Error {
-  constructor(
-    readonly statusCode: number,
-    readonly publicMessage: string,
-    readonly headers: Readonly<Record<string, string>> = {},
-  ) {
+  readonly statusCode: number
+  readonly publicMessage: string
+  readonly headers: Readonly<Record<string, string>>
+
+  constructor(statusCode: number, publicMessage: string, headers: Readonly<Record<string, string>> = {}) {
     super(publicMessage)
+    this.statusCode = statusCode
+    this.publicMessage = publicMessage
+    this.headers = headers
     this.name = 'HttpError'
   }
 }

@@ -66,11 +66,15 @@ class Context implements RequestContext {
   readonly startedAtNs = process.hrtime.bigint()
   error: ErrorField | null = null
 
-  constructor(
-    private readonly logger: Logger,
-    readonly request: BoundRequest,
-    readonly observer: RequestObserver | null,
-  ) {}
+  private readonly logger: Logger
+  readonly request: BoundRequest
+  readonly observer: RequestObserver | null
+
+  constructor(logger: Logger, request: BoundRequest, observer: RequestObserver | null) {
+    this.logger = logger
+    this.request = request
+    this.observer = observer
+  }
 
   // Most requests log nothing but their two request lines: the child is made when needed.
   get log(): Logger {

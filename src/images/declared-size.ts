@@ -15,10 +15,13 @@ export class DeclaredSize {
   private canvasHeight = 0
   private frames = 0
 
-  constructor(
-    private readonly format: ImageFormat,
-    private readonly limits: ImageLimits,
-  ) {}
+  private readonly format: ImageFormat
+  private readonly limits: ImageLimits
+
+  constructor(format: ImageFormat, limits: ImageLimits) {
+    this.format = format
+    this.limits = limits
+  }
 
   /** The image size the header states (IHDR, SOF, GIF logical screen). */
   declareImage(width: number, height: number): void {

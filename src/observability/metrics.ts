@@ -1,6 +1,6 @@
 import { timingSafeEqual, createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Histogram, Registry, collectDefaultMetrics } from '@prometheus-io/client'
 import { notFound, unauthorized } from '../http/errors.ts'
 import type { RequestObserver } from '../http/request-context.ts'
 import { SECURITY_EVENTS, type SecurityEventName } from '../logging/events.ts'

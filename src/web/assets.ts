@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
-import { build } from 'esbuild'
 import type { FastifyInstance } from 'fastify'
 import { notFound } from '../http/errors.ts'
 
@@ -23,7 +22,8 @@ export interface Assets {
   find(file: string): Asset | undefined
 }
 
-const CLIENT_ENTRY = fileURLToPath(new URL('./client/main.ts', import.meta.url))
+// Bundled from ./client by scripts/bundle-client.ts and committed: no bundler at run time.
+const SCRIPT = fileURLToPath(new URL('./assets/app.js', import.meta.url))
 const STYLESHEET = fileURLToPath(new URL('./assets/styles.css', import.meta.url))
 const ICON = fileURLToPath(new URL('./assets/icon.svg', import.meta.url))
 
@@ -49,31 +49,9 @@ function hashed(name: AssetName, body: Buffer): Asset {
   }
 }
 
-/**
- * The browser modules (src/web/client/*.ts) bundled into one ES module, minified, for browsers
- * from 2020 on. Bundled in memory when the app starts (tens of milliseconds), so the code that
- * runs in the browser is always the code in the tree: no build step to forget.
- */
-export async function bundleClientScripts(entry = CLIENT_ENTRY): Promise<Buffer> {
-  const result = await build({
-    entryPoints: [entry],
-    bundle: true,
-    write: false,
-    format: 'esm',
-    minify: true,
-    target: 'es2020',
-    platform: 'browser',
-    legalComments: 'none',
-    logLevel: 'silent',
-  })
-  const output = result.outputFiles[0]
-  if (!output) throw new Error('esbuild produced no output for the client scripts')
-  return Buffer.from(output.contents)
-}
-
-/** Bundles the scripts and reads the stylesheet and icon, once, into memory. */
+/** Reads the script bundle, the stylesheet and the icon, once, into memory. */
 export async function createAssets(): Promise<Assets> {
-  const [script, styles, icon] = await Promise.all([bundleClientScripts(), readFile(STYLESHEET), readFile(ICON)])
+  const [script, styles, icon] = await Promise.all([readFile(SCRIPT), readFile(STYLESHEET), readFile(ICON)])
   const byName = new Map<AssetName, Asset>([
     ['app.js', hashed('app.js', script)],
     ['styles.css', hashed('styles.css', styles)],

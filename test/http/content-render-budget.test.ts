@@ -30,7 +30,7 @@ async function healthzWhile<T>(url: string, work: Promise<T>): Promise<{ result:
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 
-describe('a body too complex to render is refused, and the server keeps answering meanwhile (docs/adr/0014)', () => {
+describe('a body too complex to render is refused, and the server keeps answering meanwhile (docs/adr/0016)', () => {
   let t: TestApp
   let url: string
   let instructor: SignedInUser

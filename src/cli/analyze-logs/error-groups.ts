@@ -18,8 +18,11 @@ export const DEFAULT_ERROR_GROUP_CAPACITY = 10_000
 export class ErrorGroups {
   private readonly groups = new Map<string, ErrorGroup>()
   private decrementSteps = 0
+  private readonly capacity: number
 
-  constructor(private readonly capacity = DEFAULT_ERROR_GROUP_CAPACITY) {}
+  constructor(capacity = DEFAULT_ERROR_GROUP_CAPACITY) {
+    this.capacity = capacity
+  }
 
   get maxUndercount(): number {
     return this.decrementSteps

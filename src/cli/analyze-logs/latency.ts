@@ -21,8 +21,10 @@ export class LatencyRecorder {
   private histogram: LogHistogram | null = null
   private maxMs = -Infinity
   private minMs = Infinity
+  private readonly exactCapacity: number
 
-  constructor(private readonly exactCapacity = DEFAULT_EXACT_CAPACITY) {
+  constructor(exactCapacity = DEFAULT_EXACT_CAPACITY) {
+    this.exactCapacity = exactCapacity
     this.samples = new Float64Array(Math.max(1, Math.min(INITIAL_CAPACITY, exactCapacity)))
   }
 

@@ -21,10 +21,12 @@ export class LineSplitter {
   /** True while dropping the rest of a line already known to be too long. */
   private dropping = false
 
-  constructor(
-    private readonly sink: LineSink,
-    private readonly maxLineBytes: number,
-  ) {
+  private readonly sink: LineSink
+  private readonly maxLineBytes: number
+
+  constructor(sink: LineSink, maxLineBytes: number) {
+    this.sink = sink
+    this.maxLineBytes = maxLineBytes
     this.carry = Buffer.allocUnsafe(Math.min(maxLineBytes, 64 * 1024) + 1)
   }
 

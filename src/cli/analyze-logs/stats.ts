@@ -44,7 +44,10 @@ export class LogStats {
   private readonly errors: ErrorGroups
   private readonly contains: (timestampMs: number) => boolean
 
-  constructor(private readonly options: LogStatsOptions) {
+  private readonly options: LogStatsOptions
+
+  constructor(options: LogStatsOptions) {
+    this.options = options
     this.contains = options.contains
     this.latency = new LatencyRecorder(options.latencyExactCapacity)
     this.errors = new ErrorGroups(options.errorGroupCapacity ?? Math.max(10_000, options.topErrors * 10))

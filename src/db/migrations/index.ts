@@ -1,4 +1,4 @@
-import type { Migration } from 'kysely'
+import type { Migration } from 'kysely/migration'
 import * as users from './0001_users.ts'
 import * as sessions from './0002_sessions.ts'
 import * as rateLimitBlocks from './0003_rate_limit_blocks.ts'

@@ -39,8 +39,11 @@ export type UniqueField = 'username' | 'email'
 
 /** A unique index refused the write: the username or the email (compared case-insensitively) is taken. */
 export class DuplicateUserError extends Error {
-  constructor(readonly field: UniqueField) {
+  readonly field: UniqueField
+
+  constructor(field: UniqueField) {
     super(`${field} already taken`)
+    this.field = field
     this.name = 'DuplicateUserError'
   }
 }

@@ -8,8 +8,11 @@ export type ServedAvatar = Pick<AvatarRow, 'content_type' | 'data' | 'sha256' | 
 
 /** The user the avatar belonged to is gone (deleted while the upload was being processed). */
 export class AvatarOwnerMissingError extends Error {
-  constructor(readonly userId: number) {
+  readonly userId: number
+
+  constructor(userId: number) {
     super(`user ${userId} does not exist`)
+    this.userId = userId
     this.name = 'AvatarOwnerMissingError'
   }
 }

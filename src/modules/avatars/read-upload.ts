@@ -19,14 +19,17 @@ export type UploadRefusal = 'too_large' | 'no_file'
 
 /** The body was refused before any image work: too large, or no single `avatar` file in it. */
 export class UploadRefusedError extends Error {
-  constructor(
-    readonly reason: UploadRefusal,
-    /** Request body bytes received when the decision was made. */
-    readonly bytesReceived: number,
-    /** Why, for the log only. */
-    readonly detail: string,
-  ) {
+  readonly reason: UploadRefusal
+  /** Request body bytes received when the decision was made. */
+  readonly bytesReceived: number
+  /** Why, for the log only. */
+  readonly detail: string
+
+  constructor(reason: UploadRefusal, bytesReceived: number, detail: string) {
     super(`upload refused: ${reason} (${detail})`)
+    this.reason = reason
+    this.bytesReceived = bytesReceived
+    this.detail = detail
     this.name = 'UploadRefusedError'
   }
 }

@@ -28,8 +28,11 @@ const TABLE_NAMES: Record<ContentKind, Record<'works' | 'parts' | 'work_id', str
 }
 
 class RenameIdentifiers extends OperationNodeTransformer {
-  constructor(private readonly names: Readonly<Record<string, string>>) {
+  private readonly names: Readonly<Record<string, string>>
+
+  constructor(names: Readonly<Record<string, string>>) {
     super()
+    this.names = names
   }
   protected override transformIdentifier(node: IdentifierNode): IdentifierNode {
     const renamed = Object.hasOwn(this.names, node.name) ? this.names[node.name] : undefined

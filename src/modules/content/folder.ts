@@ -44,11 +44,13 @@ export interface ContentFolderPart {
 
 /** Everything wrong with a folder, each problem on its own line, so one run shows them all. */
 export class ContentFolderError extends Error {
-  constructor(
-    readonly folder: string,
-    readonly problems: string[],
-  ) {
+  readonly folder: string
+  readonly problems: string[]
+
+  constructor(folder: string, problems: string[]) {
     super(`${folder}: ${problems.join('; ')}`)
+    this.folder = folder
+    this.problems = problems
     this.name = 'ContentFolderError'
   }
 }
@@ -255,7 +257,7 @@ export async function readContentFolder(
 
 /**
  * Renders every part of a checked folder under the renderer's budget, so an import stores
- * nothing that readers would be refused (docs/adr/0014). Throws ContentFolderError naming each
+ * nothing that readers would be refused (docs/adr/0016). Throws ContentFolderError naming each
  * part too complex to render.
  */
 export async function refuseUnrenderableParts(

@@ -101,7 +101,7 @@ parser.validateLink = () => true
 
 /**
  * The whole render, Markdown to sanitized HTML, synchronously. Its cost is superlinear for some
- * inputs (docs/adr/0014), so the server and the importer run it only in the render worker
+ * inputs (docs/adr/0016), so the server and the importer run it only in the render worker
  * (render-pool.ts), under a time budget; never on the event loop with an author's text.
  */
 export function renderSafeHtml(markdown: string): string {

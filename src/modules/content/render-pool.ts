@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads'
 
 /**
  * Renders Markdown in one worker thread, one document at a time, each under a time budget
- * (docs/adr/0014). markdown-it and htmlparser2 are superlinear on some inputs (deeply nested
+ * (docs/adr/0016). markdown-it and htmlparser2 are superlinear on some inputs (deeply nested
  * raw HTML, runs of `![`), and even linear work on the largest body takes seconds: on the event
  * loop that would stall every request of the process. Here a render that overruns its budget
  * is stopped by terminating the worker, and refused; the next render starts a fresh worker.
@@ -16,20 +16,22 @@ export interface RenderPool {
 
 /** A document whose render does not fit the budget. Its message is for the operator. */
 export class ContentTooComplexError extends Error {
-  constructor(
-    readonly reason: 'time' | 'memory',
-    readonly budgetMs: number,
-  ) {
+  readonly reason: 'time' | 'memory'
+  readonly budgetMs: number
+
+  constructor(reason: 'time' | 'memory', budgetMs: number) {
     super(reason === 'time' ? `render took longer than ${budgetMs} ms` : 'render ran out of memory')
     this.name = 'ContentTooComplexError'
+    this.reason = reason
+    this.budgetMs = budgetMs
   }
 }
 
 /** Heap for one render; the largest body's tokens and HTML take a few tens of megabytes. */
 const WORKER_HEAP_MB = 256
 
-/** A plain-JavaScript entry point, so the worker loads the same way under tsx, node or bin/lectern. */
-const WORKER_URL = new URL('./render-worker.mjs', import.meta.url)
+// Node strips the worker's types as it does the rest (it inherits the process's flags: docs/adr/0014).
+const WORKER_URL = new URL('./render-worker.ts', import.meta.url)
 
 interface Job {
   markdown: string
@@ -68,8 +70,6 @@ export function createRenderPool(opts: { budgetMs: number }): RenderPool {
 
   function start() {
     const started = new Worker(WORKER_URL, {
-      // The entry registers tsx itself; inheriting `--import tsx` as well would register it twice.
-      execArgv: [],
       resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
     })
     worker = started

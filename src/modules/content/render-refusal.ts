@@ -8,7 +8,7 @@ export const CONTENT_TOO_COMPLEX_MESSAGE = 'Content too complex to render'
 
 /**
  * A body's sanitized HTML for a response, or a 400 when its render overran the budget (a body
- * built to stall the server, docs/adr/0014). Each refusal is one `content_rejected` line with
+ * built to stall the server, docs/adr/0016). Each refusal is one `content_rejected` line with
  * the body's size and why, never its text.
  */
 export async function renderOrRefuse(req: FastifyRequest, markdown: MarkdownRenderer, source: string): Promise<string> {

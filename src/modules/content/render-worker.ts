@@ -13,5 +13,5 @@ port.on('message', (markdown: string) => {
     port.postMessage({ error: error instanceof Error ? error.message : String(error) })
   }
 })
-// Loading tsx, markdown-it and sanitize-html takes a while: the budget starts after it.
+// Loading markdown-it and sanitize-html takes a while: the budget starts after it.
 port.postMessage({ ready: true })

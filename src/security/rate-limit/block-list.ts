@@ -42,10 +42,13 @@ export class DatabaseBlockList implements BlockAdmin {
     max: DEFAULT_MAX_ENTRIES,
   })
 
-  constructor(
-    private readonly db: Kysely<Database>,
-    private readonly clock: Clock,
-  ) {}
+  private readonly db: Kysely<Database>
+  private readonly clock: Clock
+
+  constructor(db: Kysely<Database>, clock: Clock) {
+    this.db = db
+    this.clock = clock
+  }
 
   /** Records that `key` is blocked for `msLeft` more milliseconds (keeping a live row another instance wrote). */
   async record(key: string, policy: PolicyName, msLeft: number): Promise<void> {

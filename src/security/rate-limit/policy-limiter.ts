@@ -21,13 +21,25 @@ export interface Decision {
  * limit, and a refused key whose block an operator cleared is reset (see block-list.ts).
  */
 export class PolicyLimiter {
+  readonly policy: PolicyName
+  readonly limit: Limit
+  private readonly limiter: CounterLimiter
+  private readonly blockList: DatabaseBlockList | null
+  private readonly reportBlockListError: (error: unknown) => void
+
   constructor(
-    readonly policy: PolicyName,
-    readonly limit: Limit,
-    private readonly limiter: CounterLimiter,
-    private readonly blockList: DatabaseBlockList | null,
-    private readonly reportBlockListError: (error: unknown) => void,
-  ) {}
+    policy: PolicyName,
+    limit: Limit,
+    limiter: CounterLimiter,
+    blockList: DatabaseBlockList | null,
+    reportBlockListError: (error: unknown) => void,
+  ) {
+    this.policy = policy
+    this.limit = limit
+    this.limiter = limiter
+    this.blockList = blockList
+    this.reportBlockListError = reportBlockListError
+  }
 
   /** Counts one attempt (every attempt counts) and says whether it may proceed. */
   async consume(value: string): Promise<Decision> {

@@ -12,10 +12,13 @@ const SCAN_BATCH = 500
  * attempt is refused). Used by the admin API and by `lectern rate-limits` with REDIS_URL.
  */
 export class RedisBlocks implements BlockAdmin {
-  constructor(
-    private readonly client: Redis,
-    private readonly limits: Readonly<Record<PolicyName, Limit>>,
-  ) {}
+  private readonly client: Redis
+  private readonly limits: Readonly<Record<PolicyName, Limit>>
+
+  constructor(client: Redis, limits: Readonly<Record<PolicyName, Limit>>) {
+    this.client = client
+    this.limits = limits
+  }
 
   /** The client's own keyPrefix is applied to commands by ioredis, but neither to SCAN patterns nor to the keys SCAN returns. */
   private get clientPrefix(): string {

@@ -30,11 +30,14 @@ export class RedisAvailability {
     this.retryAtMs = 0
   }
 
-  constructor(
-    private readonly client: Redis,
-    private readonly clock: Clock,
-    private readonly events: { onUnavailable(error: Error): void; onRecovered(): void },
-  ) {
+  private readonly client: Redis
+  private readonly clock: Clock
+  private readonly events: { onUnavailable(error: Error): void; onRecovered(): void }
+
+  constructor(client: Redis, clock: Clock, events: { onUnavailable(error: Error): void; onRecovered(): void }) {
+    this.client = client
+    this.clock = clock
+    this.events = events
     client.on('ready', this.onReady)
   }
 
@@ -72,11 +75,15 @@ export class RedisAvailability {
  * API so that the switch is observable (see RedisAvailability and docs/adr/0010).
  */
 export class FailoverLimiter implements CounterLimiter {
-  constructor(
-    readonly primary: CounterLimiter,
-    readonly insurance: CounterLimiter,
-    private readonly availability: RedisAvailability,
-  ) {}
+  readonly primary: CounterLimiter
+  readonly insurance: CounterLimiter
+  private readonly availability: RedisAvailability
+
+  constructor(primary: CounterLimiter, insurance: CounterLimiter, availability: RedisAvailability) {
+    this.primary = primary
+    this.insurance = insurance
+    this.availability = availability
+  }
 
   consume(key: string, points = 1) {
     return this.run((limiter) => limiter.consume(key, points))

@@ -30,13 +30,22 @@ class Session implements RequestSession {
   #current: CurrentSession | null
   #creating: Promise<string> | null = null
 
+  private readonly req: FastifyRequest
+  private readonly reply: FastifyReply
+  private readonly store: SessionStore
+  private readonly secure: boolean
+
   constructor(
-    private readonly req: FastifyRequest,
-    private readonly reply: FastifyReply,
-    private readonly store: SessionStore,
-    private readonly secure: boolean,
+    req: FastifyRequest,
+    reply: FastifyReply,
+    store: SessionStore,
+    secure: boolean,
     current: CurrentSession | null,
   ) {
+    this.req = req
+    this.reply = reply
+    this.store = store
+    this.secure = secure
     this.#current = current
   }
 

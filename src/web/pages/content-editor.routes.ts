@@ -26,7 +26,7 @@ export interface ContentEditorOptions {
   pages: Pages
   catalog: CatalogService
   forms: ReturnType<typeof createFormChecks>
-  /** A body is rendered before it is stored: one too complex to render is refused (docs/adr/0014). */
+  /** A body is rendered before it is stored: one too complex to render is refused (docs/adr/0016). */
   markdown: MarkdownRenderer
 }
 
