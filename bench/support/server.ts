@@ -16,13 +16,19 @@ export interface BenchServer {
 
 /**
  * Starts a server script as its own process (so the load generator and the server do not share
- * an event loop) and resolves with the URL it prints to stderr as "listening on URL".
+ * an event loop) and resolves with the URL it prints to stderr as "listening on URL". `cwd` is
+ * this checkout unless given: another checkout's script runs from its own folder, so that
+ * `--import tsx` and its imports resolve against that checkout's node_modules.
  */
-export function startProcess(args: string[], env: Record<string, string | undefined> = {}): Promise<BenchServer> {
+export function startProcess(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  { cwd = ROOT }: { cwd?: string } = {},
+): Promise<BenchServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'lectern-bench-'))
   return new Promise((resolve, reject) => {
     const child: ChildProcess = spawn(process.execPath, args, {
-      cwd: ROOT,
+      cwd,
       env: { ...process.env, PORT: '0', DATA_DIR: dataDir, ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
     })
