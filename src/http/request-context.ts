@@ -60,11 +60,16 @@ function completionLevel(statusCode: number): LogLevel {
   return 'info'
 }
 
+/** What request_complete says of a request whose client closed the connection before its answer (nginx's code). */
+export const CLIENT_CLOSED_REQUEST = 499
+
 /** One request's context; a class, so every request's object has the same shape. */
 class Context implements RequestContext {
   #log: Logger | null = null
   readonly startedAtNs = process.hrtime.bigint()
   error: ErrorField | null = null
+  /** request_complete is written once, by the response or by the client going away first. */
+  completed = false
 
   private readonly logger: Logger
   readonly request: BoundRequest
@@ -111,11 +116,14 @@ function requestTracker(opts: RequestContextOptions) {
       observer?.event(req, 'request_received', {})
       return ctx
     },
-    complete(req: FastifyRequest, reply: FastifyReply): void {
+    /** `reply` null: the client went away before its answer. */
+    complete(req: FastifyRequest, reply: FastifyReply | null): void {
       const ctx = req.ctx as Context | null
-      if (ctx === null) return // answered before the first hook ran: nothing to complete
+      if (ctx === null || ctx.completed) return // answered before the first hook ran, or already completed
+      ctx.completed = true
       const durationMs = Math.round(Number(process.hrtime.bigint() - ctx.startedAtNs) / 1000) / 1000
-      const statusCode = reply.statusCode
+      const statusCode = reply === null ? CLIENT_CLOSED_REQUEST : reply.statusCode
+      if (reply === null) ctx.error = { type: 'ClientClosedRequest', message: 'Client closed the request' }
       const error = statusCode >= 400 ? (ctx.error ?? { type: 'HttpError', message: `HTTP ${statusCode}` }) : null
       lines.complete(ctx.request, completionLevel(statusCode), {
         userId: req.user?.id ?? null,
@@ -146,6 +154,13 @@ export const requestContext = fp(
 
     app.addHook('onResponse', (req: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
       tracker.complete(req, reply)
+      done()
+    })
+
+    // A client that goes away before its answer (a reset, a closed tab) gets no onResponse; its
+    // request is still logged as complete, with nginx's 499, so the analyzer and metrics see it.
+    app.addHook('onRequestAbort', (req: FastifyRequest, done: HookHandlerDoneFunction) => {
+      tracker.complete(req, null)
       done()
     })
   },

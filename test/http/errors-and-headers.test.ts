@@ -363,7 +363,7 @@ describe('JSON bodies', () => {
 })
 
 describe('a client that resets its connection', () => {
-  test('still gets request lines that are valid JSON, with an empty remote_addr', async () => {
+  test('still gets both request lines, valid JSON, with an empty remote_addr (499 when its answer could not go out)', async () => {
     const t = await buildTestApp()
     try {
       const address = await t.app.listen({ port: 0, host: '127.0.0.1' })
@@ -381,9 +381,47 @@ describe('a client that resets its connection', () => {
       }
       const complete = t.events('request_complete')
       assert.equal(complete.length, 5)
-      for (const line of complete) assert.ok(line.remote_addr === '' || line.remote_addr === '127.0.0.1')
+      for (const line of complete) {
+        assert.ok(line.remote_addr === '' || line.remote_addr === '127.0.0.1')
+        // Served before the reset was seen (200), or logged as the client closing first (499).
+        assert.ok(line.status_code === 200 || line.status_code === 499, String(line.status_code))
+      }
     } finally {
       await t.close() // fails if any line was not JSON or broke docs/log-schema.json
+    }
+  })
+})
+
+describe('a client that goes away while its request is being served', () => {
+  test('its request is logged complete once, with 499 and the reason, and counted in the metrics', async () => {
+    let release: () => void = () => {}
+    const held = new Promise<void>((resolve) => (release = resolve))
+    const t = await buildTestApp({
+      routes: (app) => app.get('/test/held', { config: { access: 'public' } }, async () => held.then(() => ({}))),
+    })
+    try {
+      const { port } = new URL(await t.app.listen({ port: 0, host: '127.0.0.1' }))
+      const socket = connect({ port: Number(port), host: '127.0.0.1' })
+      await new Promise<void>((resolve) => socket.once('connect', resolve))
+      socket.write('GET /test/held HTTP/1.1\r\nHost: lectern.test\r\n\r\n')
+      const deadline = Date.now() + 5000
+      while (t.events('request_received').length < 1 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+      socket.destroy()
+      while (t.events('request_complete').length < 1 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+      release()
+      await new Promise((resolve) => setTimeout(resolve, 50)) // the handler finishes: no second line
+      const complete = t.events('request_complete')
+      assert.equal(complete.length, 1)
+      assert.equal(complete[0]!.status_code, 499)
+      assert.deepEqual(complete[0]!.error, { type: 'ClientClosedRequest', message: 'Client closed the request' })
+      assert.equal(complete[0]!.request_id, t.events('request_received')[0]!.request_id)
+    } finally {
+      release()
+      await t.close()
     }
   })
 })
