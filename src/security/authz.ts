@@ -14,7 +14,7 @@ declare module 'fastify' {
   }
 }
 
-const ROLE_RANK: Record<RequestUser['role'], number> = { learner: 1, instructor: 2, admin: 3 }
+export const ROLE_RANK: Readonly<Record<RequestUser['role'], number>> = { learner: 1, instructor: 2, admin: 3 }
 const REQUIRED_RANK: Record<Exclude<Access, 'public'>, number> = { user: 1, instructor: 2, admin: 3 }
 
 export function hasAccess(user: RequestUser | null, access: Access): boolean {

@@ -146,13 +146,15 @@ for (const { kind, postgresUrl } of databaseKinds()) {
     })
 
     describe('PATCH /api/admin/users/:id', () => {
-      test('changing a role answers the user, ends their sessions at once and logs admin_action', async () => {
+      test('a promotion answers the user, takes effect in their open session, and logs admin_action', async () => {
         const user = await signedIn(t, 'learner', 'promoted')
+        const before = await user.agent.post('/api/courses', { json: { slug: `pre-${user.id}`, title: 'Not yet' } })
+        assert.equal(before.statusCode, 403)
         const res = await admin.agent.patch(`/api/admin/users/${user.id}`, { json: { role: 'instructor' } })
         assert.equal(res.statusCode, 200)
         assert.equal(res.json().user.role, 'instructor')
         assert.equal(res.json().user.id, user.id)
-        assert.equal((await user.agent.get('/api/me')).statusCode, 401, 'the old session is gone')
+        assert.equal((await user.agent.get('/api/me')).json().user.role, 'instructor', 'the session goes on')
 
         const line = adminActions().at(-1)!
         assert.equal(line.user_id, admin.id)
@@ -162,13 +164,24 @@ for (const { kind, postgresUrl } of databaseKinds()) {
           target_id: user.id,
           change: { role: { from: 'learner', to: 'instructor' } },
           outcome: 'done',
-          signed_out: 1,
+          signed_out: 0,
         })
+        const course = await user.agent.post('/api/courses', { json: { slug: `by-${user.id}`, title: 'Mine' } })
+        assert.equal(course.statusCode, 201, 'the new role works at once, without signing in again')
+      })
 
+      test('a demotion ends every session of the user at once; signed in again, the lower role applies', async () => {
+        const user = await signedIn(t, 'instructor', 'demoted')
+        const laptop = await signedInAgain(user)
+        assert.equal(laptop.status, 200)
+        const res = await admin.agent.patch(`/api/admin/users/${user.id}`, { json: { role: 'learner' } })
+        assert.equal(res.statusCode, 200)
+        assert.equal((await user.agent.get('/api/me')).statusCode, 401, 'the old session is gone')
+        assert.equal((await laptop.agent.get('/api/me')).statusCode, 401)
+        assert.equal(adminActions().at(-1)?.extra?.signed_out, 2)
         const again = await signedInAgain(user)
-        assert.equal(again.status, 200)
         const course = await again.agent.post('/api/courses', { json: { slug: `by-${user.id}`, title: 'Mine' } })
-        assert.equal(course.statusCode, 201, 'the new role works after signing in again')
+        assert.equal(course.statusCode, 403)
       })
 
       test('disabling ends every session at once and refuses login; enabling lets them back', async () => {

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely'
 import type { Database } from '../../db/schema.ts'
 import { notFound } from '../../http/errors.ts'
 import type { Clock } from '../../lib/clock.ts'
+import { ROLE_RANK } from '../../security/authz.ts'
 import type { SessionAdmin } from '../../security/sessions/types.ts'
 import type { UserRecord } from '../accounts/accounts.repository.ts'
 import { createAdminRepository, type AdminRepository, type Role } from './admin.repository.ts'
@@ -64,8 +65,9 @@ export function createAdminService(deps: { db: Kysely<Database>; clock: Clock; s
     },
 
     /**
-     * Changes role and/or disabled. A user whose role changes or who is disabled is signed out
-     * everywhere at once, so nobody keeps privileges (or access) they no longer have.
+     * Changes role and/or disabled. A demoted or disabled user is signed out everywhere at once,
+     * so nobody keeps privileges (or access) they no longer have; a promotion takes effect in
+     * the open sessions (the role is read with the session on every request).
      */
     async update(
       id: number,
@@ -86,7 +88,8 @@ export function createAdminService(deps: { db: Kysely<Database>; clock: Clock; s
           Object.keys(change).length === 0 ? target : ((await repo.update(id, changes, clock.now())) ?? target)
         return { user: updated, change }
       })
-      const endsSessions = change.role !== undefined || change.disabled?.to === true
+      const demoted = change.role !== undefined && ROLE_RANK[change.role.to] < ROLE_RANK[change.role.from]
+      const endsSessions = demoted || change.disabled?.to === true
       const signedOut = endsSessions ? await sessions.endAllForUser(id) : 0
       return { user, change, signedOut }
     },
