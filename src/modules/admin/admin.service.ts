@@ -88,7 +88,7 @@ export function createAdminService(deps: { db: Kysely<Database>; clock: Clock; s
           Object.keys(change).length === 0 ? target : ((await repo.update(id, changes, clock.now())) ?? target)
         return { user: updated, change }
       })
-      const demoted = change.role !== undefined && ROLE_RANK[change.role.to] < ROLE_RANK[change.role.from]
+      const demoted = change.role !== undefined && ROLE_RANK[user.role] < ROLE_RANK[change.role.from as Role]
       const endsSessions = demoted || change.disabled?.to === true
       const signedOut = endsSessions ? await sessions.endAllForUser(id) : 0
       return { user, change, signedOut }

@@ -18,6 +18,7 @@ import {
 import { uploadRejection, uploadsBusy } from './upload-rejections.ts'
 import { prepareUploadScope } from './upload-scope.ts'
 import { createUploadSlots, DEFAULT_MAX_UPLOADS_IN_FLIGHT } from './upload-slots.ts'
+import { signedIn } from '../../security/authz.ts'
 
 export interface AvatarsRoutesOptions {
   db: Kysely<Database>
@@ -126,7 +127,7 @@ export async function avatarsRoutes(app: FastifyInstance, opts: AvatarsRoutesOpt
         try {
           const file = await readAvatarUpload(req, limits)
           fileBytes = file.length
-          const stored = await service.replace(req.user!.id, file)
+          const stored = await service.replace(signedIn(req).user.id, file)
           app.metrics.imageAccepted()
           return { avatar_url: stored.url }
         } catch (error) {

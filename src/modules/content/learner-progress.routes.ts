@@ -9,6 +9,7 @@ import { presentReadEbook } from '../ebooks/ebooks.presenter.ts'
 import { readEbookSchema } from '../ebooks/ebooks.schemas.ts'
 import { createReadingService } from '../ebooks/reading.service.ts'
 import { createCatalogService } from './catalog.service.ts'
+import { signedIn } from '../../security/authz.ts'
 
 const myProgressResponseSchema = {
   type: 'object',
@@ -29,7 +30,7 @@ export async function learnerProgressRoutes(app: FastifyInstance, opts: { db: Ky
     '/me/progress',
     { config: { access: 'user' }, schema: { response: { 200: myProgressResponseSchema } } },
     async (req) => {
-      const [enrolled, read] = await Promise.all([courses.mine(req.user!), reading.mine(req.user!)])
+      const [enrolled, read] = await Promise.all([courses.mine(signedIn(req).user), reading.mine(signedIn(req).user)])
       return { courses: enrolled.map(presentEnrolledCourse), ebooks: read.map(presentReadEbook) }
     },
   )

@@ -22,6 +22,7 @@ import {
   progressResponseSchema,
 } from './courses.schemas.ts'
 import { createCoursesService } from './courses.service.ts'
+import { signedIn } from '../../security/authz.ts'
 
 export interface CoursesRoutesOptions {
   db: Kysely<Database>
@@ -35,7 +36,7 @@ export interface CoursesRoutesOptions {
  */
 export async function coursesRoutes(app: FastifyInstance, opts: CoursesRoutesOptions) {
   const courses = createCoursesService({ db: opts.db, clock: opts.clock })
-  const signedIn = { access: 'user' } as const
+  const forSignedIn = { access: 'user' } as const
 
   app.get(
     '/courses',
@@ -72,12 +73,12 @@ export async function coursesRoutes(app: FastifyInstance, opts: CoursesRoutesOpt
   app.post<{ Params: SlugParams }>(
     '/courses/:slug/enroll',
     {
-      config: signedIn,
+      config: forSignedIn,
       preValidation: refuseBodyFields,
       schema: { params: slugParamsSchema, response: { 200: enrollResponseSchema } },
     },
     async (req) => {
-      const { enrolledAt, progress } = await courses.enroll(req.params.slug, req.user!)
+      const { enrolledAt, progress } = await courses.enroll(req.params.slug, signedIn(req).user)
       return { enrolled: true, enrolled_at: new Date(enrolledAt).toISOString(), progress }
     },
   )
@@ -85,11 +86,11 @@ export async function coursesRoutes(app: FastifyInstance, opts: CoursesRoutesOpt
   app.post<{ Params: PartParams }>(
     '/courses/:slug/lessons/:n/complete',
     {
-      config: signedIn,
+      config: forSignedIn,
       preValidation: refuseBodyFields,
       schema: { params: partParamsSchema, response: { 200: progressResponseSchema } },
     },
-    async (req) => ({ progress: await courses.complete(req.params.slug, req.params.n, req.user!) }),
+    async (req) => ({ progress: await courses.complete(req.params.slug, req.params.n, signedIn(req).user) }),
   )
 
   await catalogEditingRoutes(app, { catalog: courses.catalog, markdown: opts.markdown })

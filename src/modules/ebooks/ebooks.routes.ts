@@ -18,6 +18,7 @@ import {
   type ReadingUpdateBody,
 } from './ebooks.schemas.ts'
 import { createReadingService } from './reading.service.ts'
+import { signedIn } from '../../security/authz.ts'
 
 export interface EbooksRoutesOptions {
   db: Kysely<Database>
@@ -72,7 +73,7 @@ export async function ebooksRoutes(app: FastifyInstance, opts: EbooksRoutesOptio
       },
     },
     async (req) => {
-      const { applied, position } = await reading.save(req.params.slug, req.user!, req.body)
+      const { applied, position } = await reading.save(req.params.slug, signedIn(req).user, req.body)
       return { reading_position: presentReadingPosition(position), applied }
     },
   )

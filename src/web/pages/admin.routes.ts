@@ -15,6 +15,7 @@ import type { CatalogService } from '../../modules/content/catalog.service.ts'
 import { hasAccess } from '../../security/authz.ts'
 import { formValues, noteFormProblem } from '../forms.ts'
 import { seeOther, type Pages } from '../page.ts'
+import { signedIn } from '../../security/authz.ts'
 
 export interface AdminPagesOptions {
   pages: Pages
@@ -73,7 +74,16 @@ export async function adminPages(app: FastifyInstance, opts: AdminPagesOptions) 
       req,
       reply,
       'admin',
-      { users, q, pageCount, roles: ROLES, courses: courseList, ebooks: ebookList, problem, selfId: req.user!.id },
+      {
+        users,
+        q,
+        pageCount,
+        roles: ROLES,
+        courses: courseList,
+        ebooks: ebookList,
+        problem,
+        selfId: signedIn(req).user.id,
+      },
       { title: 'Admin', status },
     )
   }

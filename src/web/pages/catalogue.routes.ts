@@ -4,6 +4,7 @@ import type { CatalogService } from '../../modules/content/catalog.service.ts'
 import type { CoursesService } from '../../modules/courses/courses.service.ts'
 import type { ReadingService } from '../../modules/ebooks/reading.service.ts'
 import type { Pages } from '../page.ts'
+import { signedIn } from '../../security/authz.ts'
 
 export interface CataloguePagesOptions {
   pages: Pages
@@ -26,7 +27,7 @@ export async function cataloguePages(app: FastifyInstance, opts: CataloguePagesO
   })
 
   app.get('/me', { config: { access: 'user', html: true } }, async (req, reply) => {
-    const viewer = req.user!
+    const viewer = signedIn(req).user
     const [user, enrolled, read] = await Promise.all([
       accounts.findUser(viewer.id),
       courses.mine(viewer),

@@ -21,6 +21,7 @@ import { renderOrRefuse } from '../../modules/content/render-refusal.ts'
 import type { createFormChecks } from '../form-validation.ts'
 import { emptyForm, formValues, noteFormProblem, serviceErrors, type FormState } from '../forms.ts'
 import { seeOther, type Pages } from '../page.ts'
+import { signedIn } from '../../security/authz.ts'
 
 export interface ContentEditorOptions {
   pages: Pages
@@ -196,7 +197,7 @@ export async function contentEditorPages(app: FastifyInstance, opts: ContentEdit
       const invalid = problems(req, values, checkWork(input))
       if (invalid) return newWorkPage(req, reply, invalid, 400)
       try {
-        const work = await catalog.create(input, req.user!.id)
+        const work = await catalog.create(input, signedIn(req).user.id)
         return seeOther(reply, workPath(work.slug), 'content-updated')
       } catch (error) {
         const { form, status } = refused(req, values, error, WORK_FIELDS)

@@ -9,6 +9,7 @@ import type { MarkdownRenderer } from '../../modules/content/markdown.ts'
 import { renderOrRefuse } from '../../modules/content/render-refusal.ts'
 import type { CoursesService } from '../../modules/courses/courses.service.ts'
 import { seeOther, type Pages } from '../page.ts'
+import { signedIn } from '../../security/authz.ts'
 
 export interface CoursePagesOptions {
   pages: Pages
@@ -80,7 +81,7 @@ export async function coursePages(app: FastifyInstance, opts: CoursePagesOptions
     '/courses/:slug/enroll',
     { config: { access: 'user', html: true }, schema: { params: slugParamsSchema } },
     async (req, reply) => {
-      await courses.enroll(req.params.slug, req.user!)
+      await courses.enroll(req.params.slug, signedIn(req).user)
       return seeOther(reply, coursePath(req.params.slug), 'enrolled')
     },
   )
@@ -90,7 +91,7 @@ export async function coursePages(app: FastifyInstance, opts: CoursePagesOptions
     { config: { access: 'user', html: true }, schema: { params: partParamsSchema } },
     async (req, reply) => {
       const { slug, n } = req.params
-      await courses.complete(slug, n, req.user!)
+      await courses.complete(slug, n, signedIn(req).user)
       return seeOther(reply, `${coursePath(slug)}/lessons/${n}`, 'completed')
     },
   )
