@@ -1,5 +1,5 @@
 /**
- * The graceful close behind an early 413 (src/modules/avatars/lingering-close.ts), on a bare
+ * The graceful close behind an early 413 (src/http/uploads/lingering-close.ts), on a bare
  * node:http server that answers before it reads the body, as the upload route does, with small
  * bounds: the client reads the answer, and the server's reading of what follows stays within them.
  */
@@ -12,7 +12,7 @@ import {
   createLingeringCloser,
   type LingerLimits,
   type LingeringCloser,
-} from '../../src/modules/avatars/lingering-close.ts'
+} from '../../src/http/uploads/lingering-close.ts'
 
 const ANSWER = '{"error":"File too large"}'
 /** Longer than any test may take: when a test sees the socket closed, the timer did not do it. */

@@ -6,18 +6,18 @@ import type { ImageProcessor } from '../../images/index.ts'
 import type { Clock } from '../../lib/clock.ts'
 import { AVATAR_FILE_NAME_PATTERN, AVATARS_PATH_PREFIX, avatarUrl } from './avatar-url.ts'
 import { createAvatarsRepository } from './avatars.repository.ts'
-import { createAvatarsService } from './avatars.service.ts'
-import { createLingeringCloser, type LingerLimits } from './lingering-close.ts'
+import { AVATAR_FIELD, createAvatarsService } from './avatars.service.ts'
+import { createLingeringCloser, type LingerLimits } from '../../http/uploads/lingering-close.ts'
 import {
   declaredTooLarge,
   maxBodyBytes,
-  readAvatarUpload,
+  readFileUpload,
   UploadRefusedError,
   type UploadLimits,
-} from './read-upload.ts'
+} from '../../http/uploads/read-upload.ts'
 import { uploadRejection, uploadsBusy } from './upload-rejections.ts'
-import { prepareUploadScope } from './upload-scope.ts'
-import { createUploadSlots, DEFAULT_MAX_UPLOADS_IN_FLIGHT } from './upload-slots.ts'
+import { prepareUploadScope } from '../../http/uploads/upload-scope.ts'
+import { createUploadSlots, DEFAULT_MAX_UPLOADS_IN_FLIGHT } from '../../http/uploads/upload-slots.ts'
 import { signedIn } from '../../security/authz.ts'
 
 export interface AvatarsRoutesOptions {
@@ -125,7 +125,7 @@ export async function avatarsRoutes(app: FastifyInstance, opts: AvatarsRoutesOpt
       async (req) => {
         let fileBytes: number | null = null
         try {
-          const file = await readAvatarUpload(req, limits)
+          const file = await readFileUpload(req, limits, AVATAR_FIELD)
           fileBytes = file.length
           const stored = await service.replace(signedIn(req).user.id, file)
           app.metrics.imageAccepted()

@@ -9,6 +9,10 @@ import type { AvatarsRepository } from './avatars.repository.ts'
  * The image limits of CONTRACT §5: MAX_IMAGE_WIDTH × MAX_IMAGE_HEIGHT (inclusive) from the
  * configuration; 1,000 frames and frames × pixels ≤ 2^26 are fixed by the contract.
  */
+
+/** The one file part an avatar upload carries (CONTRACT §5). */
+export const AVATAR_FIELD = 'avatar'
+
 export function avatarImageLimits(config: Pick<Config, 'maxImageWidth' | 'maxImageHeight'>): ImageLimits {
   return {
     maxWidth: config.maxImageWidth,

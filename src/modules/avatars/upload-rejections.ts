@@ -3,7 +3,7 @@ import { badRequest, HttpError, payloadTooLarge, unauthorized } from '../../http
 import { securityEvent } from '../../http/request-context.ts'
 import { ImageRejectedError } from '../../images/index.ts'
 import { AvatarOwnerMissingError } from './avatars.repository.ts'
-import { UploadRefusedError } from './read-upload.ts'
+import { UploadRefusedError } from '../../http/uploads/read-upload.ts'
 
 export const FILE_TOO_LARGE_MESSAGE = 'File too large'
 export const NO_FILE_MESSAGE = 'No file uploaded'

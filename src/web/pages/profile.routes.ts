@@ -12,16 +12,16 @@ import { PASSWORD_CHECK_POLICIES } from '../../modules/accounts/accounts.routes.
 import type { CredentialsService } from '../../modules/accounts/credentials.service.ts'
 import { limitEmailChange } from '../../modules/accounts/email-change-limit.ts'
 import { presentUser } from '../../modules/accounts/user.presenter.ts'
-import type { AvatarsService } from '../../modules/avatars/avatars.service.ts'
-import { createLingeringCloser } from '../../modules/avatars/lingering-close.ts'
-import { prepareUploadScope } from '../../modules/avatars/upload-scope.ts'
+import { AVATAR_FIELD, type AvatarsService } from '../../modules/avatars/avatars.service.ts'
+import { createLingeringCloser } from '../../http/uploads/lingering-close.ts'
+import { prepareUploadScope } from '../../http/uploads/upload-scope.ts'
 import {
   declaredTooLarge,
   maxBodyBytes,
-  readAvatarUpload,
+  readFileUpload,
   UploadRefusedError,
   type UploadLimits,
-} from '../../modules/avatars/read-upload.ts'
+} from '../../http/uploads/read-upload.ts'
 import { uploadRejection } from '../../modules/avatars/upload-rejections.ts'
 import { signedIn } from '../../security/authz.ts'
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../security/passwords.ts'
@@ -233,7 +233,7 @@ export async function profilePages(app: FastifyInstance, opts: ProfilePagesOptio
       async (req, reply) => {
         let fileBytes: number | null = null
         try {
-          const file = await readAvatarUpload(req, uploadLimits)
+          const file = await readFileUpload(req, uploadLimits, AVATAR_FIELD)
           fileBytes = file.length
           await avatars.replace(signedIn(req).user.id, file)
           opts.imageAccepted()

@@ -1,5 +1,5 @@
 /**
- * How many avatar uploads may be received or processed at once. Each holds its body in memory
+ * How many uploads may be received or processed at once. Each holds its body in memory
  * (up to MAX_UPLOAD_BYTES) until it is decoded, and the decode queue (src/images) is FIFO and
  * unbounded, so this is what bounds the memory a burst of uploads can take. A request beyond
  * it is refused at once (503), rather than queued.

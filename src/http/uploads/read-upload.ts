@@ -2,11 +2,8 @@ import type { IncomingMessage } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { Multipart } from '@fastify/multipart'
 import type { FastifyRequest } from 'fastify'
-import { HttpError } from '../../http/errors.ts'
+import { HttpError } from '../errors.ts'
 import { csrfCheckedParts } from '../../security/csrf/index.ts'
-
-/** The one file part an avatar upload carries (CONTRACT §5). */
-export const AVATAR_FIELD = 'avatar'
 
 /**
  * Room for the multipart framing around a file of MAX_UPLOAD_BYTES: boundaries, part headers,
@@ -17,7 +14,7 @@ export const MULTIPART_OVERHEAD_BYTES = 16 * 1024
 
 export type UploadRefusal = 'too_large' | 'no_file'
 
-/** The body was refused before any image work: too large, or no single `avatar` file in it. */
+/** The body was refused before any work on its file: too large, or no single file in the expected field. */
 export class UploadRefusedError extends Error {
   readonly reason: UploadRefusal
   /** Request body bytes received when the decision was made. */
@@ -137,19 +134,19 @@ function refusalFor(error: unknown, meter: Meter, maxFileBytes: number): unknown
   }
   // FST_FILES_LIMIT (a second file), FST_PARTS_LIMIT, FST_FIELDS_LIMIT, FST_PROTO_VIOLATION,
   // FST_MP_PREMATURE_CLOSE, and busboy's own errors (no boundary, truncated or malformed body):
-  // whatever else is wrong, the request did not deliver exactly one `avatar` file.
+  // whatever else is wrong, the request did not deliver exactly one file in its field.
   return new UploadRefusedError('no_file', meter.bytes, typeof code === 'string' ? `${code}: ${message}` : message)
 }
 
 /**
- * Reads the multipart body of an avatar upload, as a stream, cheapest checks first:
+ * Reads the multipart body of a file upload (an avatar, lesson media), as a stream, cheapest checks first:
  * 1. the CSRF field, when the token did not come in a header, before any file part
  *    (csrfCheckedParts: no file byte is read for a forged request);
  * 2. every byte counted against MAX_UPLOAD_BYTES (+ framing) as it arrives;
- * 3. exactly one file part, named `avatar`, and not empty.
+ * 3. exactly one file part, named `field`, and not empty.
  * Returns the file's bytes; throws UploadRefusedError (413 or 400) or the CSRF 403.
  */
-export async function readAvatarUpload(req: FastifyRequest, limits: UploadLimits): Promise<Buffer> {
+export async function readFileUpload(req: FastifyRequest, limits: UploadLimits, field: string): Promise<Buffer> {
   if (!req.isMultipart()) {
     throw new UploadRefusedError('no_file', 0, `content type ${String(req.headers['content-type'] ?? 'none')}`)
   }
@@ -158,15 +155,15 @@ export async function readAvatarUpload(req: FastifyRequest, limits: UploadLimits
   // attaches in the same turn, before the first chunk can flow, so it sees every byte busboy sees.
   const firstPart = parts.next()
   const meter = meterBody(req.raw, maxBodyBytes(limits))
-  let avatar: Buffer | null = null
+  let file: Buffer | null = null
   try {
     let next = await meter.race(firstPart)
     while (!next.done) {
       const part = next.value
       // busboy refuses a second file part (files: 1), so the first file is the only one.
       if (part.type === 'file') {
-        if (part.fieldname === AVATAR_FIELD) {
-          avatar = await meter.race(readFilePart(part.file, meter, limits.maxFileBytes))
+        if (part.fieldname === field) {
+          file = await meter.race(readFilePart(part.file, meter, limits.maxFileBytes))
         } else {
           await meter.race(discardFilePart(part.file))
         }
@@ -179,7 +176,7 @@ export async function readAvatarUpload(req: FastifyRequest, limits: UploadLimits
   } finally {
     meter.detach()
   }
-  if (avatar === null) throw new UploadRefusedError('no_file', meter.bytes, `no file part named ${AVATAR_FIELD}`)
-  if (avatar.length === 0) throw new UploadRefusedError('no_file', meter.bytes, 'empty file part')
-  return avatar
+  if (file === null) throw new UploadRefusedError('no_file', meter.bytes, `no file part named ${field}`)
+  if (file.length === 0) throw new UploadRefusedError('no_file', meter.bytes, 'empty file part')
+  return file
 }
