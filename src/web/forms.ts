@@ -104,3 +104,48 @@ export function serviceErrors(
 export function noteFormProblem(req: FastifyRequest, message: string, type = 'FormError') {
   req.ctx.error = { type, message }
 }
+
+/** One form post, as every page handles it: see submitForm. */
+export interface FormSubmission {
+  /** The fields the form posts. */
+  fields: readonly string[]
+  /** The schema's verdict on the typed values: field → message, empty when fine. */
+  check(values: Record<string, string>): Record<string, string>
+  /** What request_complete says of a form the schema refused (`Invalid profile form`). */
+  invalidMessage: string
+  /** What is shown again of what was typed (default: all of it; passwords are never kept). */
+  kept?(values: Record<string, string>): Record<string, string>
+  /** The fields a service's refusal may name (default: `fields`). */
+  serviceFields?: readonly string[]
+  /** Draws the form again with its problems, under `status`. */
+  show(form: FormState, status: number): Promise<FastifyReply>
+  /** Does what the form asks; its answer (usually a 303) is the response. Service refusals are shown. */
+  act(values: Record<string, string>): Promise<FastifyReply>
+}
+
+const withoutPasswords = (values: Record<string, string>) =>
+  Object.fromEntries(Object.entries(values).filter(([name]) => !/password/i.test(name)))
+
+/**
+ * Validate → act → refuse → redisplay, the one way every page form is handled: the typed values
+ * are checked by the route's schema (each problem shown next to its field, 400), then the
+ * service acts; a refusal it explains (400, 409) is shown next to the field it names, or above
+ * the form. Anything else (401, 429, 5xx) goes to the error handler. What was typed is kept,
+ * never a password, and request_complete names the problem.
+ */
+export async function submitForm(req: FastifyRequest, form: FormSubmission): Promise<FastifyReply> {
+  const values = formValues(req.body, form.fields)
+  const kept = withoutPasswords(form.kept ? form.kept(values) : values)
+  const errors = form.check(values)
+  if (Object.keys(errors).length > 0) {
+    noteFormProblem(req, form.invalidMessage)
+    return form.show({ values: kept, errors, formError: null }, 400)
+  }
+  try {
+    return await form.act(values)
+  } catch (error) {
+    const refusal = serviceErrors(error, form.serviceFields ?? form.fields)
+    noteFormProblem(req, refusal.message, 'HttpError')
+    return form.show({ values: kept, errors: refusal.errors, formError: refusal.formError }, refusal.status)
+  }
+}

@@ -15,7 +15,7 @@ import {
 import type { CredentialsService } from '../../modules/accounts/credentials.service.ts'
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../security/passwords.ts'
 import type { createFormChecks } from '../form-validation.ts'
-import { emptyForm, formValues, noteFormProblem, serviceErrors, type FormState } from '../forms.ts'
+import { emptyForm, formValues, noteFormProblem, submitForm, type FormState } from '../forms.ts'
 import { DEFAULT_AFTER_SIGN_IN, localPath } from '../local-path.ts'
 import { seeOther, type Pages } from '../page.ts'
 
@@ -113,30 +113,27 @@ export async function accountPages(app: FastifyInstance, opts: AccountPagesOptio
           ),
       },
     },
-    async (req, reply) => {
-      const values = formValues(req.body, LOGIN_FIELDS)
-      const errors = checkLogin(values)
-      if (Object.keys(errors).length > 0) {
-        noteFormProblem(req, 'Invalid login form')
-        return loginPage(req, reply, { values: keptValues(req, LOGIN_FIELDS), errors, formError: null }, 400)
-      }
-      const { username, password } = values as { username: string; password: string }
-      const result = await credentials.signIn(req, username, password, { via: 'form' })
-      if (result.status === 'signed_in') return seeOther(reply, nextOf(req) ?? DEFAULT_AFTER_SIGN_IN)
-      const disabled = result.status === 'disabled'
-      const message = disabled ? ACCOUNT_DISABLED_MESSAGE : INVALID_CREDENTIALS_MESSAGE
-      noteFormProblem(req, message, 'HttpError')
-      return loginPage(
-        req,
-        reply,
-        {
-          values: keptValues(req, LOGIN_FIELDS),
-          errors: {},
-          formError: disabled ? 'This account is disabled.' : `${message}.`,
+    async (req, reply) =>
+      submitForm(req, {
+        fields: LOGIN_FIELDS,
+        check: checkLogin,
+        invalidMessage: 'Invalid login form',
+        show: (form, status) => loginPage(req, reply, form, status),
+        async act({ username, password }) {
+          const result = await credentials.signIn(req, username!, password!, { via: 'form' })
+          if (result.status === 'signed_in') return seeOther(reply, nextOf(req) ?? DEFAULT_AFTER_SIGN_IN)
+          const disabled = result.status === 'disabled'
+          const message = disabled ? ACCOUNT_DISABLED_MESSAGE : INVALID_CREDENTIALS_MESSAGE
+          noteFormProblem(req, message, 'HttpError')
+          const formError = disabled ? 'This account is disabled.' : `${message}.`
+          return loginPage(
+            req,
+            reply,
+            { values: keptValues(req, LOGIN_FIELDS), errors: {}, formError },
+            disabled ? 403 : 401,
+          )
         },
-        disabled ? 403 : 401,
-      )
-    },
+      }),
   )
 
   app.get('/register', { config: { access: 'public', html: true } }, async (req, reply) => {
@@ -160,31 +157,20 @@ export async function accountPages(app: FastifyInstance, opts: AccountPagesOptio
           ),
       },
     },
-    async (req, reply) => {
-      const values = formValues(req.body, REGISTER_FIELDS)
-      const errors = checkRegister(values)
-      if (Object.keys(errors).length > 0) {
-        noteFormProblem(req, 'Invalid registration form')
-        return registerPage(req, reply, { values: keptValues(req, REGISTER_FIELDS), errors, formError: null }, 400)
-      }
-      let user
-      try {
-        user = await accounts.register(values as { username: string; email: string; password: string })
-      } catch (error) {
-        const { errors: fieldErrors, formError, status, message } = serviceErrors(error, REGISTER_FIELDS)
-        noteFormProblem(req, message, 'HttpError')
-        return registerPage(
-          req,
-          reply,
-          { values: keptValues(req, REGISTER_FIELDS), errors: fieldErrors, formError },
-          status,
-        )
-      }
-      await req.session.signIn(user.id)
-      securityEvent(req, 'auth_success', { username: user.username, method: 'register', via: 'form' })
-      const next = nextOf(req)
-      return next ? seeOther(reply, next) : seeOther(reply, DEFAULT_AFTER_SIGN_IN, 'welcome')
-    },
+    async (req, reply) =>
+      submitForm(req, {
+        fields: REGISTER_FIELDS,
+        check: checkRegister,
+        invalidMessage: 'Invalid registration form',
+        show: (form, status) => registerPage(req, reply, form, status),
+        async act(values) {
+          const user = await accounts.register(values as { username: string; email: string; password: string })
+          await req.session.signIn(user.id)
+          securityEvent(req, 'auth_success', { username: user.username, method: 'register', via: 'form' })
+          const next = nextOf(req)
+          return next ? seeOther(reply, next) : seeOther(reply, DEFAULT_AFTER_SIGN_IN, 'welcome')
+        },
+      }),
   )
 
   app.post('/logout', { config: { access: 'public', html: true } }, async (req, reply) => {

@@ -19,7 +19,7 @@ import {
 import type { MarkdownRenderer } from '../../modules/content/markdown.ts'
 import { renderOrRefuse } from '../../modules/content/render-refusal.ts'
 import type { createFormChecks } from '../form-validation.ts'
-import { emptyForm, formValues, noteFormProblem, serviceErrors, type FormState } from '../forms.ts'
+import { emptyForm, formValues, submitForm, type FormState } from '../forms.ts'
 import { seeOther, type Pages } from '../page.ts'
 import { signedIn } from '../../security/authz.ts'
 
@@ -158,21 +158,16 @@ export async function contentEditorPages(app: FastifyInstance, opts: ContentEdit
     )
   }
 
-  /** Checks a form; on a problem, notes it for the log and returns the form state to show again. */
-  function problems(
-    req: FastifyRequest,
-    values: Record<string, string>,
-    errors: Record<string, string>,
-  ): FormState | null {
-    if (Object.keys(errors).length === 0) return null
-    noteFormProblem(req, `Invalid ${kind} form`)
-    return { values, errors, formError: null }
+  const invalidMessage = `Invalid ${kind} form`
+  const workForm = {
+    fields: WORK_FIELDS,
+    invalidMessage,
+    check: (values: Record<string, string>) => checkWork(workInput(values)),
   }
-
-  function refused(req: FastifyRequest, values: Record<string, string>, error: unknown, fields: readonly string[]) {
-    const { errors, formError, status, message } = serviceErrors(error, fields)
-    noteFormProblem(req, message, 'HttpError')
-    return { form: { values, errors, formError }, status }
+  const partForm = {
+    fields: PART_FIELDS,
+    invalidMessage,
+    check: (values: Record<string, string>) => checkPart(partInput(values)),
   }
 
   app.get(`${base}/new`, { config: staff }, async (req, reply) => newWorkPage(req, reply, emptyForm({ published: '' })))
@@ -191,19 +186,15 @@ export async function contentEditorPages(app: FastifyInstance, opts: ContentEdit
           ),
       },
     },
-    async (req, reply) => {
-      const values = formValues(req.body, WORK_FIELDS)
-      const input = workInput(values)
-      const invalid = problems(req, values, checkWork(input))
-      if (invalid) return newWorkPage(req, reply, invalid, 400)
-      try {
-        const work = await catalog.create(input, signedIn(req).user.id)
-        return seeOther(reply, workPath(work.slug), 'content-updated')
-      } catch (error) {
-        const { form, status } = refused(req, values, error, WORK_FIELDS)
-        return newWorkPage(req, reply, form, status)
-      }
-    },
+    async (req, reply) =>
+      submitForm(req, {
+        ...workForm,
+        show: (form, status) => newWorkPage(req, reply, form, status),
+        async act(values) {
+          const work = await catalog.create(workInput(values), signedIn(req).user.id)
+          return seeOther(reply, workPath(work.slug), 'content-updated')
+        },
+      }),
   )
 
   app.get<{ Params: SlugParams }>(
@@ -228,19 +219,15 @@ export async function contentEditorPages(app: FastifyInstance, opts: ContentEdit
       },
       schema: { params: slugParamsSchema },
     },
-    async (req, reply) => {
-      const values = formValues(req.body, WORK_FIELDS)
-      const input = workInput(values)
-      const invalid = problems(req, values, checkWork(input))
-      if (invalid) return editWorkPage(req, reply, req.params.slug, { form: invalid }, 400)
-      try {
-        const work = await catalog.update(req.params.slug, input, req.user)
-        return seeOther(reply, workPath(work.slug), 'content-updated')
-      } catch (error) {
-        const { form, status } = refused(req, values, error, WORK_FIELDS)
-        return editWorkPage(req, reply, req.params.slug, { form }, status)
-      }
-    },
+    async (req, reply) =>
+      submitForm(req, {
+        ...workForm,
+        show: (form, status) => editWorkPage(req, reply, req.params.slug, { form }, status),
+        async act(values) {
+          const work = await catalog.update(req.params.slug, workInput(values), req.user)
+          return seeOther(reply, workPath(work.slug), 'content-updated')
+        },
+      }),
   )
 
   app.post<{ Params: SlugParams }>(
@@ -260,20 +247,17 @@ export async function contentEditorPages(app: FastifyInstance, opts: ContentEdit
       schema: { params: slugParamsSchema },
       bodyLimit: PART_FORM_BODY_LIMIT_BYTES,
     },
-    async (req, reply) => {
-      const values = formValues(req.body, PART_FIELDS)
-      const input = partInput(values)
-      const invalid = problems(req, values, checkPart(input))
-      if (invalid) return editWorkPage(req, reply, req.params.slug, { partForm: invalid }, 400)
-      try {
-        await renderOrRefuse(req, opts.markdown, normalizeMarkdown(input.body))
-        await catalog.addPart(req.params.slug, input, req.user)
-        return seeOther(reply, workPath(req.params.slug), 'content-updated')
-      } catch (error) {
-        const { form, status } = refused(req, values, error, PART_FIELDS)
-        return editWorkPage(req, reply, req.params.slug, { partForm: form }, status)
-      }
-    },
+    async (req, reply) =>
+      submitForm(req, {
+        ...partForm,
+        show: (form, status) => editWorkPage(req, reply, req.params.slug, { partForm: form }, status),
+        async act(values) {
+          const input = partInput(values)
+          await renderOrRefuse(req, opts.markdown, normalizeMarkdown(input.body))
+          await catalog.addPart(req.params.slug, input, req.user)
+          return seeOther(reply, workPath(req.params.slug), 'content-updated')
+        },
+      }),
   )
 
   app.get<{ Params: PartParams }>(
@@ -298,18 +282,16 @@ export async function contentEditorPages(app: FastifyInstance, opts: ContentEdit
     },
     async (req, reply) => {
       const { slug, n } = req.params
-      const values = formValues(req.body, PART_FIELDS)
-      const input = partInput(values)
-      const invalid = problems(req, values, checkPart(input))
-      if (invalid) return partPage(req, reply, slug, n, invalid, 400)
-      try {
-        await renderOrRefuse(req, opts.markdown, normalizeMarkdown(input.body))
-        await catalog.updatePart(slug, n, input, req.user)
-        return seeOther(reply, workPath(slug), 'content-updated')
-      } catch (error) {
-        const { form, status } = refused(req, values, error, PART_FIELDS)
-        return partPage(req, reply, slug, n, form, status)
-      }
+      return submitForm(req, {
+        ...partForm,
+        show: (form, status) => partPage(req, reply, slug, n, form, status),
+        async act(values) {
+          const input = partInput(values)
+          await renderOrRefuse(req, opts.markdown, normalizeMarkdown(input.body))
+          await catalog.updatePart(slug, n, input, req.user)
+          return seeOther(reply, workPath(slug), 'content-updated')
+        },
+      })
     },
   )
 

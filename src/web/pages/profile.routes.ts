@@ -27,7 +27,7 @@ import { signedIn } from '../../security/authz.ts'
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../security/passwords.ts'
 import type { RateLimits } from '../../security/rate-limit/service.ts'
 import type { createFormChecks } from '../form-validation.ts'
-import { emptyForm, formValues, noteFormProblem, serviceErrors, type FormState } from '../forms.ts'
+import { emptyForm, formValues, noteFormProblem, submitForm, type FormState } from '../forms.ts'
 import { seeOther, type Pages } from '../page.ts'
 
 export interface ProfilePagesOptions {
@@ -131,24 +131,19 @@ export async function profilePages(app: FastifyInstance, opts: ProfilePagesOptio
           profilePage(req, reply, { profile: withProblem(req, PROFILE_FIELDS, problem.message) }, problem.status),
       },
     },
-    async (req, reply) => {
-      const values = formValues(req.body, PROFILE_FIELDS)
-      const errors = checkProfile(values)
-      if (Object.keys(errors).length > 0) {
-        noteFormProblem(req, 'Invalid profile form')
-        return profilePage(req, reply, { profile: { values, errors, formError: null } }, 400)
-      }
-      try {
-        await limitEmailChange(signedIn(req), limits, accounts, values.email)
-        const user = await accounts.updateProfile(signedIn(req).user.id, values)
-        if (!user) throw unauthorized()
-      } catch (error) {
-        const { errors: fieldErrors, formError, status, message } = serviceErrors(error, PROFILE_FIELDS)
-        noteFormProblem(req, message, 'HttpError')
-        return profilePage(req, reply, { profile: { values, errors: fieldErrors, formError } }, status)
-      }
-      return seeOther(reply, '/profile', 'profile-saved')
-    },
+    async (req, reply) =>
+      submitForm(req, {
+        fields: PROFILE_FIELDS,
+        check: checkProfile,
+        invalidMessage: 'Invalid profile form',
+        show: (form, status) => profilePage(req, reply, { profile: form }, status),
+        async act(values) {
+          await limitEmailChange(signedIn(req), limits, accounts, values.email)
+          const user = await accounts.updateProfile(signedIn(req).user.id, values)
+          if (!user) throw unauthorized()
+          return seeOther(reply, '/profile', 'profile-saved')
+        },
+      }),
   )
 
   app.post(
@@ -163,37 +158,35 @@ export async function profilePages(app: FastifyInstance, opts: ProfilePagesOptio
           profilePage(req, reply, { password: { ...emptyForm(), formError: problem.message } }, problem.status),
       },
     },
-    async (req, reply) => {
-      const values = formValues(req.body, PASSWORD_FIELDS)
-      const errors = checkPassword(values)
-      // Passwords are never shown again, not even when the form is.
-      if (Object.keys(errors).length > 0) {
-        noteFormProblem(req, 'Invalid password form')
-        return profilePage(req, reply, { password: { values: {}, errors, formError: null } }, 400)
-      }
-      let outcome
-      try {
-        outcome = await credentials.changePassword(signedIn(req), values.current_password!, values.new_password!, {
-          via: 'form',
-        })
-      } catch (error) {
-        const { errors: fieldErrors, formError, status, message } = serviceErrors(error, ['new_password'])
-        noteFormProblem(req, message, 'HttpError')
-        const shown = formError ? { new_password: formError } : fieldErrors
-        return profilePage(req, reply, { password: { values: {}, errors: shown, formError: null } }, status)
-      }
-      if (outcome === 'no_account') throw unauthorized()
-      if (outcome === 'wrong_current_password') {
-        noteFormProblem(req, WRONG_CURRENT_PASSWORD_MESSAGE, 'HttpError')
-        const password = {
-          values: {},
-          errors: { current_password: `${WRONG_CURRENT_PASSWORD_MESSAGE}.` },
-          formError: null,
-        }
-        return profilePage(req, reply, { password }, 400)
-      }
-      return seeOther(reply, '/profile', 'password-changed')
-    },
+    async (req, reply) =>
+      submitForm(req, {
+        fields: PASSWORD_FIELDS,
+        check: checkPassword,
+        invalidMessage: 'Invalid password form',
+        // A refusal of the new password by the rules is shown next to it, whatever it names.
+        serviceFields: ['new_password'],
+        show: (form, status) => {
+          const errors = form.formError ? { new_password: form.formError } : form.errors
+          return profilePage(req, reply, { password: { values: {}, errors, formError: null } }, status)
+        },
+        async act(values) {
+          const outcome = await credentials.changePassword(
+            signedIn(req),
+            values.current_password!,
+            values.new_password!,
+            {
+              via: 'form',
+            },
+          )
+          if (outcome === 'no_account') throw unauthorized()
+          if (outcome === 'wrong_current_password') {
+            noteFormProblem(req, WRONG_CURRENT_PASSWORD_MESSAGE, 'HttpError')
+            const errors = { current_password: `${WRONG_CURRENT_PASSWORD_MESSAGE}.` }
+            return profilePage(req, reply, { password: { values: {}, errors, formError: null } }, 400)
+          }
+          return seeOther(reply, '/profile', 'password-changed')
+        },
+      }),
   )
 
   // The picture form is multipart: in a scope of its own, as the avatars module does it, so no
