@@ -13,30 +13,23 @@ import { wellFormedQueryStrings } from './http/text-encoding.ts'
 import { installValidation } from './http/validation.ts'
 import type { Clock } from './lib/clock.ts'
 import type { Logger } from './logging/logger.ts'
-import { createAccountsRepository } from './modules/accounts/accounts.repository.ts'
 import { accountsRoutes } from './modules/accounts/accounts.routes.ts'
-import { createAccountsService } from './modules/accounts/accounts.service.ts'
-import { createCredentialsService } from './modules/accounts/credentials.service.ts'
-import { createSignInAddressesRepository } from './modules/accounts/sign-in-addresses.repository.ts'
 import { adminRoutes } from './modules/admin/admin.routes.ts'
 import { learnerProgressRoutes } from './modules/content/learner-progress.routes.ts'
-import { createMarkdownRenderer } from './modules/content/markdown.ts'
 import { coursesRoutes } from './modules/courses/courses.routes.ts'
 import { ebooksRoutes } from './modules/ebooks/ebooks.routes.ts'
 import { avatarsRoutes } from './modules/avatars/avatars.routes.ts'
-import { avatarImageLimits } from './modules/avatars/avatars.service.ts'
-import { createImageProcessor, type ImageProcessor } from './images/index.ts'
+import { type ImageProcessor } from './images/index.ts'
 import { authorization } from './security/authz.ts'
 import { csrfGuard } from './security/csrf/index.ts'
 import { createMetrics, metricsRoutes, type Metrics } from './observability/metrics.ts'
 import { DATA_SECURITY_HEADERS, securityHeaders } from './security/headers.ts'
 import { rateLimitAdminRoutes } from './security/rate-limit/admin-routes.ts'
-import { createKeyedHasher } from './security/keyed-hash.ts'
-import { createPasswordPolicy, loadCommonPasswords } from './security/password-policy.ts'
 import { rateLimits } from './security/rate-limit/plugin.ts'
 import { pingRedis } from './security/rate-limit/redis-client.ts'
-import { createPasswordHasher, type PasswordHasher } from './security/passwords.ts'
+import { type PasswordHasher } from './security/passwords.ts'
 import { sessions } from './security/sessions/index.ts'
+import { createServices } from './services.ts'
 import { createSite, webPages } from './web/index.ts'
 
 export interface AppDeps {
@@ -150,54 +143,25 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, { checks: readinessChecks })
   await app.register(metricsRoutes, { metrics, token: config.metricsToken })
   // [services] built once, shared by the API and the pages: no flow is written twice
-  const passwords = deps.passwords ?? createPasswordHasher()
-  // The dummy hash exists before the first request, so no unknown-user login pays for making it.
-  await passwords.ready()
-  const accounts = createAccountsService({
-    repository: createAccountsRepository(database.db),
-    passwords,
-    policy: createPasswordPolicy({ commonPasswords: loadCommonPasswords() }),
+  const services = await createServices(app, {
+    config,
+    database,
     clock: deps.clock,
+    sessionSecret: deps.sessionSecret,
+    passwords: deps.passwords,
+    imageProcessor: deps.imageProcessor,
   })
-  const credentials = createCredentialsService({
-    accounts,
-    limits: app.rateLimits,
-    addresses: createSignInAddressesRepository(database.db),
-    sessions: app.sessions,
-    clock: deps.clock,
-    addressHash: createKeyedHasher(deps.sessionSecret, 'lectern/sign-in-address/v1'),
-  })
+  const { accounts, credentials, avatars, markdown, courses, ebooks, reading, admin } = services
   // [routes] one plugin per module, under /api
   await app.register(accountsRoutes, { prefix: '/api', accounts, credentials, limits: app.rateLimits })
-  // One processor, so its bounded queue covers the API's uploads and the profile page's together.
-  const imageProcessor = deps.imageProcessor ?? createImageProcessor({ limits: avatarImageLimits(config) })
-  await app.register(avatarsRoutes, {
-    db: database.db,
-    clock: deps.clock,
-    processor: imageProcessor,
-    maxUploadBytes: config.maxUploadBytes,
-  }) // POST /api/upload-avatar and GET /avatars/…
+  await app.register(avatarsRoutes, { avatars, maxUploadBytes: config.maxUploadBytes }) // POST /api/upload-avatar and GET /avatars/…
   await app.register(rateLimitAdminRoutes)
-  // Courses, ebooks and progress (CONTRACT §6); one renderer, so its cache serves both.
-  // Renders in a worker under a time budget (docs/adr/0016); its thread stops with the app.
-  const markdown = createMarkdownRenderer()
-  app.addHook('onClose', () => markdown.close())
-  await app.register(coursesRoutes, { prefix: '/api', db: database.db, clock: deps.clock, markdown })
-  await app.register(ebooksRoutes, { prefix: '/api', db: database.db, clock: deps.clock, markdown })
-  await app.register(learnerProgressRoutes, { prefix: '/api', db: database.db, clock: deps.clock })
-  await app.register(adminRoutes, { prefix: '/api/admin', db: database.db, clock: deps.clock }) // CONTRACT §5 admin
+  await app.register(coursesRoutes, { prefix: '/api', courses, markdown }) // CONTRACT §6
+  await app.register(ebooksRoutes, { prefix: '/api', ebooks, reading, markdown })
+  await app.register(learnerProgressRoutes, { prefix: '/api', courses, reading })
+  await app.register(adminRoutes, { prefix: '/api/admin', admin }) // CONTRACT §5 admin
   // [pages] server-rendered HTML for people, outside /api, over the same services
-  await app.register(webPages, {
-    site,
-    db: database.db,
-    clock: deps.clock,
-    accounts,
-    credentials,
-    limits: app.rateLimits,
-    imageProcessor,
-    maxUploadBytes: config.maxUploadBytes,
-    markdown,
-  })
+  await app.register(webPages, { site, services, maxUploadBytes: config.maxUploadBytes })
 
   return app
 }

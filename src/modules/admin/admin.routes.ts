@@ -1,9 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { Kysely } from 'kysely'
-import type { Database } from '../../db/schema.ts'
 import { conflict } from '../../http/errors.ts'
 import { securityEvent } from '../../http/request-context.ts'
-import type { Clock } from '../../lib/clock.ts'
 import { presentUserForAdmin } from './admin.presenter.ts'
 import {
   listUsersQuerySchema,
@@ -15,11 +12,11 @@ import {
   type UpdateUserBody,
   type UserIdParams,
 } from './admin.schemas.ts'
-import { createAdminService, LastAdminError } from './admin.service.ts'
+import { LastAdminError } from './admin.service.ts'
+import type { AdminService } from './admin.service.ts'
 
 export interface AdminRoutesOptions {
-  db: Kysely<Database>
-  clock: Clock
+  admin: AdminService
 }
 
 /** Who did what to whom: every admin action, refused ones included, is an admin_action line. */
@@ -29,7 +26,7 @@ function adminAction(req: FastifyRequest, action: string, targetId: number, deta
 
 /** CONTRACT §5 "Admin": users listed, changed, disabled, deleted. Every route needs the admin role. */
 export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions) {
-  const service = createAdminService({ db: opts.db, clock: opts.clock, sessions: app.sessions })
+  const service = opts.admin
   const admin = { access: 'admin' } as const
 
   /** A refused last-admin change is logged like any other admin action, then answered 409. */

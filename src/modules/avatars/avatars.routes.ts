@@ -1,12 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { Kysely } from 'kysely'
-import type { Database } from '../../db/schema.ts'
 import { notFound } from '../../http/errors.ts'
-import type { ImageProcessor } from '../../images/index.ts'
-import type { Clock } from '../../lib/clock.ts'
 import { AVATAR_FILE_NAME_PATTERN, AVATARS_PATH_PREFIX, avatarUrl } from './avatar-url.ts'
-import { createAvatarsRepository } from './avatars.repository.ts'
-import { AVATAR_FIELD, createAvatarsService } from './avatars.service.ts'
+import { AVATAR_FIELD } from './avatars.service.ts'
 import { createLingeringCloser, type LingerLimits } from '../../http/uploads/lingering-close.ts'
 import {
   declaredTooLarge,
@@ -19,12 +14,10 @@ import { uploadRejection, uploadsBusy } from './upload-rejections.ts'
 import { prepareUploadScope } from '../../http/uploads/upload-scope.ts'
 import { createUploadSlots, DEFAULT_MAX_UPLOADS_IN_FLIGHT } from '../../http/uploads/upload-slots.ts'
 import { signedIn } from '../../security/authz.ts'
+import type { AvatarsService } from './avatars.service.ts'
 
 export interface AvatarsRoutesOptions {
-  db: Kysely<Database>
-  clock: Clock
-  /** Built once per app from the configured limits (app.ts). */
-  processor: ImageProcessor
+  avatars: AvatarsService
   /** MAX_UPLOAD_BYTES. */
   maxUploadBytes: number
   maxUploadsInFlight?: number
@@ -91,8 +84,7 @@ function matchesIfNoneMatch(header: string | undefined, etag: string): boolean {
  * src/images, cheapest first. A refused upload stores nothing and leaves the previous avatar.
  */
 export async function avatarsRoutes(app: FastifyInstance, opts: AvatarsRoutesOptions) {
-  const repository = createAvatarsRepository(opts.db)
-  const service = createAvatarsService({ repository, processor: opts.processor, clock: opts.clock })
+  const service = opts.avatars
   const limits: UploadLimits = { maxFileBytes: opts.maxUploadBytes }
   const slots = createUploadSlots(opts.maxUploadsInFlight ?? DEFAULT_MAX_UPLOADS_IN_FLIGHT)
   const closer = createLingeringCloser(opts.linger)
@@ -145,12 +137,12 @@ export async function avatarsRoutes(app: FastifyInstance, opts: AvatarsRoutesOpt
     async (req, reply) => {
       const userId = parseUserId(req.params.userId)
       if (userId === null || !AVATAR_FILE_NAME_PATTERN.test(req.params.file)) throw notFound()
-      const avatar = await repository.findForServing(userId)
+      const avatar = await service.forServing(userId)
       if (!avatar) throw notFound()
       if (req.params.file !== avatar.file_name) {
         // Only a name this user's avatar really had: redirecting any well-formed name would
         // tell who has an avatar, so every other name is the 404 of an unknown user.
-        if (!(await repository.wasStoredAs(userId, req.params.file))) throw notFound()
+        if (!(await service.wasStoredAs(userId, req.params.file))) throw notFound()
         // An earlier avatar's URL (a page rendered before the change): send the current one.
         // Not cached, since the next upload moves it again.
         return reply

@@ -64,6 +64,12 @@ export function createAvatarsService(deps: AvatarsServiceDeps) {
       })
       return { url: avatarUrl(userId, fileName), image }
     },
+
+    /** The user's current avatar, to serve. */
+    forServing: (userId: number) => repository.findForServing(userId),
+
+    /** Whether the user's avatar was ever stored under this name (an earlier avatar's URL). */
+    wasStoredAs: (userId: number, fileName: string) => repository.wasStoredAs(userId, fileName),
   }
 }
 

@@ -1,15 +1,11 @@
 import type { FastifyInstance } from 'fastify'
-import type { Kysely } from 'kysely'
-import type { Database } from '../../db/schema.ts'
-import type { Clock } from '../../lib/clock.ts'
 import { presentEnrolledCourse } from '../courses/courses.presenter.ts'
 import { enrolledCourseSchema } from '../courses/courses.schemas.ts'
-import { createCoursesService } from '../courses/courses.service.ts'
 import { presentReadEbook } from '../ebooks/ebooks.presenter.ts'
 import { readEbookSchema } from '../ebooks/ebooks.schemas.ts'
-import { createReadingService } from '../ebooks/reading.service.ts'
-import { createCatalogService } from './catalog.service.ts'
 import { signedIn } from '../../security/authz.ts'
+import type { CoursesService } from '../courses/courses.service.ts'
+import type { ReadingService } from '../ebooks/reading.service.ts'
 
 const myProgressResponseSchema = {
   type: 'object',
@@ -22,9 +18,11 @@ const myProgressResponseSchema = {
 } as const
 
 /** GET /api/me/progress: the caller's courses (with completion) and ebooks (with reading position) together. */
-export async function learnerProgressRoutes(app: FastifyInstance, opts: { db: Kysely<Database>; clock: Clock }) {
-  const courses = createCoursesService(opts)
-  const reading = createReadingService({ ...opts, catalog: createCatalogService({ ...opts, kind: 'ebook' }) })
+export async function learnerProgressRoutes(
+  app: FastifyInstance,
+  opts: { courses: CoursesService; reading: ReadingService },
+) {
+  const { courses, reading } = opts
 
   app.get(
     '/me/progress',

@@ -1,7 +1,4 @@
 import type { FastifyInstance } from 'fastify'
-import type { Kysely } from 'kysely'
-import type { Database } from '../../db/schema.ts'
-import type { Clock } from '../../lib/clock.ts'
 import { presentWork } from '../content/catalog.presenter.ts'
 import { catalogEditingRoutes } from '../content/catalog.routes.ts'
 import {
@@ -21,12 +18,11 @@ import {
   lessonResponseSchema,
   progressResponseSchema,
 } from './courses.schemas.ts'
-import { createCoursesService } from './courses.service.ts'
 import { signedIn } from '../../security/authz.ts'
+import type { CoursesService } from './courses.service.ts'
 
 export interface CoursesRoutesOptions {
-  db: Kysely<Database>
-  clock: Clock
+  courses: CoursesService
   markdown: MarkdownRenderer
 }
 
@@ -35,7 +31,7 @@ export interface CoursesRoutesOptions {
  * enrollment and completion for the signed-in, editing for instructors and admins.
  */
 export async function coursesRoutes(app: FastifyInstance, opts: CoursesRoutesOptions) {
-  const courses = createCoursesService({ db: opts.db, clock: opts.clock })
+  const { courses } = opts
   const forSignedIn = { access: 'user' } as const
 
   app.get(

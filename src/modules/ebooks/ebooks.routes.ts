@@ -1,11 +1,7 @@
 import type { FastifyInstance } from 'fastify'
-import type { Kysely } from 'kysely'
-import type { Database } from '../../db/schema.ts'
-import type { Clock } from '../../lib/clock.ts'
 import { presentPart, presentWork } from '../content/catalog.presenter.ts'
 import { catalogEditingRoutes } from '../content/catalog.routes.ts'
 import { partParamsSchema, slugParamsSchema, type PartParams, type SlugParams } from '../content/catalog.schemas.ts'
-import { createCatalogService } from '../content/catalog.service.ts'
 import type { MarkdownRenderer } from '../content/markdown.ts'
 import { renderOrRefuse } from '../content/render-refusal.ts'
 import { presentEbook, presentReadingPosition } from './ebooks.presenter.ts'
@@ -17,12 +13,13 @@ import {
   readingUpdateResponseSchema,
   type ReadingUpdateBody,
 } from './ebooks.schemas.ts'
-import { createReadingService } from './reading.service.ts'
 import { signedIn } from '../../security/authz.ts'
+import type { CatalogService } from '../content/catalog.service.ts'
+import type { ReadingService } from './reading.service.ts'
 
 export interface EbooksRoutesOptions {
-  db: Kysely<Database>
-  clock: Clock
+  ebooks: CatalogService
+  reading: ReadingService
   markdown: MarkdownRenderer
 }
 
@@ -31,8 +28,7 @@ export interface EbooksRoutesOptions {
  * reading position for the signed-in, editing for instructors and admins.
  */
 export async function ebooksRoutes(app: FastifyInstance, opts: EbooksRoutesOptions) {
-  const catalog = createCatalogService({ db: opts.db, kind: 'ebook', clock: opts.clock })
-  const reading = createReadingService({ db: opts.db, clock: opts.clock, catalog })
+  const { ebooks: catalog, reading } = opts
 
   app.get(
     '/ebooks',

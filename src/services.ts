@@ -1,0 +1,70 @@
+import type { FastifyInstance } from 'fastify'
+import type { Config } from './config/index.ts'
+import type { DatabaseHandle } from './db/database.ts'
+import { createImageProcessor, type ImageProcessor } from './images/index.ts'
+import type { Clock } from './lib/clock.ts'
+import { createAccountsRepository } from './modules/accounts/accounts.repository.ts'
+import { createAccountsService } from './modules/accounts/accounts.service.ts'
+import { createCredentialsService } from './modules/accounts/credentials.service.ts'
+import { createSignInAddressesRepository } from './modules/accounts/sign-in-addresses.repository.ts'
+import { createAdminService } from './modules/admin/admin.service.ts'
+import { createAvatarsRepository } from './modules/avatars/avatars.repository.ts'
+import { avatarImageLimits, createAvatarsService } from './modules/avatars/avatars.service.ts'
+import { createCatalogService } from './modules/content/catalog.service.ts'
+import { createMarkdownRenderer } from './modules/content/markdown.ts'
+import { createCoursesService } from './modules/courses/courses.service.ts'
+import { createReadingService } from './modules/ebooks/reading.service.ts'
+import { createKeyedHasher } from './security/keyed-hash.ts'
+import { createPasswordPolicy, loadCommonPasswords } from './security/password-policy.ts'
+import { createPasswordHasher, type PasswordHasher } from './security/passwords.ts'
+
+export interface ServicesDeps {
+  config: Config
+  database: DatabaseHandle
+  clock: Clock
+  sessionSecret: string
+  passwords?: PasswordHasher
+  imageProcessor?: ImageProcessor
+}
+
+/**
+ * Every service of the application, built once and shared by the JSON API and the pages, so that
+ * no flow (signing in, changing a password, enrolling, saving a reading position) exists twice
+ * and the bounded resources (the KDF queue, the image queue, the render worker) are one each.
+ * Built after the sessions and rate-limit layers, which some services use.
+ */
+export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
+  const { config, clock } = deps
+  const db = deps.database.db
+  const passwords = deps.passwords ?? createPasswordHasher()
+  // The dummy hash exists before the first request, so no unknown-user login pays for making it.
+  await passwords.ready()
+  const accounts = createAccountsService({
+    repository: createAccountsRepository(db),
+    passwords,
+    policy: createPasswordPolicy({ commonPasswords: loadCommonPasswords() }),
+    clock,
+  })
+  const credentials = createCredentialsService({
+    accounts,
+    limits: app.rateLimits,
+    addresses: createSignInAddressesRepository(db),
+    sessions: app.sessions,
+    clock,
+    addressHash: createKeyedHasher(deps.sessionSecret, 'lectern/sign-in-address/v1'),
+  })
+  // One processor, so its bounded queue covers the API's uploads and the profile page's together.
+  const imageProcessor = deps.imageProcessor ?? createImageProcessor({ limits: avatarImageLimits(config) })
+  const avatars = createAvatarsService({ repository: createAvatarsRepository(db), processor: imageProcessor, clock })
+  // One renderer, so its cache serves the API and the pages; it renders in a worker under a time
+  // budget (docs/adr/0016), whose thread stops with the app.
+  const markdown = createMarkdownRenderer()
+  app.addHook('onClose', () => markdown.close())
+  const courses = createCoursesService({ db, clock })
+  const ebooks = createCatalogService({ db, kind: 'ebook', clock })
+  const reading = createReadingService({ db, clock, catalog: ebooks })
+  const admin = createAdminService({ db, clock, sessions: app.sessions })
+  return { accounts, credentials, limits: app.rateLimits, avatars, markdown, courses, ebooks, reading, admin }
+}
+
+export type Services = Awaited<ReturnType<typeof createServices>>
