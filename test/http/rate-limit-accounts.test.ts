@@ -2,19 +2,10 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { KNOWN_ADDRESS_WINDOW_MS } from '../../src/modules/accounts/credentials.service.ts'
 import { createAgent, type Agent } from '../support/agent.ts'
-import { buildTestApp, type TestApp, type TestAppOptions } from '../support/app.ts'
+import { withApp, type TestApp } from '../support/app.ts'
 
 const PASSWORD = 'a long enough passphrase'
 const NEW_PASSWORD = 'another long passphrase'
-
-async function withApp(options: TestAppOptions, run: (t: TestApp) => Promise<void>) {
-  const t = await buildTestApp(options)
-  try {
-    await run(t)
-  } finally {
-    await t.close()
-  }
-}
 
 /** An agent from its own address (TRUST_PROXY trusts the test's loopback peer). */
 const from = (t: TestApp, ip: string) => createAgent(t, { headers: { 'x-forwarded-for': ip } })

@@ -1,20 +1,11 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { createAgent, type Agent } from '../support/agent.ts'
-import { buildTestApp, type TestApp, type TestAppOptions } from '../support/app.ts'
+import { withApp, type TestApp } from '../support/app.ts'
 
 const PASSWORD = 'a long enough passphrase'
 const REFUSED = /^Rate limit exceeded\. Try again in \d+ seconds\.$/
 const WINDOW_MS = 15 * 60_000
-
-async function withApp(options: TestAppOptions, run: (t: TestApp) => Promise<void>) {
-  const t = await buildTestApp(options)
-  try {
-    await run(t)
-  } finally {
-    await t.close()
-  }
-}
 
 async function signUp(agent: Agent, username: string): Promise<number> {
   const res = await agent.post('/api/register', {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { createAgent, type Agent, type AgentResponse } from '../support/agent.ts'
-import { buildTestApp, type TestApp, type TestAppOptions } from '../support/app.ts'
+import { buildTestApp, withApp as withTestApp, type TestApp, type TestAppOptions } from '../support/app.ts'
 
 const WINDOW_MS = 15 * 60_000
 const MESSAGE = /^Rate limit exceeded\. Try again in (\d+) seconds\.$/
@@ -24,14 +24,9 @@ function limitedRoutes(app: FastifyInstance) {
   app.post('/t/unlimited', { config: { access: 'public' } }, async () => ({ ok: true }))
 }
 
-async function withApp(options: TestAppOptions, run: (t: TestApp) => Promise<void>) {
-  const t = await buildTestApp({ routes: limitedRoutes, ...options })
-  try {
-    await run(t)
-  } finally {
-    await t.close()
-  }
-}
+/** The app with the stand-in routes above. */
+const withApp = (options: TestAppOptions, run: (t: TestApp) => Promise<void>) =>
+  withTestApp({ routes: limitedRoutes, ...options }, run)
 
 const limitHeaders = (res: AgentResponse) => ({
   limit: res.headers['ratelimit-limit'],

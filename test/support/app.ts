@@ -79,3 +79,13 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
     },
   }
 }
+
+/** Runs `run` against a fresh app built with `options`, closing it (and checking its log lines) after. */
+export async function withApp(options: TestAppOptions, run: (t: TestApp) => Promise<void>): Promise<void> {
+  const t = await buildTestApp(options)
+  try {
+    await run(t)
+  } finally {
+    await t.close()
+  }
+}
