@@ -3,10 +3,10 @@ import type { Database } from '../../db/schema.ts'
 import { notFound } from '../../http/errors.ts'
 import type { RequestUser } from '../../http/request-context.ts'
 import type { Clock } from '../../lib/clock.ts'
-import type { PartSummary, WorkWithCount } from '../content/catalog.repository.ts'
-import { createCatalogService, isStaff, type NumberedPart, type Viewer } from '../content/catalog.service.ts'
-import { createCourseProgressRepository } from './progress.repository.ts'
-import { progressOf, type Progress } from './progress.ts'
+import type { PartSummary, WorkWithCount } from '../catalog/catalog.repository.ts'
+import { createCatalogService, isStaff, type NumberedPart, type Viewer } from '../catalog/catalog.service.ts'
+import { createCourseProgressRepository } from '../progress/course-progress.repository.ts'
+import { progressOf, type Progress } from '../progress/progress.ts'
 
 /** What the signed-in caller has done in a course; null fields for anonymous callers. */
 export interface LearnerState {

@@ -2,12 +2,12 @@ import type { FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
 import type { Database } from '../../db/schema.ts'
 import type { Clock } from '../../lib/clock.ts'
-import { presentPart, presentWork } from '../content/catalog.presenter.ts'
-import { catalogEditingRoutes } from '../content/catalog.routes.ts'
-import { partParamsSchema, slugParamsSchema, type PartParams, type SlugParams } from '../content/catalog.schemas.ts'
-import { createCatalogService } from '../content/catalog.service.ts'
-import type { MarkdownRenderer } from '../content/markdown.ts'
-import { renderOrRefuse } from '../content/render-refusal.ts'
+import { presentPart, presentWork } from '../catalog/catalog.presenter.ts'
+import { catalogEditingRoutes } from '../catalog/catalog.routes.ts'
+import { partParamsSchema, slugParamsSchema, type PartParams, type SlugParams } from '../catalog/catalog.schemas.ts'
+import { createCatalogService } from '../catalog/catalog.service.ts'
+import type { MarkdownRenderer } from '../catalog/rendering/markdown.ts'
+import { renderOrRefuse } from '../catalog/rendering/render-refusal.ts'
 import { presentEbook, presentReadingPosition } from './ebooks.presenter.ts'
 import {
   chapterResponseSchema,
@@ -17,7 +17,7 @@ import {
   readingUpdateResponseSchema,
   type ReadingUpdateBody,
 } from './ebooks.schemas.ts'
-import { createReadingService } from './reading.service.ts'
+import { createReadingService } from '../progress/reading.service.ts'
 
 export interface EbooksRoutesOptions {
   db: Kysely<Database>

@@ -7,8 +7,8 @@ import { enrolledCourseSchema } from '../courses/courses.schemas.ts'
 import { createCoursesService } from '../courses/courses.service.ts'
 import { presentReadEbook } from '../ebooks/ebooks.presenter.ts'
 import { readEbookSchema } from '../ebooks/ebooks.schemas.ts'
-import { createReadingService } from '../ebooks/reading.service.ts'
-import { createCatalogService } from './catalog.service.ts'
+import { createReadingService } from './reading.service.ts'
+import { createCatalogService } from '../catalog/catalog.service.ts'
 
 const myProgressResponseSchema = {
   type: 'object',

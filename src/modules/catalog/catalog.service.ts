@@ -20,7 +20,7 @@ import {
   textProblem,
   TITLE_MAX_CHARS,
 } from './fields.ts'
-import type { ContentKind } from './folder.ts'
+import type { ContentKind } from './content-kind.ts'
 
 /** Who is asking: the signed-in user, or null. */
 export type Viewer = RequestUser | null

@@ -8,7 +8,7 @@ import {
   type Updateable,
 } from 'kysely'
 import type { Database, PartColumns, WorksTable } from '../../db/schema.ts'
-import type { ContentKind } from './folder.ts'
+import type { ContentKind } from './content-kind.ts'
 
 /**
  * Courses with their lessons and ebooks with their chapters have the same shape: a "work"
