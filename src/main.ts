@@ -4,7 +4,7 @@ import type { Config } from './config/index.ts'
 import { tightenStoredFileModes } from './config/file-modes.ts'
 import { ensureSessionSecret } from './config/secret.ts'
 import { migrateToLatest, openDatabase, sqlitePathFor } from './db/database.ts'
-import { seedDemoContent } from './db/seed.ts'
+import { seedDemoContent } from './modules/importer/demo-content.ts'
 import { systemClock } from './lib/clock.ts'
 import { modeText } from './lib/private-files.ts'
 import { createRotatingFileSink } from './logging/file-sink.ts'
@@ -56,7 +56,7 @@ export async function serve(config: Config): Promise<FastifyInstance> {
   logEvent(logger, 'info', 'database_migrated', {
     extra: { dialect: database.dialect, applied: applied.map((m) => m.migrationName) },
   })
-  // Demo content on a database's first start only, never again (src/db/seed.ts).
+  // Demo content on a database's first start only, never again (src/modules/importer/demo-content.ts).
   const seed = await seedDemoContent({ db: database.db, clock: systemClock })
   if (seed.seeded) {
     logEvent(logger, 'info', 'content_seeded', {

@@ -12,8 +12,12 @@
  */
 import { cpus } from 'node:os'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import { createMarkdownRenderer, DEFAULT_RENDER_BUDGET_MS, renderSafeHtml } from '../../src/modules/content/markdown.ts'
-import { ContentTooComplexError } from '../../src/modules/content/render-pool.ts'
+import {
+  createMarkdownRenderer,
+  DEFAULT_RENDER_BUDGET_MS,
+  renderSafeHtml,
+} from '../../src/modules/catalog/rendering/markdown.ts'
+import { ContentTooComplexError } from '../../src/modules/catalog/rendering/render-pool.ts'
 import { HOSTILE_MARKDOWN, ORDINARY_LESSON } from '../../test/fixtures/markdown/hostile.ts'
 
 const ORDINARY_RUNS = 200

@@ -49,7 +49,7 @@ export interface AppMetaTable {
   value: string
 }
 
-/** A course or an ebook: the two share their shape (modules/content/catalog.repository.ts). */
+/** A course or an ebook: the two share their shape, and their queries (modules/catalog/catalog.repository.ts). */
 export interface WorksTable {
   id: Generated<number>
   slug: string

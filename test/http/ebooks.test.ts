@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { MAX_CLIENT_CLOCK_SKEW_MS } from '../../src/modules/ebooks/reading.service.ts'
+import { MAX_CLIENT_CLOCK_SKEW_MS } from '../../src/modules/progress/reading.service.ts'
 import { createAgent, type Agent } from '../support/agent.ts'
 import { buildTestApp, type TestApp } from '../support/app.ts'
 import { createWork, databaseKinds, MANY_USERS_ENV, signedIn, type SignedInUser } from '../support/factories.ts'

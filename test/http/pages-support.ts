@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
-import { readContentFolder } from '../../src/modules/content/folder.ts'
-import { importIntoCatalog } from '../../src/modules/content/import.ts'
-import { createMarkdownRenderer } from '../../src/modules/content/markdown.ts'
+import { readContentFolder } from '../../src/modules/importer/folder.ts'
+import { importIntoCatalog } from '../../src/modules/importer/import.ts'
+import { createMarkdownRenderer } from '../../src/modules/catalog/rendering/markdown.ts'
 import { createAgent, type Agent, type AgentResponse } from '../support/agent.ts'
 import type { TestApp } from '../support/app.ts'
 

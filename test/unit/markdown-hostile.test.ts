@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
-import { createMarkdownRenderer } from '../../src/modules/content/markdown.ts'
-import { ContentTooComplexError } from '../../src/modules/content/render-pool.ts'
+import { createMarkdownRenderer } from '../../src/modules/catalog/rendering/markdown.ts'
+import { ContentTooComplexError } from '../../src/modules/catalog/rendering/render-pool.ts'
 import { HOSTILE_MARKDOWN, NESTING_BOMB, ORDINARY_LESSON } from '../fixtures/markdown/hostile.ts'
 
 // That the event loop stays free meanwhile is proven over HTTP: test/http/content-render-budget.test.ts.

@@ -5,7 +5,7 @@ import {
   renderSafeHtml,
   sanitizeContentHtml,
   splitTitle,
-} from '../../src/modules/content/markdown.ts'
+} from '../../src/modules/catalog/rendering/markdown.ts'
 
 /** Every start tag of the output, as a browser would find it (text is escaped, so `<` there is always a tag). */
 const startTags = (html: string) => html.match(/<[a-z][^>]*>/gi) ?? []

@@ -1,4 +1,5 @@
 import type { ExpressionBuilder, Kysely, Selectable } from 'kysely'
+import { isUniqueViolationOf } from '../../db/errors.ts'
 import type { Database, UsersTable } from '../../db/schema.ts'
 
 /**
@@ -48,20 +49,10 @@ export class DuplicateUserError extends Error {
   }
 }
 
-/**
- * Which of our unique columns a database error is about, or null when it is not a unique
- * violation. SQLite (better-sqlite3): code SQLITE_CONSTRAINT_UNIQUE, "UNIQUE constraint failed:
- * users.username_lower". PostgreSQL (pg): code 23505 with the constraint name and a detail
- * "Key (username_lower)=(…) already exists".
- */
+/** Which of our unique columns a database error is about, or null when it is not a unique violation of one. */
 export function uniqueViolationField(error: unknown): UniqueField | null {
-  if (typeof error !== 'object' || error === null) return null
-  const { code, message, constraint, detail } = error as Record<string, unknown>
-  const isUnique = code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505'
-  if (!isUnique) return null
-  const text = [message, constraint, detail].filter((part) => typeof part === 'string').join(' ')
-  if (text.includes('username_lower')) return 'username'
-  if (text.includes('email_lower')) return 'email'
+  if (isUniqueViolationOf(error, 'username_lower')) return 'username'
+  if (isUniqueViolationOf(error, 'email_lower')) return 'email'
   return null
 }
 

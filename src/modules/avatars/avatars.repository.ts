@@ -1,4 +1,5 @@
 import type { Kysely, Selectable } from 'kysely'
+import { isForeignKeyViolation } from '../../db/errors.ts'
 import type { AvatarsTable, Database } from '../../db/schema.ts'
 
 export type AvatarRow = Selectable<AvatarsTable>
@@ -15,13 +16,6 @@ export class AvatarOwnerMissingError extends Error {
     this.userId = userId
     this.name = 'AvatarOwnerMissingError'
   }
-}
-
-/** SQLite (better-sqlite3) and PostgreSQL (pg) names for a foreign key that refused a write. */
-function isForeignKeyViolation(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return false
-  const { code } = error as { code?: unknown }
-  return code === 'SQLITE_CONSTRAINT_FOREIGNKEY' || code === '23503'
 }
 
 export function createAvatarsRepository(db: Kysely<Database>) {

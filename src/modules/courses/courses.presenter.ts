@@ -1,8 +1,8 @@
-import { presentPart, presentPartList, presentWork } from '../content/catalog.presenter.ts'
-import type { PartSummary, WorkWithCount } from '../content/catalog.repository.ts'
-import type { NumberedPart } from '../content/catalog.service.ts'
+import { presentPart, presentPartList, presentWork } from '../catalog/catalog.presenter.ts'
+import type { PartSummary, WorkWithCount } from '../catalog/catalog.repository.ts'
+import type { NumberedPart } from '../catalog/catalog.service.ts'
 import type { LearnerState } from './courses.service.ts'
-import type { Progress } from './progress.ts'
+import type { Progress } from '../progress/progress.ts'
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
 

@@ -1,15 +1,15 @@
 import type { FastifyInstance } from 'fastify'
-import { presentWork } from '../content/catalog.presenter.ts'
-import { catalogEditingRoutes } from '../content/catalog.routes.ts'
+import { presentWork } from '../catalog/catalog.presenter.ts'
+import { catalogEditingRoutes } from '../catalog/catalog.routes.ts'
 import {
   refuseBodyFields,
   partParamsSchema,
   slugParamsSchema,
   type PartParams,
   type SlugParams,
-} from '../content/catalog.schemas.ts'
-import type { MarkdownRenderer } from '../content/markdown.ts'
-import { renderOrRefuse } from '../content/render-refusal.ts'
+} from '../catalog/catalog.schemas.ts'
+import type { MarkdownRenderer } from '../catalog/rendering/markdown.ts'
+import { renderOrRefuse } from '../catalog/rendering/render-refusal.ts'
 import { presentCourse, presentLesson } from './courses.presenter.ts'
 import {
   courseListResponseSchema,

@@ -1,12 +1,13 @@
 import type { Kysely } from 'kysely'
+import { isForeignKeyViolation } from '../../db/errors.ts'
 import type { Database } from '../../db/schema.ts'
 import { notFound } from '../../http/errors.ts'
 import type { RequestUser } from '../../http/request-context.ts'
 import type { Clock } from '../../lib/clock.ts'
-import type { PartSummary, WorkWithCount } from '../content/catalog.repository.ts'
-import { createCatalogService, isStaff, type NumberedPart, type Viewer } from '../content/catalog.service.ts'
-import { createCourseProgressRepository } from './progress.repository.ts'
-import { progressOf, type Progress } from './progress.ts'
+import type { PartSummary, WorkWithCount } from '../catalog/catalog.repository.ts'
+import { createCatalogService, isStaff, type NumberedPart, type Viewer } from '../catalog/catalog.service.ts'
+import { createCourseProgressRepository } from '../progress/course-progress.repository.ts'
+import { progressOf, type Progress } from '../progress/progress.ts'
 
 /** What the signed-in caller has done in a course; null fields for anonymous callers. */
 export interface LearnerState {
@@ -16,12 +17,6 @@ export interface LearnerState {
 }
 
 const ANONYMOUS: LearnerState = { enrolledAt: null, completedLessonIds: new Set(), progress: null }
-
-/** A foreign key refused the write: the lesson was deleted a moment ago. */
-function isForeignKeyViolation(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code
-  return code === 'SQLITE_CONSTRAINT_FOREIGNKEY' || code === '23503'
-}
 
 /**
  * Courses for learners: the catalog (drafts for staff only), enrollment, completion, and
@@ -79,6 +74,7 @@ export function createCoursesService(deps: { db: Kysely<Database>; clock: Clock 
           await inside.complete(viewer.id, part.id, nowMs)
         })
       } catch (error) {
+        // A foreign key refused the completion: the lesson was deleted a moment ago.
         if (isForeignKeyViolation(error)) throw notFound('Lesson not found')
         throw error
       }

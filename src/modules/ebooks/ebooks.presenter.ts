@@ -1,6 +1,6 @@
-import { presentPartList, presentWork } from '../content/catalog.presenter.ts'
-import type { PartSummary, WorkWithCount } from '../content/catalog.repository.ts'
-import type { ReadingPosition } from './reading.service.ts'
+import { presentPartList, presentWork } from '../catalog/catalog.presenter.ts'
+import type { PartSummary, WorkWithCount } from '../catalog/catalog.repository.ts'
+import type { ReadingPosition } from '../progress/reading.service.ts'
 
 export function presentReadingPosition(position: ReadingPosition | null) {
   if (!position) return null

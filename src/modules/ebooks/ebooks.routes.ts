@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify'
-import { presentPart, presentWork } from '../content/catalog.presenter.ts'
-import { catalogEditingRoutes } from '../content/catalog.routes.ts'
-import { partParamsSchema, slugParamsSchema, type PartParams, type SlugParams } from '../content/catalog.schemas.ts'
-import type { MarkdownRenderer } from '../content/markdown.ts'
-import { renderOrRefuse } from '../content/render-refusal.ts'
+import { presentPart, presentWork } from '../catalog/catalog.presenter.ts'
+import { catalogEditingRoutes } from '../catalog/catalog.routes.ts'
+import { partParamsSchema, slugParamsSchema, type PartParams, type SlugParams } from '../catalog/catalog.schemas.ts'
+import type { MarkdownRenderer } from '../catalog/rendering/markdown.ts'
+import { renderOrRefuse } from '../catalog/rendering/render-refusal.ts'
 import { presentEbook, presentReadingPosition } from './ebooks.presenter.ts'
 import {
   chapterResponseSchema,
@@ -14,8 +14,8 @@ import {
   type ReadingUpdateBody,
 } from './ebooks.schemas.ts'
 import { signedIn } from '../../security/authz.ts'
-import type { CatalogService } from '../content/catalog.service.ts'
-import type { ReadingService } from './reading.service.ts'
+import type { CatalogService } from '../catalog/catalog.service.ts'
+import type { ReadingService } from '../progress/reading.service.ts'
 
 export interface EbooksRoutesOptions {
   ebooks: CatalogService

@@ -1,4 +1,4 @@
-import { envelope, partListSchema, partSchema, workSchema } from '../content/catalog.presenter.ts'
+import { envelope, partListSchema, partSchema, workSchema } from '../catalog/catalog.presenter.ts'
 
 export const readingPositionSchema = {
   type: 'object',

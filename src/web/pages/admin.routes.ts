@@ -11,7 +11,7 @@ import {
   type UserChanges,
 } from '../../modules/admin/admin.service.ts'
 import type { AccountsService } from '../../modules/accounts/accounts.service.ts'
-import type { CatalogService } from '../../modules/content/catalog.service.ts'
+import type { CatalogService } from '../../modules/catalog/catalog.service.ts'
 import { hasAccess } from '../../security/authz.ts'
 import { formValues, noteFormProblem } from '../forms.ts'
 import { seeOther, type Pages } from '../page.ts'

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import type { AccountsService } from '../../modules/accounts/accounts.service.ts'
-import type { CatalogService } from '../../modules/content/catalog.service.ts'
+import type { CatalogService } from '../../modules/catalog/catalog.service.ts'
 import type { CoursesService } from '../../modules/courses/courses.service.ts'
-import type { ReadingService } from '../../modules/ebooks/reading.service.ts'
+import type { ReadingService } from '../../modules/progress/reading.service.ts'
 import type { Pages } from '../page.ts'
 import { signedIn } from '../../security/authz.ts'
 

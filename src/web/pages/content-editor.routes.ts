@@ -6,8 +6,8 @@ import {
   slugParamsSchema,
   type PartParams,
   type SlugParams,
-} from '../../modules/content/catalog.schemas.ts'
-import type { CatalogService, NewPart, NewWork } from '../../modules/content/catalog.service.ts'
+} from '../../modules/catalog/catalog.schemas.ts'
+import type { CatalogService, NewPart, NewWork } from '../../modules/catalog/catalog.service.ts'
 import {
   BODY_MAX_CHARS,
   DESCRIPTION_MAX_CHARS,
@@ -15,9 +15,9 @@ import {
   normalizeMarkdown,
   SLUG_MAX_CHARS,
   TITLE_MAX_CHARS,
-} from '../../modules/content/fields.ts'
-import type { MarkdownRenderer } from '../../modules/content/markdown.ts'
-import { renderOrRefuse } from '../../modules/content/render-refusal.ts'
+} from '../../modules/catalog/fields.ts'
+import type { MarkdownRenderer } from '../../modules/catalog/rendering/markdown.ts'
+import { renderOrRefuse } from '../../modules/catalog/rendering/render-refusal.ts'
 import type { createFormChecks } from '../form-validation.ts'
 import { emptyForm, formValues, submitForm, type FormState } from '../forms.ts'
 import { seeOther, type Pages } from '../page.ts'

@@ -4,9 +4,9 @@ import {
   slugParamsSchema,
   type PartParams,
   type SlugParams,
-} from '../../modules/content/catalog.schemas.ts'
-import type { MarkdownRenderer } from '../../modules/content/markdown.ts'
-import { renderOrRefuse } from '../../modules/content/render-refusal.ts'
+} from '../../modules/catalog/catalog.schemas.ts'
+import type { MarkdownRenderer } from '../../modules/catalog/rendering/markdown.ts'
+import { renderOrRefuse } from '../../modules/catalog/rendering/render-refusal.ts'
 import type { CoursesService } from '../../modules/courses/courses.service.ts'
 import { seeOther, type Pages } from '../page.ts'
 import { signedIn } from '../../security/authz.ts'
@@ -63,7 +63,7 @@ export async function coursePages(app: FastifyInstance, opts: CoursePagesOptions
           n,
           total: detail.parts.length,
           title: lesson.part.title,
-          // Sanitized by the Markdown renderer (modules/content/markdown.ts): the one raw HTML a page shows.
+          // Sanitized by the Markdown renderer (modules/catalog/rendering/markdown.ts): the one raw HTML a page shows.
           sanitizedHtml: await renderOrRefuse(req, markdown, lesson.part.body_markdown),
           completed: lesson.completed,
           // Shown once enrolled (completing a lesson enrols); hidden until then, for the script to fill.

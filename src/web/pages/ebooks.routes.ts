@@ -4,11 +4,11 @@ import {
   slugParamsSchema,
   type PartParams,
   type SlugParams,
-} from '../../modules/content/catalog.schemas.ts'
-import type { CatalogService } from '../../modules/content/catalog.service.ts'
-import type { MarkdownRenderer } from '../../modules/content/markdown.ts'
-import { renderOrRefuse } from '../../modules/content/render-refusal.ts'
-import type { ReadingService } from '../../modules/ebooks/reading.service.ts'
+} from '../../modules/catalog/catalog.schemas.ts'
+import type { CatalogService } from '../../modules/catalog/catalog.service.ts'
+import type { MarkdownRenderer } from '../../modules/catalog/rendering/markdown.ts'
+import { renderOrRefuse } from '../../modules/catalog/rendering/render-refusal.ts'
+import type { ReadingService } from '../../modules/progress/reading.service.ts'
 import type { Pages } from '../page.ts'
 
 export interface EbookPagesOptions {
@@ -43,7 +43,7 @@ export async function ebookPages(app: FastifyInstance, opts: EbookPagesOptions) 
         chapter: chapter && {
           n,
           title: chapter.part.title,
-          // Sanitized by the Markdown renderer (modules/content/markdown.ts): the one raw HTML a page shows.
+          // Sanitized by the Markdown renderer (modules/catalog/rendering/markdown.ts): the one raw HTML a page shows.
           sanitizedHtml: await renderOrRefuse(req, markdown, chapter.part.body_markdown),
         },
         // Where to put the reader in this chapter: the saved place when it is in this chapter.

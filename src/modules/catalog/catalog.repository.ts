@@ -1,52 +1,25 @@
-import {
-  OperationNodeTransformer,
-  type ExpressionBuilder,
-  type IdentifierNode,
-  type Insertable,
-  type Kysely,
-  type KyselyPlugin,
-  type Updateable,
-} from 'kysely'
+import { sql, type ExpressionBuilder, type Insertable, type Kysely, type Updateable } from 'kysely'
 import type { Database, PartColumns, WorksTable } from '../../db/schema.ts'
-import type { ContentKind } from './folder.ts'
+import type { ContentKind } from './content-kind.ts'
+
+/** A kind's tables; `workId` is the one column its parts have beyond the shared ones. */
+interface KindTables<Parts extends 'lessons' | 'chapters'> {
+  works: 'courses' | 'ebooks'
+  parts: Parts
+  workId: Exclude<keyof Database[Parts], keyof PartColumns>
+}
 
 /**
- * Courses with their lessons and ebooks with their chapters have the same shape: a "work"
- * with ordered "parts". The queries are written once, against the generic tables below, and a
- * plugin renames `works`, `parts` and `work_id` to the real tables of each kind as the SQL is
- * built. Two copies of the same queries would drift apart; this way the ordering, import and
- * visibility rules are one implementation, tested through both kinds.
+ * Courses with their lessons and ebooks with their chapters have the same shape: a "work" with
+ * ordered "parts". The queries are written once, over the tables of the kind they are given
+ * (docs/adr/0017): one implementation of the ordering, import and visibility rules, tested
+ * through both kinds, and SQL that names the real tables. Reads alias them `works` and `parts`.
  */
-interface CatalogTables {
-  works: WorksTable
-  parts: PartColumns & { work_id: number }
+export const CATALOG_TABLES = {
+  course: { works: 'courses', parts: 'lessons', workId: 'course_id' } as const satisfies KindTables<'lessons'>,
+  ebook: { works: 'ebooks', parts: 'chapters', workId: 'ebook_id' } as const satisfies KindTables<'chapters'>,
 }
-
-const TABLE_NAMES: Record<ContentKind, Record<'works' | 'parts' | 'work_id', string>> = {
-  course: { works: 'courses', parts: 'lessons', work_id: 'course_id' },
-  ebook: { works: 'ebooks', parts: 'chapters', work_id: 'ebook_id' },
-}
-
-class RenameIdentifiers extends OperationNodeTransformer {
-  private readonly names: Readonly<Record<string, string>>
-
-  constructor(names: Readonly<Record<string, string>>) {
-    super()
-    this.names = names
-  }
-  protected override transformIdentifier(node: IdentifierNode): IdentifierNode {
-    const renamed = Object.hasOwn(this.names, node.name) ? this.names[node.name] : undefined
-    return renamed === undefined ? node : { ...node, name: renamed }
-  }
-}
-
-function renamePlugin(kind: ContentKind): KyselyPlugin {
-  const transformer = new RenameIdentifiers(TABLE_NAMES[kind])
-  return {
-    transformQuery: (args) => transformer.transformNode(args.node, args.queryId),
-    transformResult: async (args) => args.result,
-  }
-}
+type CatalogTables = (typeof CATALOG_TABLES)[ContentKind]
 
 export type WorkRow = {
   id: number
@@ -84,23 +57,33 @@ const WORK_COLUMNS = [
 const PART_SUMMARY_COLUMNS = ['parts.id', 'parts.position', 'parts.source_key', 'parts.title'] as const
 const PART_COLUMNS = [...PART_SUMMARY_COLUMNS, 'parts.body_markdown', 'parts.created_at', 'parts.updated_at'] as const
 
-/** The number of parts of the work in the row, as a correlated subquery. */
-const partCountOf = (eb: ExpressionBuilder<CatalogTables, 'works'>) =>
-  eb
-    .selectFrom('parts')
-    .select((inner) => inner.fn.countAll<number>().as('n'))
-    .whereRef('parts.work_id', '=', 'works.id')
-    .as('part_count')
+/** A part as the catalog writes it; `work_id` is stored in the kind's own column (course_id, ebook_id). */
+export type NewPartRow = Insertable<PartColumns> & { work_id: number }
 
 /** Queries over one kind's works and parts. Pass a transaction to run them inside it. */
-export function createCatalogRepository(database: Kysely<Database>, kind: ContentKind) {
-  const db = database.withPlugin(renamePlugin(kind)) as unknown as Kysely<CatalogTables>
+export function createCatalogRepository(db: Kysely<Database>, kind: ContentKind) {
+  const tables: CatalogTables = CATALOG_TABLES[kind]
+  // Reads name the kind's tables under the aliases `works` and `parts`, typed by the columns the
+  // two kinds share, so a query cannot use a column only one of them has.
+  const works = sql<WorksTable>`${sql.table(tables.works)}`.as('works')
+  const parts = sql<PartColumns>`${sql.table(tables.parts)}`.as('parts')
+  /** The parts' column naming their work: the one identifier the two kinds spell differently. */
+  const partWorkId = sql.ref<number>(`parts.${tables.workId}`)
+
+  /** The number of parts of the work in the row, as a correlated subquery. */
+  const partCountOf = (eb: ExpressionBuilder<{ works: WorksTable }, 'works'>) =>
+    eb
+      .selectFrom(parts)
+      .select((inner) => inner.fn.countAll<number>().as('n'))
+      .where(partWorkId, '=', eb.ref('works.id'))
+      .as('part_count')
+
   return {
     kind,
 
     async listWorks(opts: { includeDrafts: boolean }): Promise<WorkWithCount[]> {
       const rows = await db
-        .selectFrom('works')
+        .selectFrom(works)
         .select((eb) => [...WORK_COLUMNS, partCountOf(eb)])
         .$if(!opts.includeDrafts, (q) => q.where('works.published', '=', 1))
         .orderBy('works.title')
@@ -111,7 +94,7 @@ export function createCatalogRepository(database: Kysely<Database>, kind: Conten
 
     async findWorkBySlug(slug: string): Promise<WorkWithCount | undefined> {
       const row = await db
-        .selectFrom('works')
+        .selectFrom(works)
         .select((eb) => [...WORK_COLUMNS, partCountOf(eb)])
         .where('works.slug', '=', slug)
         .executeTakeFirst()
@@ -121,7 +104,7 @@ export function createCatalogRepository(database: Kysely<Database>, kind: Conten
     async findWorksByIds(ids: number[]): Promise<WorkWithCount[]> {
       if (ids.length === 0) return []
       const rows = await db
-        .selectFrom('works')
+        .selectFrom(works)
         .select((eb) => [...WORK_COLUMNS, partCountOf(eb)])
         .where('works.id', 'in', ids)
         .orderBy('works.title')
@@ -132,30 +115,29 @@ export function createCatalogRepository(database: Kysely<Database>, kind: Conten
 
     async slugTaken(slug: string): Promise<boolean> {
       return (
-        (await db.selectFrom('works').select('works.id').where('works.slug', '=', slug).executeTakeFirst()) !==
-        undefined
+        (await db.selectFrom(works).select('works.id').where('works.slug', '=', slug).executeTakeFirst()) !== undefined
       )
     },
 
     async insertWork(values: Insertable<WorksTable>): Promise<number> {
-      const row = await db.insertInto('works').values(values).returning('works.id').executeTakeFirstOrThrow()
+      const row = await db.insertInto(tables.works).values(values).returning('id').executeTakeFirstOrThrow()
       return row.id
     },
 
     async updateWork(id: number, patch: Updateable<WorksTable>): Promise<void> {
-      await db.updateTable('works').set(patch).where('works.id', '=', id).execute()
+      await db.updateTable(tables.works).set(patch).where('id', '=', id).execute()
     },
 
     async deleteWork(id: number): Promise<void> {
-      await db.deleteFrom('works').where('works.id', '=', id).execute()
+      await db.deleteFrom(tables.works).where('id', '=', id).execute()
     },
 
     /** The parts in reading order: position, then id (positions may tie after concurrent appends). */
     listParts(workId: number): Promise<PartSummary[]> {
       return db
-        .selectFrom('parts')
+        .selectFrom(parts)
         .select(PART_SUMMARY_COLUMNS)
-        .where('parts.work_id', '=', workId)
+        .where(partWorkId, '=', workId)
         .orderBy('parts.position')
         .orderBy('parts.id')
         .execute()
@@ -164,9 +146,9 @@ export function createCatalogRepository(database: Kysely<Database>, kind: Conten
     /** The parts in reading order, with their Markdown (imports compare it). */
     listPartsWithBodies(workId: number): Promise<PartRow[]> {
       return db
-        .selectFrom('parts')
+        .selectFrom(parts)
         .select(PART_COLUMNS)
-        .where('parts.work_id', '=', workId)
+        .where(partWorkId, '=', workId)
         .orderBy('parts.position')
         .orderBy('parts.id')
         .execute()
@@ -175,9 +157,9 @@ export function createCatalogRepository(database: Kysely<Database>, kind: Conten
     /** The n-th part (1-based) in reading order. */
     findPartByRank(workId: number, n: number): Promise<PartRow | undefined> {
       return db
-        .selectFrom('parts')
+        .selectFrom(parts)
         .select(PART_COLUMNS)
-        .where('parts.work_id', '=', workId)
+        .where(partWorkId, '=', workId)
         .orderBy('parts.position')
         .orderBy('parts.id')
         .limit(1)
@@ -187,34 +169,39 @@ export function createCatalogRepository(database: Kysely<Database>, kind: Conten
 
     async maxPosition(workId: number): Promise<number> {
       const row = await db
-        .selectFrom('parts')
+        .selectFrom(parts)
         .select((eb) => eb.fn.max('parts.position').as('max'))
-        .where('parts.work_id', '=', workId)
+        .where(partWorkId, '=', workId)
         .executeTakeFirst()
       return Number(row?.max ?? 0)
     },
 
-    async insertPart(values: Insertable<CatalogTables['parts']>): Promise<number> {
-      const row = await db.insertInto('parts').values(values).returning('parts.id').executeTakeFirstOrThrow()
+    async insertPart(values: NewPartRow): Promise<number> {
+      const { work_id: workId, ...columns } = values
+      const row = await db
+        .insertInto(tables.parts)
+        .values({ ...columns, [tables.workId]: workId } as Insertable<Database[CatalogTables['parts']]>)
+        .returning('id')
+        .executeTakeFirstOrThrow()
       return row.id
     },
 
-    async updatePart(id: number, patch: Updateable<CatalogTables['parts']>): Promise<void> {
-      await db.updateTable('parts').set(patch).where('parts.id', '=', id).execute()
+    async updatePart(id: number, patch: Updateable<PartColumns>): Promise<void> {
+      await db.updateTable(tables.parts).set(patch).where('id', '=', id).execute()
     },
 
     async deletePart(id: number): Promise<void> {
-      await db.deleteFrom('parts').where('parts.id', '=', id).execute()
+      await db.deleteFrom(tables.parts).where('id', '=', id).execute()
     },
 
     /** Positions 1..N in the given order, writing only the rows whose position changes. */
-    async renumber(parts: ReadonlyArray<Pick<PartSummary, 'id' | 'position'>>): Promise<void> {
-      for (const [index, part] of parts.entries()) {
+    async renumber(rows: ReadonlyArray<Pick<PartSummary, 'id' | 'position'>>): Promise<void> {
+      for (const [index, part] of rows.entries()) {
         if (part.position !== index + 1) {
           await db
-            .updateTable('parts')
+            .updateTable(tables.parts)
             .set({ position: index + 1 })
-            .where('parts.id', '=', part.id)
+            .where('id', '=', part.id)
             .execute()
         }
       }

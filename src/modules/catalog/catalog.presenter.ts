@@ -1,6 +1,6 @@
 import type { PartSummary, WorkWithCount } from './catalog.repository.ts'
 import type { NumberedPart } from './catalog.service.ts'
-import type { ContentKind } from './folder.ts'
+import type { ContentKind } from './content-kind.ts'
 
 /** The JSON names of each kind: a course has lessons, an ebook chapters. */
 export const NAMES = {

@@ -3,8 +3,8 @@ import type { Database } from '../../db/schema.ts'
 import { badRequest } from '../../http/errors.ts'
 import type { RequestUser } from '../../http/request-context.ts'
 import type { Clock } from '../../lib/clock.ts'
-import type { PartSummary, WorkWithCount } from '../content/catalog.repository.ts'
-import { isStaff, type CatalogService, type Viewer } from '../content/catalog.service.ts'
+import type { PartSummary, WorkWithCount } from '../catalog/catalog.repository.ts'
+import { isStaff, type CatalogService, type Viewer } from '../catalog/catalog.service.ts'
 import { createReadingRepository, type ReadingPositionRow } from './reading.repository.ts'
 
 /**

@@ -2,14 +2,14 @@ import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Kysely } from 'kysely'
-import type { Clock } from '../lib/clock.ts'
-import { readContentFolder, type ContentFolder } from '../modules/content/folder.ts'
-import { importIntoCatalog, type ImportSummary } from '../modules/content/import.ts'
-import { splitTitle } from '../modules/content/markdown.ts'
-import type { Database } from './schema.ts'
+import type { Clock } from '../../lib/clock.ts'
+import { readContentFolder, type ContentFolder } from './folder.ts'
+import { importIntoCatalog, type ImportSummary } from './import.ts'
+import { splitTitle } from '../catalog/rendering/markdown.ts'
+import type { Database } from '../../db/schema.ts'
 
 /** The demo course and ebook shipped with Lectern, as import folders (docs/content.md). */
-export const DEMO_CONTENT_DIR = fileURLToPath(new URL('../../content/demo/', import.meta.url))
+export const DEMO_CONTENT_DIR = fileURLToPath(new URL('../../../content/demo/', import.meta.url))
 
 /** app_meta key written once the demo content has been seeded; its value is when. */
 export const DEMO_SEEDED_KEY = 'demo_content_seeded'

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify'
-import { badRequest } from '../../http/errors.ts'
-import { securityEvent } from '../../http/request-context.ts'
+import { badRequest } from '../../../http/errors.ts'
+import { securityEvent } from '../../../http/request-context.ts'
 import type { MarkdownRenderer } from './markdown.ts'
 import { ContentTooComplexError } from './render-pool.ts'
 

@@ -27,8 +27,8 @@ import {
 } from './catalog.schemas.ts'
 import type { CatalogService, Viewer } from './catalog.service.ts'
 import { normalizeMarkdown } from './fields.ts'
-import type { MarkdownRenderer } from './markdown.ts'
-import { renderOrRefuse } from './render-refusal.ts'
+import type { MarkdownRenderer } from './rendering/markdown.ts'
+import { renderOrRefuse } from './rendering/render-refusal.ts'
 
 /**
  * The editing routes courses and ebooks share (CONTRACT §6, "Instructors and admins"): create,

@@ -5,7 +5,7 @@ import { presentReadEbook } from '../ebooks/ebooks.presenter.ts'
 import { readEbookSchema } from '../ebooks/ebooks.schemas.ts'
 import { signedIn } from '../../security/authz.ts'
 import type { CoursesService } from '../courses/courses.service.ts'
-import type { ReadingService } from '../ebooks/reading.service.ts'
+import type { ReadingService } from './reading.service.ts'
 
 const myProgressResponseSchema = {
   type: 'object',

@@ -1,4 +1,4 @@
-import type { ProgressCounts } from './progress.repository.ts'
+import type { ProgressCounts } from './course-progress.repository.ts'
 
 /** `{completed, total, percent}` of CONTRACT §6. */
 export interface Progress {

@@ -1,6 +1,7 @@
 import { constants } from 'node:fs'
 import { open, readdir, realpath, stat } from 'node:fs/promises'
 import { basename, join } from 'node:path'
+import type { ContentKind } from '../catalog/content-kind.ts'
 import {
   BODY_MAX_CHARS,
   DESCRIPTION_MAX_CHARS,
@@ -11,12 +12,10 @@ import {
   normalizeTitle,
   textProblem,
   TITLE_MAX_CHARS,
-} from './fields.ts'
+} from '../catalog/fields.ts'
 import { FrontMatterError, parseFrontMatter } from './front-matter.ts'
-import type { MarkdownRenderer } from './markdown.ts'
-import { ContentTooComplexError } from './render-pool.ts'
-
-export type ContentKind = 'course' | 'ebook'
+import type { MarkdownRenderer } from '../catalog/rendering/markdown.ts'
+import { ContentTooComplexError } from '../catalog/rendering/render-pool.ts'
 
 /** What a course or ebook folder holds, checked and ready to store (docs/content.md). */
 export interface ContentFolder {

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely'
+import { isUniqueViolation } from '../../db/errors.ts'
 import type { Database } from '../../db/schema.ts'
 import { badRequest, conflict, notFound } from '../../http/errors.ts'
 import type { RequestUser } from '../../http/request-context.ts'
@@ -20,7 +21,7 @@ import {
   textProblem,
   TITLE_MAX_CHARS,
 } from './fields.ts'
-import type { ContentKind } from './folder.ts'
+import type { ContentKind } from './content-kind.ts'
 
 /** Who is asking: the signed-in user, or null. */
 export type Viewer = RequestUser | null
@@ -77,12 +78,6 @@ export interface NumberedPart {
 
 /** How many numbered variants of a title's slug to try before giving up. */
 const MAX_SLUG_SUFFIX = 100
-
-/** A database's unique index refused the write (SQLite or PostgreSQL). */
-export function isUniqueViolation(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code
-  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505'
-}
 
 function cleanTitle(raw: string, field = 'title'): string {
   const title = normalizeTitle(raw)

@@ -1,8 +1,9 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../../db/schema.ts'
 import type { Clock } from '../../lib/clock.ts'
-import { createCatalogRepository } from './catalog.repository.ts'
-import type { ContentFolder, ContentKind } from './folder.ts'
+import { createCatalogRepository } from '../catalog/catalog.repository.ts'
+import type { ContentKind } from '../catalog/content-kind.ts'
+import type { ContentFolder } from './folder.ts'
 
 export interface ImportSummary {
   kind: ContentKind
