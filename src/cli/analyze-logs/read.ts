@@ -18,8 +18,9 @@ const GZIP_MAGIC_1 = 0x8b
  * reused once the consumer asks for the next one. Failures are InputErrors naming the input.
  */
 export async function* readInputChunks(input: LogInput, stdin: NodeJS.ReadableStream): AsyncGenerator<Buffer> {
+  let raw: AsyncGenerator<Buffer> | null = null
   try {
-    const raw = input.kind === 'stdin' ? streamChunks(stdin) : fileChunks(input.path)
+    raw = input.kind === 'stdin' ? streamChunks(stdin) : fileChunks(input.path)
     const first = await firstBytes(raw)
     const isGzip = first.length >= 2 && first[0] === GZIP_MAGIC_0 && first[1] === GZIP_MAGIC_1
     if (input.kind === 'file' && input.path.endsWith('.gz') && !isGzip && first.length > 0) {
@@ -33,6 +34,10 @@ export async function* readInputChunks(input: LogInput, stdin: NodeJS.ReadableSt
       throw new InputError(`cannot read "${input.name}": ${describeFileError(error as NodeJS.ErrnoException)}`)
     }
     throw error
+  } finally {
+    // A refusal or an early stop leaves the source suspended: ending it closes the file now,
+    // never at garbage collection (which Node reports as an error).
+    await raw?.return(undefined)
   }
 }
 
