@@ -13,6 +13,7 @@ import { wellFormedQueryStrings } from './http/text-encoding.ts'
 import { installValidation } from './http/validation.ts'
 import type { Clock } from './lib/clock.ts'
 import type { Logger } from './logging/logger.ts'
+import type { Mailer } from './mail/index.ts'
 import { accountsRoutes } from './modules/accounts/accounts.routes.ts'
 import { adminRoutes } from './modules/admin/admin.routes.ts'
 import { learnerProgressRoutes } from './modules/progress/learner-progress.routes.ts'
@@ -47,6 +48,8 @@ export interface AppDeps {
   redis?: Redis
   /** Avatar validation and re-encoding; built from the configured limits when not given. */
   imageProcessor?: ImageProcessor
+  /** Outgoing email; built from SMTP_URL (or the outbox) when not given. The app closes it. */
+  mailer?: Mailer
   /** How long a request has to arrive, headers and body (30 s when not given; tests shorten it). */
   requestTimeoutMs?: number
 }
@@ -147,9 +150,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     config,
     database,
     clock: deps.clock,
+    logger: deps.logger,
     sessionSecret: deps.sessionSecret,
     passwords: deps.passwords,
     imageProcessor: deps.imageProcessor,
+    mailer: deps.mailer,
   })
   const { accounts, credentials, avatars, markdown, courses, ebooks, reading, admin } = services
   // [routes] one plugin per module, under /api

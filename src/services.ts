@@ -3,6 +3,8 @@ import type { Config } from './config/index.ts'
 import type { DatabaseHandle } from './db/database.ts'
 import { createImageProcessor, type ImageProcessor } from './images/index.ts'
 import type { Clock } from './lib/clock.ts'
+import type { Logger } from './logging/logger.ts'
+import { createMailerFromConfig, type Mailer } from './mail/index.ts'
 import { createAccountsRepository } from './modules/accounts/accounts.repository.ts'
 import { createAccountsService } from './modules/accounts/accounts.service.ts'
 import { createCredentialsService } from './modules/accounts/credentials.service.ts'
@@ -22,9 +24,11 @@ export interface ServicesDeps {
   config: Config
   database: DatabaseHandle
   clock: Clock
+  logger: Logger
   sessionSecret: string
   passwords?: PasswordHasher
   imageProcessor?: ImageProcessor
+  mailer?: Mailer
 }
 
 /**
@@ -64,7 +68,11 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
   const ebooks = createCatalogService({ db, kind: 'ebook', clock })
   const reading = createReadingService({ db, clock, catalog: ebooks })
   const admin = createAdminService({ db, clock, sessions: app.sessions })
-  return { accounts, credentials, limits: app.rateLimits, avatars, markdown, courses, ebooks, reading, admin }
+  // One mailer, so its bounded queue holds every message the app sends; closing the app waits
+  // (bounded) for the messages still queued.
+  const mailer = deps.mailer ?? createMailerFromConfig({ config, logger: deps.logger, clock })
+  app.addHook('onClose', () => mailer.close())
+  return { accounts, credentials, limits: app.rateLimits, avatars, markdown, courses, ebooks, reading, admin, mailer }
 }
 
 export type Services = Awaited<ReturnType<typeof createServices>>

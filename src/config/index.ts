@@ -1,6 +1,8 @@
 import { resolve } from 'node:path'
+import { parseMailAddress, parsePublicUrl, parseSmtpUrl, type MailAddress, type SmtpSettings } from './mail.ts'
 import {
   ConfigError,
+  parseBoolean,
   parseChoice,
   parseDuration,
   parseInteger,
@@ -12,6 +14,7 @@ import {
 
 export { ConfigError, parseDuration, parseLimit, parseTrustProxy } from './parse.ts'
 export type { Limit, TrustProxy } from './parse.ts'
+export type { MailAddress, SmtpSettings } from './mail.ts'
 
 export const LOG_LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
@@ -44,12 +47,22 @@ export interface Config {
     /** Changes of email address per signed-in user: each says whether an address is taken. */
     readonly emailChange: Limit
     readonly emailChangeIp: Limit
+    /** Password-reset and verification-email requests per client IP. */
+    readonly passwordReset: Limit
   }
   readonly maxUploadBytes: number
   readonly maxImageWidth: number
   readonly maxImageHeight: number
   /** Bearer token for GET /metrics; null: the endpoint is off (404). */
   readonly metricsToken: string | null
+  /** Where people reach Lectern, without a trailing slash: every link in an email starts with it. */
+  readonly publicUrl: string
+  /** null: no relay, every message is written to DATA_DIR/outbox/ (src/mail/outbox.ts). */
+  readonly smtp: SmtpSettings | null
+  readonly mailFrom: MailAddress
+  readonly passwordResetTtlMs: number
+  /** true: an account signs in only once its address is verified. */
+  readonly requireEmailVerification: boolean
 }
 
 type Env = Readonly<Record<string, string | undefined>>
@@ -86,9 +99,12 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     const value = env[name]
     return value === undefined || value.trim() === '' ? fallback : value
   }
+  const port = parseInteger(get('PORT', '3000'), 'PORT', 0, 65535)
+  const host = get('HOST', '127.0.0.1').trim()
+  if (host === '') throw new ConfigError('HOST', 'must not be empty')
   const config: Config = {
-    port: parseInteger(get('PORT', '3000'), 'PORT', 0, 65535),
-    host: get('HOST', '127.0.0.1').trim(),
+    port,
+    host,
     dataDir: resolve(cwd, get('DATA_DIR', './data')),
     databaseUrl: urlWithScheme(env.DATABASE_URL, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     redisUrl: urlWithScheme(env.REDIS_URL, 'REDIS_URL', ['redis:', 'rediss:']),
@@ -108,15 +124,20 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
       passwordCheckIp: parseLimit(get('RATE_LIMIT_PASSWORD_CHECK_IP', '20/15m'), 'RATE_LIMIT_PASSWORD_CHECK_IP'),
       emailChange: parseLimit(get('RATE_LIMIT_EMAIL_CHANGE', '5/1h'), 'RATE_LIMIT_EMAIL_CHANGE'),
       emailChangeIp: parseLimit(get('RATE_LIMIT_EMAIL_CHANGE_IP', '20/1h'), 'RATE_LIMIT_EMAIL_CHANGE_IP'),
+      passwordReset: parseLimit(get('RATE_LIMIT_PASSWORD_RESET', '5/1h'), 'RATE_LIMIT_PASSWORD_RESET'),
     }),
     maxUploadBytes: parseInteger(get('MAX_UPLOAD_BYTES', '5242880'), 'MAX_UPLOAD_BYTES', 1024, 1024 * 1024 * 1024),
     maxImageWidth: parseInteger(get('MAX_IMAGE_WIDTH', '4096'), 'MAX_IMAGE_WIDTH', 1, 65535),
     maxImageHeight: parseInteger(get('MAX_IMAGE_HEIGHT', '4096'), 'MAX_IMAGE_HEIGHT', 1, 65535),
     metricsToken: env.METRICS_TOKEN?.trim() ? env.METRICS_TOKEN.trim() : null,
+    publicUrl: parsePublicUrl(env.PUBLIC_URL, host, port),
+    smtp: parseSmtpUrl(env.SMTP_URL),
+    mailFrom: parseMailAddress(get('MAIL_FROM', 'Lectern <no-reply@localhost>')),
+    passwordResetTtlMs: parseDuration(get('PASSWORD_RESET_TTL', '30m'), 'PASSWORD_RESET_TTL'),
+    requireEmailVerification: parseBoolean(get('REQUIRE_EMAIL_VERIFICATION', 'false'), 'REQUIRE_EMAIL_VERIFICATION'),
   }
   if (config.metricsToken !== null && config.metricsToken.length < MIN_METRICS_TOKEN_LENGTH) {
     throw new ConfigError('METRICS_TOKEN', `must be at least ${MIN_METRICS_TOKEN_LENGTH} characters`)
   }
-  if (config.host === '') throw new ConfigError('HOST', 'must not be empty')
   return Object.freeze(config)
 }

@@ -83,3 +83,8 @@ export function parseChoice<T extends string>(value: string, variable: string, c
   if (!choices.includes(lowered)) throw new ConfigError(variable, `"${value}" is not one of ${choices.join(', ')}`)
   return lowered
 }
+
+/** `true` or `false`, in any case. */
+export function parseBoolean(value: string, variable: string): boolean {
+  return parseChoice(value, variable, ['true', 'false'] as const) === 'true'
+}

@@ -30,12 +30,21 @@ export const LIFECYCLE_EVENTS = [
   'file_permissions_tightened',
 ] as const
 
+/** Outgoing email (src/mail): `extra.kind` is the template, `extra.transport` is `smtp` or `outbox`. */
+export const MAIL_EVENTS = ['email_sent', 'email_failed'] as const
+
 export type RequestEventName = (typeof REQUEST_EVENTS)[number]
 export type SecurityEventName = (typeof SECURITY_EVENTS)[number]
 export type LifecycleEventName = (typeof LIFECYCLE_EVENTS)[number]
-export type EventName = RequestEventName | SecurityEventName | LifecycleEventName
+export type MailEventName = (typeof MAIL_EVENTS)[number]
+export type EventName = RequestEventName | SecurityEventName | LifecycleEventName | MailEventName
 
-export const ALL_EVENTS: readonly EventName[] = [...REQUEST_EVENTS, ...SECURITY_EVENTS, ...LIFECYCLE_EVENTS]
+export const ALL_EVENTS: readonly EventName[] = [
+  ...REQUEST_EVENTS,
+  ...SECURITY_EVENTS,
+  ...LIFECYCLE_EVENTS,
+  ...MAIL_EVENTS,
+]
 
 /** Denials are warnings (they are what an operator alerts on); successful security actions are info. */
 export const SECURITY_EVENT_LEVEL: Record<SecurityEventName, 'info' | 'warning'> = {

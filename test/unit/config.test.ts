@@ -94,6 +94,24 @@ describe('loadConfig (CONTRACT §2)', () => {
     ['CSRF_TOKEN_TTL', { CSRF_TOKEN_TTL: '0' }],
     ['MAX_UPLOAD_BYTES', { MAX_UPLOAD_BYTES: '-1' }],
     ['MAX_IMAGE_HEIGHT', { MAX_IMAGE_HEIGHT: '4096.5' }],
+    ['PUBLIC_URL', { PUBLIC_URL: 'learn.example.org' }],
+    ['PUBLIC_URL', { PUBLIC_URL: 'ftp://learn.example.org' }],
+    ['PUBLIC_URL', { PUBLIC_URL: 'https://learn.example.org/?next=1' }],
+    ['PUBLIC_URL', { PUBLIC_URL: 'https://learn.example.org/#top' }],
+    ['PUBLIC_URL', { PUBLIC_URL: 'https://learn.example.org?' }],
+    ['PUBLIC_URL', { PUBLIC_URL: 'https://admin:pw@learn.example.org' }],
+    ['SMTP_URL', { SMTP_URL: 'relay.example.org:587' }],
+    ['SMTP_URL', { SMTP_URL: 'http://relay.example.org' }],
+    ['SMTP_URL', { SMTP_URL: 'smtp://relay.example.org:587/inbox' }],
+    ['SMTP_URL', { SMTP_URL: 'smtp://relay.example.org:587?pool=true' }],
+    ['SMTP_URL', { SMTP_URL: 'smtp://relay.example.org:99999' }],
+    ['MAIL_FROM', { MAIL_FROM: 'not an address' }],
+    ['MAIL_FROM', { MAIL_FROM: 'Lectern <no-reply>' }],
+    ['MAIL_FROM', { MAIL_FROM: 'Lectern <a@example.org>\r\nBcc: victim@example.org' }],
+    ['MAIL_FROM', { MAIL_FROM: 'Lec<tern <a@example.org>' }],
+    ['PASSWORD_RESET_TTL', { PASSWORD_RESET_TTL: 'soon' }],
+    ['RATE_LIMIT_PASSWORD_RESET', { RATE_LIMIT_PASSWORD_RESET: '5' }],
+    ['REQUIRE_EMAIL_VERIFICATION', { REQUIRE_EMAIL_VERIFICATION: 'yes please' }],
   ]
   for (const [variable, env] of invalid) {
     test(`${JSON.stringify(env)} is refused with a message naming ${variable}`, () => {
@@ -102,6 +120,99 @@ describe('loadConfig (CONTRACT §2)', () => {
       assert.match(error.message, new RegExp(`^${variable}: `))
     })
   }
+})
+
+describe('mail settings (CONTRACT §2, §10)', () => {
+  test('defaults: links from HOST and PORT, the outbox, Lectern as the sender, verification off', () => {
+    const config = loadConfig({}, '/srv/lectern')
+    assert.equal(config.publicUrl, 'http://127.0.0.1:3000')
+    assert.equal(config.smtp, null)
+    assert.deepEqual(config.mailFrom, { name: 'Lectern', address: 'no-reply@localhost' })
+    assert.equal(config.passwordResetTtlMs, 30 * 60_000)
+    assert.deepEqual(config.rateLimits.passwordReset, { points: 5, windowMs: 3_600_000 })
+    assert.equal(config.requireEmailVerification, false)
+    assert.ok(Object.isFrozen(config.mailFrom))
+  })
+
+  test('PUBLIC_URL unset follows HOST and PORT, an IPv6 host in brackets', () => {
+    assert.equal(loadConfig({ HOST: '0.0.0.0', PORT: '8080' }).publicUrl, 'http://0.0.0.0:8080')
+    assert.equal(loadConfig({ HOST: '::1', PORT: '8080' }).publicUrl, 'http://[::1]:8080')
+  })
+
+  test('PUBLIC_URL loses its trailing slashes and keeps a path (a sub-folder behind a proxy)', () => {
+    assert.equal(loadConfig({ PUBLIC_URL: 'https://learn.example.org/' }).publicUrl, 'https://learn.example.org')
+    assert.equal(loadConfig({ PUBLIC_URL: 'https://learn.example.org' }).publicUrl, 'https://learn.example.org')
+    assert.equal(
+      loadConfig({ PUBLIC_URL: ' https://Example.ORG:8443/lectern// ' }).publicUrl,
+      'https://example.org:8443/lectern',
+    )
+    assert.equal(loadConfig({ PUBLIC_URL: 'http://example.org:80/' }).publicUrl, 'http://example.org')
+  })
+
+  test('SMTP_URL: smtp:// (STARTTLS when offered) or smtps://, credentials percent-decoded, default ports', () => {
+    assert.deepEqual(
+      loadConfig({ SMTP_URL: 'smtp://mailer%40example.org:p%40ss%3Aw0rd@relay.example.org:2525' }).smtp,
+      {
+        secure: false,
+        host: 'relay.example.org',
+        port: 2525,
+        auth: { user: 'mailer@example.org', pass: 'p@ss:w0rd' },
+      },
+    )
+    assert.deepEqual(loadConfig({ SMTP_URL: 'smtps://relay.example.org' }).smtp, {
+      secure: true,
+      host: 'relay.example.org',
+      port: 465,
+      auth: null,
+    })
+    assert.equal(loadConfig({ SMTP_URL: 'smtp://[::1]' }).smtp?.port, 587)
+    assert.equal(loadConfig({ SMTP_URL: 'smtp://[::1]' }).smtp?.host, '::1')
+  })
+
+  test('an invalid SMTP_URL is refused without repeating its password', () => {
+    const secret = 'Sup3r-Secret-Relay-Pw'
+    for (const value of [
+      `smtp://user:${secret}@relay.example.org:587/path`,
+      `smtp://user:${secret}@relay.example.org:587?x=1`,
+      `imap://user:${secret}@relay.example.org`,
+      `smtp://user:${secret}@relay.example.org:99999`,
+      `smtp://user:${secret}%zz@relay.example.org:587`,
+      `smtp://:${secret}@relay.example.org:587`,
+      `smtp://user:${secret}@`,
+    ]) {
+      const error = configError({ SMTP_URL: value })
+      assert.equal(error.variable, 'SMTP_URL')
+      assert.ok(!error.message.includes(secret), error.message)
+      assert.ok(!String(error.stack).includes(secret))
+    }
+  })
+
+  test('MAIL_FROM: a bare address or a display name, quoted or not', () => {
+    assert.deepEqual(loadConfig({ MAIL_FROM: 'courses@example.org' }).mailFrom, {
+      name: null,
+      address: 'courses@example.org',
+    })
+    assert.deepEqual(loadConfig({ MAIL_FROM: '"Lectern, Example School" <courses@example.org>' }).mailFrom, {
+      name: 'Lectern, Example School',
+      address: 'courses@example.org',
+    })
+    assert.deepEqual(loadConfig({ MAIL_FROM: 'Example Courses <courses@mail.example.org>' }).mailFrom, {
+      name: 'Example Courses',
+      address: 'courses@mail.example.org',
+    })
+  })
+
+  test('PASSWORD_RESET_TTL, RATE_LIMIT_PASSWORD_RESET and REQUIRE_EMAIL_VERIFICATION are read', () => {
+    const config = loadConfig({
+      PASSWORD_RESET_TTL: '1h',
+      RATE_LIMIT_PASSWORD_RESET: '3/15m',
+      REQUIRE_EMAIL_VERIFICATION: 'TRUE',
+    })
+    assert.equal(config.passwordResetTtlMs, 3_600_000)
+    assert.deepEqual(config.rateLimits.passwordReset, { points: 3, windowMs: 15 * 60_000 })
+    assert.equal(config.requireEmailVerification, true)
+    assert.equal(loadConfig({ REQUIRE_EMAIL_VERIFICATION: 'false' }).requireEmailVerification, false)
+  })
 })
 
 describe('parsers', () => {
