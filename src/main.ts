@@ -11,6 +11,8 @@ import { createRotatingFileSink } from './logging/file-sink.ts'
 import { createLogger, logEvent, type Logger } from './logging/logger.ts'
 import { batchLines, createStdoutSink, teeSinks, type ChunkSink, type ClosableSink } from './logging/sinks.ts'
 import { closeRedisClient, createRedisClient } from './security/rate-limit/redis-client.ts'
+import { createAccountsRepository } from './modules/accounts/accounts.repository.ts'
+import { CREATE_ADMIN_COMMAND } from './modules/accounts/first-admin.ts'
 
 /** How long in-flight requests get to finish after SIGTERM before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000
@@ -64,6 +66,12 @@ export async function serve(config: Config): Promise<FastifyInstance> {
         imported: seed.imported.map(({ kind, slug, skipped, added }) => ({ kind, slug, skipped, parts: added })),
       },
     })
+  }
+
+  // A fresh installation has no admin: say, where the operator is looking, how to make one.
+  if (!(await createAccountsRepository(database.db).hasAdmin())) {
+    logEvent(logger, 'warning', 'no_admin', { extra: { command: CREATE_ADMIN_COMMAND } })
+    process.stderr.write(`No admin account exists yet. Create the first one with:\n  ${CREATE_ADMIN_COMMAND}\n`)
   }
 
   // The client connects in the background: an unreachable Redis does not stop start-up, the

@@ -28,6 +28,7 @@ export const LIFECYCLE_EVENTS = [
   'log_rotated',
   'log_write_failed',
   'file_permissions_tightened',
+  'no_admin',
 ] as const
 
 /** Outgoing email (src/mail): `extra.kind` is the template, `extra.transport` is `smtp` or `outbox`. */

@@ -79,4 +79,39 @@ describe('lectern serve, as a process', () => {
       rmSync(dataDir, { recursive: true, force: true })
     }
   })
+
+  test('first run: no admin yet, so start-up says how to create one (stderr and a no_admin WARNING), and / shows it; once an admin exists, neither', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'lectern-first-run-'))
+    const command = 'bin/lectern create-admin --username NAME --email ADDRESS --password-stdin'
+    try {
+      const fresh = await startServer({ DATA_DIR: dataDir })
+      const page = await (await fetch(`${fresh.url}/`)).text()
+      assert.equal(await fresh.stop('SIGTERM'), 0)
+      assert.ok(fresh.stderr().includes(command), fresh.stderr())
+      const warning = fresh
+        .stdout()
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line))
+        .find((line) => line.event === 'no_admin')
+      assert.equal(warning?.level, 'WARNING')
+      assert.equal(warning?.extra?.command, command)
+      assert.match(page, /No admin account yet/)
+      assert.ok(page.includes(command))
+
+      const created = await runLectern(
+        ['create-admin', '--username', 'root', '--email', 'root@example.org', '--password-stdin'],
+        { env: { DATA_DIR: dataDir }, input: 'a long and memorable passphrase\n' },
+      )
+      assert.equal(created.code, 0, created.stderr)
+      const later = await startServer({ DATA_DIR: dataDir })
+      const pageLater = await (await fetch(`${later.url}/`)).text()
+      assert.equal(await later.stop('SIGTERM'), 0)
+      assert.ok(!later.stderr().includes(command))
+      assert.ok(!later.stdout().includes('"no_admin"'))
+      assert.doesNotMatch(pageLater, /No admin account yet/)
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+  })
 })

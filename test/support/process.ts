@@ -40,6 +40,7 @@ export interface RunningServer {
   child: ChildProcessWithoutNullStreams
   url: string
   stdout(): string
+  stderr(): string
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
 
@@ -85,6 +86,7 @@ export function startServer(
           child,
           url: match[1]!,
           stdout: () => stdout,
+          stderr: () => stderr,
           stop: (signal = 'SIGTERM') => {
             child.kill(signal)
             return exited

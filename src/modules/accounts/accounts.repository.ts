@@ -152,6 +152,12 @@ export function createAccountsRepository(db: Kysely<Database>) {
         .executeTakeFirst()
     },
 
+    /** Whether any admin account exists (a fresh installation has none until `lectern create-admin`). */
+    async hasAdmin(): Promise<boolean> {
+      const row = await db.selectFrom('users').select('id').where('role', '=', 'admin').limit(1).executeTakeFirst()
+      return row !== undefined
+    },
+
     /** The account's id, for decisions taken before its password is verified. */
     async findIdByUsername(username: string): Promise<number | undefined> {
       const row = await db

@@ -70,6 +70,7 @@ function withoutHash(credentials: UserCredentials): UserRecord {
 
 export function createAccountsService(deps: AccountsServiceDeps) {
   const { repository, passwords, policy, clock } = deps
+  let adminSeen = false
 
   /** The KDF queue is bounded; when full the client gets a 503 to retry, not a request that waits forever. */
   async function kdf<T>(work: () => Promise<T>): Promise<T> {
@@ -133,6 +134,16 @@ export function createAccountsService(deps: AccountsServiceDeps) {
         await repository.setPasswordHash(credentials.id, upgraded, clock.now(), credentials.password_hash)
       }
       return { status: 'success', user: withoutHash(credentials), usernameKey }
+    },
+
+    /**
+     * Whether an admin exists. Once one does, a server keeps it so without asking again (the last
+     * admin cannot be demoted, disabled or deleted), so a busy catalogue page costs no query.
+     */
+    async hasAdmin(): Promise<boolean> {
+      if (adminSeen) return true
+      adminSeen = await repository.hasAdmin()
+      return adminSeen
     },
 
     async findUserId(username: string): Promise<number | undefined> {

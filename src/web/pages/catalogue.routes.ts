@@ -4,6 +4,7 @@ import type { CatalogService } from '../../modules/catalog/catalog.service.ts'
 import type { CoursesService } from '../../modules/courses/courses.service.ts'
 import type { ReadingService } from '../../modules/progress/reading.service.ts'
 import type { Pages } from '../page.ts'
+import { CREATE_ADMIN_COMMAND } from '../../modules/accounts/first-admin.ts'
 import { signedIn } from '../../security/authz.ts'
 
 export interface CataloguePagesOptions {
@@ -22,8 +23,20 @@ export async function cataloguePages(app: FastifyInstance, opts: CataloguePagesO
   const { pages, courses, ebooks, reading, accounts } = opts
 
   app.get('/', { config: { access: 'public', html: true } }, async (req, reply) => {
-    const [courseList, ebookList] = await Promise.all([courses.catalog.list(req.user), ebooks.list(req.user)])
-    return pages.send(req, reply, 'catalogue', { courses: courseList, ebooks: ebookList }, { title: 'Catalogue' })
+    const [courseList, ebookList, hasAdmin] = await Promise.all([
+      courses.catalog.list(req.user),
+      ebooks.list(req.user),
+      accounts.hasAdmin(),
+    ])
+    // A fresh installation: whoever set it up learns where the first admin comes from (CONTRACT §15).
+    const firstRun = hasAdmin ? null : { command: CREATE_ADMIN_COMMAND }
+    return pages.send(
+      req,
+      reply,
+      'catalogue',
+      { courses: courseList, ebooks: ebookList, firstRun },
+      { title: 'Catalogue' },
+    )
   })
 
   app.get('/me', { config: { access: 'user', html: true } }, async (req, reply) => {
