@@ -15,6 +15,7 @@ import type { Clock } from './lib/clock.ts'
 import type { Logger } from './logging/logger.ts'
 import type { Mailer } from './mail/index.ts'
 import { accountsRoutes } from './modules/accounts/accounts.routes.ts'
+import { passwordResetRoutes } from './modules/accounts/password-reset.routes.ts'
 import { adminRoutes } from './modules/admin/admin.routes.ts'
 import { learnerProgressRoutes } from './modules/progress/learner-progress.routes.ts'
 import { coursesRoutes } from './modules/courses/courses.routes.ts'
@@ -156,15 +157,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     imageProcessor: deps.imageProcessor,
     mailer: deps.mailer,
   })
-  const { accounts, credentials, avatars, markdown, courses, ebooks, reading, admin } = services
+  const { accounts, credentials, resets, avatars, markdown, courses, ebooks, reading, admin } = services
   // [routes] one plugin per module, under /api
   await app.register(accountsRoutes, { prefix: '/api', accounts, credentials, limits: app.rateLimits })
+  await app.register(passwordResetRoutes, { prefix: '/api', resets }) // CONTRACT §10 password recovery
   await app.register(avatarsRoutes, { avatars, maxUploadBytes: config.maxUploadBytes }) // POST /api/upload-avatar and GET /avatars/…
   await app.register(rateLimitAdminRoutes)
   await app.register(coursesRoutes, { prefix: '/api', courses, markdown }) // CONTRACT §6
   await app.register(ebooksRoutes, { prefix: '/api', ebooks, reading, markdown })
   await app.register(learnerProgressRoutes, { prefix: '/api', courses, reading })
-  await app.register(adminRoutes, { prefix: '/api/admin', admin }) // CONTRACT §5 admin
+  await app.register(adminRoutes, { prefix: '/api/admin', admin, resets }) // CONTRACT §5 admin
   // [pages] server-rendered HTML for people, outside /api, over the same services
   await app.register(webPages, { site, services, maxUploadBytes: config.maxUploadBytes })
 

@@ -4,10 +4,11 @@ import type { DatabaseHandle } from './db/database.ts'
 import { createImageProcessor, type ImageProcessor } from './images/index.ts'
 import type { Clock } from './lib/clock.ts'
 import type { Logger } from './logging/logger.ts'
-import { createMailerFromConfig, type Mailer } from './mail/index.ts'
+import { createMailerFromConfig, siteFrom, type Mailer } from './mail/index.ts'
 import { createAccountsRepository } from './modules/accounts/accounts.repository.ts'
 import { createAccountsService } from './modules/accounts/accounts.service.ts'
 import { createCredentialsService } from './modules/accounts/credentials.service.ts'
+import { createPasswordResetService } from './modules/accounts/password-reset.service.ts'
 import { createSignInAddressesRepository } from './modules/accounts/sign-in-addresses.repository.ts'
 import { createAdminService } from './modules/admin/admin.service.ts'
 import { createAvatarsRepository } from './modules/avatars/avatars.repository.ts'
@@ -49,11 +50,25 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
     policy: createPasswordPolicy({ commonPasswords: loadCommonPasswords() }),
     clock,
   })
+  // One mailer, so its bounded queue holds every message the app sends; closing the app waits
+  // (bounded) for the messages still queued.
+  const mailer = deps.mailer ?? createMailerFromConfig({ config, logger: deps.logger, clock })
+  app.addHook('onClose', () => mailer.close())
+  const resets = createPasswordResetService({
+    db,
+    accounts,
+    endSessions: (userId) => app.sessions.endAllForUser(userId),
+    mailer,
+    site: siteFrom(config.publicUrl),
+    clock,
+    ttlMs: config.passwordResetTtlMs,
+  })
   const credentials = createCredentialsService({
     accounts,
     limits: app.rateLimits,
     addresses: createSignInAddressesRepository(db),
     sessions: app.sessions,
+    resets,
     clock,
     addressHash: createKeyedHasher(deps.sessionSecret, 'lectern/sign-in-address/v1'),
   })
@@ -68,11 +83,19 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
   const ebooks = createCatalogService({ db, kind: 'ebook', clock })
   const reading = createReadingService({ db, clock, catalog: ebooks })
   const admin = createAdminService({ db, clock, sessions: app.sessions })
-  // One mailer, so its bounded queue holds every message the app sends; closing the app waits
-  // (bounded) for the messages still queued.
-  const mailer = deps.mailer ?? createMailerFromConfig({ config, logger: deps.logger, clock })
-  app.addHook('onClose', () => mailer.close())
-  return { accounts, credentials, limits: app.rateLimits, avatars, markdown, courses, ebooks, reading, admin, mailer }
+  return {
+    accounts,
+    credentials,
+    resets,
+    limits: app.rateLimits,
+    avatars,
+    markdown,
+    courses,
+    ebooks,
+    reading,
+    admin,
+    mailer,
+  }
 }
 
 export type Services = Awaited<ReturnType<typeof createServices>>

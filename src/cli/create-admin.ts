@@ -62,7 +62,7 @@ function argsOrProblem(argv: string[]): Args | string | 'help' {
 }
 
 /** The first line of standard input, without its line break. Nothing else is read. */
-async function readPassword(stdin: NodeJS.ReadableStream): Promise<string> {
+export async function readPassword(stdin: NodeJS.ReadableStream): Promise<string> {
   let text = ''
   for await (const chunk of stdin) {
     text += typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8')

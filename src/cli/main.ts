@@ -26,6 +26,12 @@ const COMMANDS: CommandEntry[] = [
     run: async (argv, io) => (await import('./create-admin.ts')).createAdminCommand.run(argv, io),
   },
   {
+    name: 'reset-password',
+    readsServerEnv: true,
+    summary: 'print a one-time password-reset link for an account, or set its password',
+    run: async (argv, io) => (await import('./reset-password.ts')).resetPasswordCommand.run(argv, io),
+  },
+  {
     name: 'import',
     readsServerEnv: true,
     summary: 'import a course or an ebook from a folder of Markdown files',

@@ -133,6 +133,19 @@ export interface SignInAddressesTable {
   last_sign_in_at: number
 }
 
+/** A one-time password-reset link: only the SHA-256 of its token is kept (CONTRACT §10). */
+export interface PasswordResetTokensTable {
+  /** Hex SHA-256 of the token in the link. */
+  token_hash: string
+  user_id: number
+  /** `self` (asked for at /api/password/forgot), `admin` or `cli`. */
+  issued_by: 'self' | 'admin' | 'cli'
+  created_at: number
+  expires_at: number
+  /** When it was consumed or voided; null while it still works. */
+  used_at: number | null
+}
+
 export interface Database {
   users: UsersTable
   app_meta: AppMetaTable
@@ -148,4 +161,5 @@ export interface Database {
   avatars: AvatarsTable
   avatar_file_names: AvatarFileNamesTable
   sign_in_addresses: SignInAddressesTable
+  password_reset_tokens: PasswordResetTokensTable
 }

@@ -35,9 +35,19 @@ declare module 'fastify' {
   }
 }
 
-function pathOf(url: string): string {
+/**
+ * Paths whose last segment is a one-time token (a reset, verification or invitation link):
+ * whoever reads the logs must not be able to use it (CONTRACT §7).
+ */
+const TOKEN_IN_PATH = /^(\/(?:reset-password|verify-email|invite)\/)[^/]+/
+
+export const REDACTED = '[redacted]'
+
+/** The path as logged: without the query string, and with any token in it replaced. */
+export function pathOf(url: string): string {
   const query = url.indexOf('?')
-  return query === -1 ? url : url.slice(0, query)
+  const path = query === -1 ? url : url.slice(0, query)
+  return path.replace(TOKEN_IN_PATH, `$1${REDACTED}`)
 }
 
 /** Logs one event in the context of a request: the request fields plus the signed-in user. */

@@ -11,6 +11,8 @@ export const SECURITY_EVENTS = [
   'permission_denied',
   'admin_action',
   'password_changed',
+  'password_reset_requested',
+  'password_reset',
   'content_rejected',
 ] as const
 
@@ -58,5 +60,7 @@ export const SECURITY_EVENT_LEVEL: Record<SecurityEventName, 'info' | 'warning'>
   permission_denied: 'warning',
   admin_action: 'info',
   password_changed: 'info',
+  password_reset_requested: 'info',
+  password_reset: 'info',
   content_rejected: 'warning',
 }

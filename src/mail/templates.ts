@@ -35,6 +35,9 @@ export type MailKind = keyof TemplateData
 
 const link = (site: Site, path: string, token: string) => `${site.url}/${path}/${encodeURIComponent(token)}`
 
+/** The link of a password-reset token, as the email carries it (and the admin API hands it over). */
+export const passwordResetUrl = (site: Site, token: string) => link(site, 'reset-password', token)
+
 /** `2026-01-15 12:30 UTC`: unambiguous wherever the reader is. */
 function utc(ms: number): string {
   return `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`
@@ -51,7 +54,7 @@ const TEMPLATES: { [K in MailKind]: (site: Site, data: TemplateData[K]) => MailC
       `Someone, hopefully you, asked to reset the password of your account on ${site.host}.`,
       'To choose a new password, open this link:',
       '',
-      link(site, 'reset-password', token),
+      passwordResetUrl(site, token),
       '',
       `The link works once, until ${utc(expiresAt)}.`,
       'If you did not ask for it, ignore this email: your password stays as it is.',

@@ -168,6 +168,11 @@ export function createAccountsRepository(db: Kysely<Database>) {
       return row?.id
     },
 
+    /** The account registered with this address, ignoring case. */
+    async findByEmail(email: string): Promise<UserRecord | undefined> {
+      return db.selectFrom('users').select(USER_COLUMNS).where('email_lower', '=', lowerKey(email)).executeTakeFirst()
+    },
+
     async findCredentialsById(id: number): Promise<UserCredentials | undefined> {
       return db.selectFrom('users').select(CREDENTIAL_COLUMNS).where('id', '=', id).executeTakeFirst()
     },

@@ -75,3 +75,28 @@ export const passwordChangeBodySchema = {
   required: ['current_password', 'new_password'],
   properties: { current_password: givenPassword, new_password: newPassword },
 } as const
+
+export interface ForgotPasswordBody {
+  email: string
+}
+export const forgotPasswordBodySchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['email'],
+  // Any string is looked up: a malformed address is simply unknown (202), like any other.
+  properties: { email: { type: 'string', minLength: 1, maxLength: EMAIL_MAX_LENGTH } },
+} as const
+
+/** Far longer than any token Lectern issues (43 characters), so no real link is refused by length. */
+export const RESET_TOKEN_MAX_LENGTH = 200
+
+export interface ResetPasswordBody {
+  token: string
+  new_password: string
+}
+export const resetPasswordBodySchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['token', 'new_password'],
+  properties: { token: { type: 'string', minLength: 1, maxLength: RESET_TOKEN_MAX_LENGTH }, new_password: newPassword },
+} as const

@@ -154,6 +154,21 @@ export function createAccountsService(deps: AccountsServiceDeps) {
       return repository.findById(id)
     },
 
+    async findUserByEmail(email: string): Promise<UserRecord | undefined> {
+      return repository.findByEmail(email)
+    },
+
+    /**
+     * The hash of a password the account is to be given without its current one (a reset link,
+     * the command line), under the registration rules. undefined when the user no longer exists.
+     */
+    async hashNewPassword(userId: number, newPassword: string): Promise<string | undefined> {
+      const credentials = await repository.findCredentialsById(userId)
+      if (!credentials) return undefined
+      refusePolicy(newPassword, credentials)
+      return kdf(() => passwords.hash(newPassword))
+    },
+
     /** undefined when the user no longer exists. */
     async updateProfile(userId: number, body: ProfileBody): Promise<UserRecord | undefined> {
       const changes: ProfileChanges = {}

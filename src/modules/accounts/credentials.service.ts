@@ -6,6 +6,7 @@ import type { RateLimits } from '../../security/rate-limit/service.ts'
 import type { SessionAdmin } from '../../security/sessions/index.ts'
 import type { UserRecord } from './accounts.repository.ts'
 import type { AccountsService } from './accounts.service.ts'
+import type { PasswordResetService } from './password-reset.service.ts'
 import type { SignInAddressesRepository } from './sign-in-addresses.repository.ts'
 
 /** An address an account signed in from within this window gets past a block of its username. */
@@ -24,6 +25,8 @@ export interface CredentialsServiceDeps {
   limits: RateLimits
   addresses: SignInAddressesRepository
   sessions: SessionAdmin
+  /** Voids the reset links still out and tells the owner, after any change of password. */
+  resets: Pick<PasswordResetService, 'passwordChanged'>
   clock: Clock
   /** Keyed hash of a client key: where an account signed in from, without storing the address. */
   addressHash(clientKey: string): string
@@ -129,6 +132,8 @@ export function createCredentialsService(deps: CredentialsServiceDeps) {
       // session goes on under a new id.
       const signedOutElsewhere = await sessions.endAllForUser(userId, { except: req })
       await req.session.signIn(userId)
+      // A reset link asked for before the change must not undo it; the owner hears of the change.
+      await deps.resets.passwordChanged(userId)
       securityEvent(req, 'password_changed', { signed_out_elsewhere: signedOutElsewhere, ...via })
       return 'changed'
     },

@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { conflict } from '../../http/errors.ts'
+import { conflict, notFound } from '../../http/errors.ts'
 import { securityEvent } from '../../http/request-context.ts'
 import { presentUserForAdmin } from './admin.presenter.ts'
 import {
   listUsersQuerySchema,
+  passwordResetLinkSchema,
   updateUserBodySchema,
   userIdParamsSchema,
   userListResponseSchema,
@@ -12,11 +13,13 @@ import {
   type UpdateUserBody,
   type UserIdParams,
 } from './admin.schemas.ts'
-import { LastAdminError } from './admin.service.ts'
+import type { PasswordResetService } from '../accounts/password-reset.service.ts'
+import { LastAdminError, USER_NOT_FOUND_MESSAGE } from './admin.service.ts'
 import type { AdminService } from './admin.service.ts'
 
 export interface AdminRoutesOptions {
   admin: AdminService
+  resets: Pick<PasswordResetService, 'issueLink'>
 }
 
 /** Who did what to whom: every admin action, refused ones included, is an admin_action line. */
@@ -72,6 +75,21 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
       )
       adminAction(req, 'update_user', id, { change, outcome: 'done', signed_out: signedOut })
       return { user: presentUserForAdmin(user) }
+    },
+  )
+
+  // CONTRACT §10: a one-time link for the admin to hand over when mail is not set up; it is
+  // emailed to the account as well. The link is in the answer only, never in the log line.
+  app.post<{ Params: UserIdParams }>(
+    '/users/:id/password-reset',
+    { config: admin, schema: { params: userIdParamsSchema, response: { 201: passwordResetLinkSchema } } },
+    async (req, reply) => {
+      const { id } = req.params
+      const link = await opts.resets.issueLink(id, 'admin')
+      if (!link) throw notFound(USER_NOT_FOUND_MESSAGE)
+      const expiresAt = new Date(link.expiresAt).toISOString()
+      adminAction(req, 'password_reset_link', id, { outcome: 'done', expires_at: expiresAt })
+      return reply.code(201).send({ reset_url: link.url, expires_at: expiresAt })
     },
   )
 

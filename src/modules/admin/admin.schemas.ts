@@ -67,3 +67,11 @@ export const userResponseSchema = {
   required: ['user'],
   properties: { user: ADMIN_USER_VIEW_SCHEMA },
 } as const
+
+/** POST /api/admin/users/:id/password-reset → 201. */
+export const passwordResetLinkSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['reset_url', 'expires_at'],
+  properties: { reset_url: { type: 'string' }, expires_at: { type: 'string' } },
+} as const

@@ -4,7 +4,14 @@ import type { Config, Limit } from '../../config/index.ts'
  * Policies a route can declare, counted in onRequest before the body is read:
  * `config: { rateLimit: 'login' }`, or several (`['password_check', 'password_check_ip']`).
  */
-export const ROUTE_POLICIES = ['login', 'register', 'avatar', 'password_check', 'password_check_ip'] as const
+export const ROUTE_POLICIES = [
+  'login',
+  'register',
+  'avatar',
+  'password_check',
+  'password_check_ip',
+  'password_reset',
+] as const
 export type RoutePolicyName = (typeof ROUTE_POLICIES)[number]
 
 /**
@@ -26,20 +33,31 @@ export const POLICY_KEY_KIND: Readonly<Record<PolicyName, KeyKind>> = {
   avatar: 'user',
   password_check: 'user',
   password_check_ip: 'ip',
+  password_reset: 'ip',
   login_user: 'username',
   email_change: 'user',
   email_change_ip: 'ip',
 }
 
 export function policyLimits(config: Config): Readonly<Record<PolicyName, Limit>> {
-  const { login, loginUser, register, avatar, passwordCheck, passwordCheckIp, emailChange, emailChangeIp } =
-    config.rateLimits
+  const {
+    login,
+    loginUser,
+    register,
+    avatar,
+    passwordCheck,
+    passwordCheckIp,
+    emailChange,
+    emailChangeIp,
+    passwordReset,
+  } = config.rateLimits
   return {
     login,
     register,
     avatar,
     password_check: passwordCheck,
     password_check_ip: passwordCheckIp,
+    password_reset: passwordReset,
     login_user: loginUser,
     email_change: emailChange,
     email_change_ip: emailChangeIp,

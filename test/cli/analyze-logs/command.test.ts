@@ -87,6 +87,8 @@ const NO_SECURITY_EVENTS = {
   permission_denied: 0,
   admin_action: 0,
   password_changed: 0,
+  password_reset_requested: 0,
+  password_reset: 0,
   content_rejected: 0,
 }
 
