@@ -1,0 +1,50 @@
+/** The two steps of password recovery as a request makes them, shared by the API and the pages. */
+import type { FastifyRequest } from 'fastify'
+import { requestEvent, securityEvent } from '../../http/request-context.ts'
+import { HttpError } from '../../http/errors.ts'
+import { INVALID_RESET_LINK_MESSAGE, type PasswordResetService } from './password-reset.service.ts'
+
+/**
+ * A request for a reset link (POST /api/password/forgot and the /forgot-password page), worked
+ * out after the answer has gone: the look-up, the cap and the email take the same time for no
+ * client, known address or not. What came of it is logged (`password_reset_requested`), never
+ * thrown or told to the client.
+ */
+export function requestResetLinkAfterAnswer(req: FastifyRequest, resets: PasswordResetService, email: string): void {
+  setImmediate(() => {
+    resets.request(email).then(
+      ({ outcome, userId }) => securityEvent(req, 'password_reset_requested', { outcome, target_user_id: userId }),
+      (error: unknown) =>
+        requestEvent(req, 'error', 'unhandled_error', {
+          error: {
+            type: error instanceof Error ? error.name : 'Error',
+            message: error instanceof Error ? error.message : String(error),
+            ...(error instanceof Error && error.stack ? { stack: error.stack } : {}),
+          },
+          extra: { during: 'password reset request' },
+        }),
+    )
+  })
+}
+
+/**
+ * Sets a new password with a reset link (POST /api/password/reset and the /reset-password page),
+ * logging `password_reset`, or `auth_failure` for a link that does not work (guessing shows in
+ * the security log). Refusals are thrown as the service's errors.
+ */
+export async function resetPasswordWithLink(
+  req: FastifyRequest,
+  resets: PasswordResetService,
+  token: string,
+  newPassword: string,
+): Promise<void> {
+  try {
+    const { userId, signedOut } = await resets.reset(token, newPassword)
+    securityEvent(req, 'password_reset', { target_user_id: userId, signed_out: signedOut, method: 'link' })
+  } catch (error) {
+    if (error instanceof HttpError && error.publicMessage === INVALID_RESET_LINK_MESSAGE) {
+      securityEvent(req, 'auth_failure', { reason: 'invalid_reset_link' })
+    }
+    throw error
+  }
+}
