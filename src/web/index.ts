@@ -7,6 +7,7 @@ import { contentEditorPages } from './pages/content-editor.routes.ts'
 import { cataloguePages } from './pages/catalogue.routes.ts'
 import { coursePages } from './pages/courses.routes.ts'
 import { ebookPages } from './pages/ebooks.routes.ts'
+import { passwordResetPages } from './pages/password-reset.routes.ts'
 import { profilePages } from './pages/profile.routes.ts'
 import type { Services } from '../services.ts'
 import type { Site } from './site.ts'
@@ -31,10 +32,11 @@ export async function webPages(app: FastifyInstance, opts: WebPagesOptions) {
   const { site } = opts
   const pages = site.pages
   const forms = createFormChecks()
-  const { accounts, credentials, limits, avatars, markdown, courses, ebooks, reading, admin } = opts.services
+  const { accounts, credentials, resets, limits, avatars, markdown, courses, ebooks, reading, admin } = opts.services
 
   await app.register(assetRoutes, { assets: site.assets })
   await app.register(accountPages, { pages, accounts, credentials, forms })
+  await app.register(passwordResetPages, { pages, resets, forms })
   await app.register(profilePages, {
     pages,
     accounts,

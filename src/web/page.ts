@@ -13,6 +13,8 @@ export const NOTICES = {
   'signed-out': 'You are signed out.',
   'profile-saved': 'Your profile is saved.',
   'password-changed': 'Your password is changed. Any other device you were signed in on has been signed out.',
+  'password-reset':
+    'Your password is changed, and every device that was signed in is signed out. Sign in with the new one.',
   'avatar-updated': 'Your new picture is in place.',
   enrolled: 'You are enrolled. Enjoy the course!',
   completed: 'Lesson marked as complete.',
