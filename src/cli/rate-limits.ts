@@ -17,11 +17,13 @@ const USAGE = `Usage: lectern rate-limits list [--json]
        lectern rate-limits clear --username NAME
        lectern rate-limits clear --all
 
-Shows and lifts current rate-limit blocks (CONTRACT §5). A block is a counter that has used
-up its policy's attempts; KEY is as "list" shows it, POLICY:KIND:VALUE:
-  login:ip:203.0.113.7          RATE_LIMIT_LOGIN, per client address
+Shows and lifts current rate-limit blocks: a person locked out of signing in, registering or
+uploading is let back in here. A block is a counter that has used up its policy's attempts;
+KEY is as "list" shows it, POLICY:KIND:VALUE, for example:
+  login:ip:203.0.113.7          RATE_LIMIT_LOGIN, failed sign-ins per client address
   register:ip:2001:db8:1:2::/64 RATE_LIMIT_REGISTER (IPv6 clients per /64)
   avatar:user:42                RATE_LIMIT_AVATAR, per user id
+  password_check:user:42        RATE_LIMIT_PASSWORD_CHECK, wrong current passwords per user
   login_user:username:<hash>    RATE_LIMIT_LOGIN_USER, failed logins per username; the name
                                 is kept only as a keyed hash, so name it with --username
 "clear --all" lifts every block.
