@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test'
 import { createAgent, type AgentResponse } from '../support/agent.ts'
 import { buildTestApp, type TestApp } from '../support/app.ts'
 import { MANY_USERS_ENV, signedIn, type SignedInUser } from '../support/factories.ts'
+import { eventually } from '../support/mail.ts'
 import { startTestSmtpServer, type ReceivedMail, type TestSmtpServer } from '../support/smtp.ts'
 import { createPageClient, formsOf, inlineCodeIn, tagOf, textOf, type PageClient } from './pages-support.ts'
 
@@ -13,12 +14,6 @@ const SENT = /If an account uses that address, we have emailed it a link/
 
 /** Headers that differ between any two responses, whatever they answer. */
 const PER_RESPONSE_HEADERS = new Set(['x-request-id', 'date', 'set-cookie', 'ratelimit-remaining', 'content-length'])
-
-/** Until `done` holds; the work after the answer runs off the request path, on the event loop. */
-async function eventually(done: () => boolean, what: string) {
-  for (let i = 0; i < 1000 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 5))
-  assert.ok(done(), `timed out waiting for ${what}`)
-}
 
 /** The checks every page passes: HTML, never cached, no inline code, every POST form with its token first. */
 function assertGoodPage(res: AgentResponse, status = 200) {

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto'
 import { createAgent, type AgentResponse } from '../support/agent.ts'
 import { buildTestApp, type TestApp } from '../support/app.ts'
 import { MANY_USERS_ENV, signedIn, type SignedInUser } from '../support/factories.ts'
+import { eventually } from '../support/mail.ts'
 import { startTestSmtpServer, type ReceivedMail, type TestSmtpServer } from '../support/smtp.ts'
 
 const PUBLIC_URL = 'https://learn.example.org'
@@ -17,12 +18,6 @@ const PER_RESPONSE_HEADERS = new Set(['x-request-id', 'date', 'set-cookie', 'rat
 
 function comparableHeaders(res: AgentResponse) {
   return Object.fromEntries(Object.entries(res.headers).filter(([name]) => !PER_RESPONSE_HEADERS.has(name)))
-}
-
-/** Until `done` holds; the work after a 202 runs off the request path, on the event loop. */
-async function eventually(done: () => boolean, what: string) {
-  for (let i = 0; i < 1000 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 5))
-  assert.ok(done(), `timed out waiting for ${what}`)
 }
 
 describe('password reset over the API (CONTRACT §10)', () => {
