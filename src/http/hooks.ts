@@ -70,7 +70,7 @@ export function sendHook(
  */
 export function appendRouteHook(
   route: RouteOptions,
-  stage: 'onRequest' | 'preHandler' | 'onSend',
+  stage: 'onRequest' | 'preHandler' | 'onSend' | 'onError',
   hook: unknown,
 ): void {
   const existing = ([] as unknown[]).concat(route[stage] ?? [])

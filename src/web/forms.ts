@@ -119,6 +119,8 @@ export interface FormSubmission {
   serviceFields?: readonly string[]
   /** Draws the form again with its problems, under `status`. */
   show(form: FormState, status: number): Promise<FastifyReply>
+  /** Called when the schema refused the values, before they are shown again (a limit gives back an attempt). */
+  onInvalid?(): Promise<void>
   /** Does what the form asks; its answer (usually a 303) is the response. Service refusals are shown. */
   act(values: Record<string, string>): Promise<FastifyReply>
 }
@@ -139,6 +141,7 @@ export async function submitForm(req: FastifyRequest, form: FormSubmission): Pro
   const errors = form.check(values)
   if (Object.keys(errors).length > 0) {
     noteFormProblem(req, form.invalidMessage)
+    await form.onInvalid?.()
     return form.show({ values: kept, errors, formError: null }, 400)
   }
   try {

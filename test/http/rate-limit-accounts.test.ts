@@ -58,6 +58,23 @@ describe('wrong current passwords are limited per user and per address (RATE_LIM
       assert.equal((await changePassword(agent, PASSWORD)).statusCode, 204)
     }))
 
+  test('a body its schema refuses checked no password: not counted, through the API or the page form', () =>
+    withApp({ env }, async (t) => {
+      const agent = from(t, '198.51.100.1')
+      await signUp(agent, 'ada')
+      for (let i = 0; i < 6; i += 1) {
+        assert.equal((await changePassword(agent, PASSWORD, 'short')).statusCode, 400, 'a new password of 5')
+        const page = await agent.post('/profile/password', {
+          form: { current_password: PASSWORD, new_password: 'short' },
+          csrfIn: 'field',
+        })
+        assert.equal(page.statusCode, 400)
+      }
+      const right = await changePassword(agent, PASSWORD)
+      assert.equal(right.statusCode, 204)
+      assert.equal(right.headers['ratelimit-remaining'], '5')
+    }))
+
   test('per address: 20 wrong ones from one address over several accounts, then 429 for every account there', () =>
     withApp({ env: { ...env, RATE_LIMIT_REGISTER: '100/1h' } }, async (t) => {
       const agents: Agent[] = []

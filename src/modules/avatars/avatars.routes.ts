@@ -47,7 +47,7 @@ const uploadBody = {
     type: 'object',
     required: ['avatar'],
     properties: {
-      avatar: { type: 'string', contentMediaType: 'image/*', description: 'PNG, JPEG, GIF or WebP' },
+      avatar: { type: 'string', contentMediaType: 'image/*', description: 'PNG, JPEG or GIF' },
       csrf_token: { type: 'string', description: 'the CSRF token, when not sent as a header' },
     },
   },

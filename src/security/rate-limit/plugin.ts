@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { POLICY_KEY_KIND, ROUTE_POLICIES, type RoutePolicyName } from './policies.ts'
+import { PASSWORD_CHECKS_ONLY, POLICY_KEY_KIND, ROUTE_POLICIES, type RoutePolicyName } from './policies.ts'
 import type { Decision } from './policy-limiter.ts'
 import { createRateLimits, type RateLimits, type RateLimitsDeps, type Reservation } from './service.ts'
 import { clientKey } from '../client-key.ts'
@@ -107,6 +107,11 @@ export const rateLimits = fp(
       },
     )
 
+    // A body its schema refused reached no password check: nothing to count (PASSWORD_CHECKS_ONLY).
+    const refundUnchecked = async (req: FastifyRequest, _reply: FastifyReply, error: { validation?: unknown }) => {
+      if (error.validation !== undefined) await req.refundRateLimits()
+    }
+
     // Every response of a limited route reports its limits: what this request counted (after
     // any refund), or, for one refused before this layer (a CSRF failure), a look that counts nothing.
     const report = sendHook(
@@ -150,6 +155,8 @@ export const rateLimits = fp(
         }
       }
       appendRouteHook(route, 'onRequest', enforce)
+      if (policies.every((policy) => PASSWORD_CHECKS_ONLY.has(policy)))
+        appendRouteHook(route, 'onError', refundUnchecked)
       appendRouteHook(route, 'onSend', report)
     })
   },

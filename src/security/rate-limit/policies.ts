@@ -15,6 +15,13 @@ export const ROUTE_POLICIES = [
 export type RoutePolicyName = (typeof ROUTE_POLICIES)[number]
 
 /**
+ * Policies that count wrong passwords, not requests: a body refused by its schema (a new password
+ * of 7 characters) checked no password, so its reservation is given back. The login policy is not
+ * one of them: the contract counts a malformed login as a failure.
+ */
+export const PASSWORD_CHECKS_ONLY: ReadonlySet<RoutePolicyName> = new Set(['password_check', 'password_check_ip'])
+
+/**
  * Policies counted by a service once the body says what the request is: failed logins per
  * attempted username, and changes of email address (a PATCH that changes only a bio is not one).
  */

@@ -163,6 +163,8 @@ export async function profilePages(app: FastifyInstance, opts: ProfilePagesOptio
         fields: PASSWORD_FIELDS,
         check: checkPassword,
         invalidMessage: 'Invalid password form',
+        // No current password was checked: the attempt reserved for one is given back.
+        onInvalid: () => req.refundRateLimits(),
         // A refusal of the new password by the rules is shown next to it, whatever it names.
         serviceFields: ['new_password'],
         show: (form, status) => {
