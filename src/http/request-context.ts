@@ -43,11 +43,22 @@ const TOKEN_IN_PATH = /^(\/(?:reset-password|verify-email|invite)\/)[^/]+/
 
 export const REDACTED = '[redacted]'
 
-/** The path as logged: without the query string, and with any token in it replaced. */
+/**
+ * The path as logged: without the query string, and with any token in it replaced. The router
+ * matches the decoded path (`/reset%2Dpassword/…` reaches the reset page), so a path with escapes
+ * is judged decoded, and logged decoded when it holds a token.
+ */
 export function pathOf(url: string): string {
   const query = url.indexOf('?')
   const path = query === -1 ? url : url.slice(0, query)
-  return path.replace(TOKEN_IN_PATH, `$1${REDACTED}`)
+  if (!path.includes('%')) return path.replace(TOKEN_IN_PATH, `$1${REDACTED}`)
+  let decoded: string
+  try {
+    decoded = decodeURIComponent(path)
+  } catch {
+    return path // not decodable: no route serves it (400 Malformed URL)
+  }
+  return TOKEN_IN_PATH.test(decoded) ? decoded.replace(TOKEN_IN_PATH, `$1${REDACTED}`) : path
 }
 
 /** Logs one event in the context of a request: the request fields plus the signed-in user. */

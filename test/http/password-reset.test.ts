@@ -258,6 +258,13 @@ describe('password reset over the API (CONTRACT §10)', () => {
     await createAgent(t).get(`/reset-password/${token}?x=1`)
     const paths = t.events('request_received').map((line) => line.path)
     assert.ok(paths.includes('/reset-password/[redacted]'))
+    // Spelled with escapes, the path still reaches the page: it is judged as the router decodes it.
+    for (const spelling of ['/reset%2Dpassword', '/%72eset-password']) {
+      const res = await createAgent(t).get(`${spelling}/${token}`)
+      assert.equal(res.statusCode, 200, spelling)
+      const line = t.events('request_complete').find((l) => l.request_id === res.headers['x-request-id'])
+      assert.equal(line?.path, '/reset-password/[redacted]', spelling)
+    }
   })
 })
 
