@@ -104,8 +104,10 @@ export async function serve(config: Config): Promise<FastifyInstance> {
     clearTimeout(forced)
     process.exit(0)
   }
-  process.once('SIGTERM', () => void stop('SIGTERM'))
-  process.once('SIGINT', () => void stop('SIGINT'))
+  // `on`, not `once`: a second signal (Ctrl-C reaches bin/lectern's relay and this process alike on
+  // Node 22.12–22.17, and the relay passes its own on) must not kill the process mid-stop.
+  process.on('SIGTERM', () => void stop('SIGTERM'))
+  process.on('SIGINT', () => void stop('SIGINT'))
   // Announced only once a stop signal is handled: whoever waits for this line may send SIGTERM.
   logEvent(logger, 'info', 'server_started', { extra: { url: address, dialect: database.dialect } })
   process.stderr.write(`Lectern is listening on ${address}\n`)

@@ -122,6 +122,9 @@ describe('failed logins per attempted username, from any address (RATE_LIMIT_LOG
       assert.equal(refused.statusCode, 429)
       assert.match((refused.json() as { error: string }).error, REFUSED)
       assert.equal(refused.headers['retry-after'], '900')
+      // The headers speak of the limit that refused, not of the address's (which has attempts left).
+      assert.equal(refused.headers['ratelimit-limit'], '10')
+      assert.equal(refused.headers['ratelimit-remaining'], '0')
       // Refused before the password was looked at: no success, no 11th failure.
       assert.equal(t.events('auth_success').filter((e) => (e.extra as any).method === 'password').length, 0)
       assert.equal(t.events('auth_failure').length, 10)

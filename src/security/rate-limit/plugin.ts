@@ -99,7 +99,6 @@ export const rateLimits = fp(
         if (wanted.length === 0) return
         const { granted, refused } = await limits.reserve(wanted)
         if (refused) {
-          req.rateLimitDecision = refused.decision
           throw limits.refuse(req, refused.policy, refused.value, refused.decision)
         }
         req.rateLimitReservations = granted

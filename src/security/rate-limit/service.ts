@@ -147,6 +147,8 @@ export function createRateLimits(deps: RateLimitsDeps): RateLimits {
       window_seconds: limits[policy].windowMs / 1000,
       retry_after_seconds: decision.resetSeconds,
     })
+    // The RateLimit-* headers of the answer speak of the policy that refused.
+    req.rateLimitDecision = decision
     return tooManyRequests(decision.resetSeconds)
   }
 
