@@ -38,7 +38,7 @@ const QUOTES = ['"', "'", '`']
 
 /**
  * The first line that is neither blank, a # comment, NAME=value, nor inside a quoted value
- * spanning lines. Node's parser (util.parseEnv) skips such a line silently, or worse folds it
+ * spanning lines, or whose unquoted value holds a #. Node's parser (util.parseEnv) skips such a line silently, or worse folds it
  * into the next variable's name, so a typo would quietly drop a setting.
  */
 export function envFileProblem(text: string): string | null {
@@ -55,6 +55,11 @@ export function envFileProblem(text: string): string | null {
     if (!assignment) return `line ${index + 1} is not NAME=value`
     const value = assignment[1]!
     const quote = QUOTES.find((q) => value.startsWith(q))
+    // Unquoted, Node's parser ends the value at a # (a comment): a secret or password holding one
+    // would be cut short without a word.
+    if (quote === undefined && value.includes('#')) {
+      return `line ${index + 1}: a value that contains # must be quoted ("...")`
+    }
     if (quote !== undefined && !value.slice(1).includes(quote)) openQuote = quote
   }
   return openQuote === null ? null : `a value opened with ${openQuote} is never closed`

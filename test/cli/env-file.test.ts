@@ -39,6 +39,11 @@ describe('.env in the working directory (CONTRACT §2)', () => {
     assert.deepEqual({ ...process.env }, before, 'process.env is not changed')
   })
 
+  test('a quoted value keeps its #', () => {
+    const env = withEnvFile({}, workingDirectory('SESSION_SECRET="abc#def"\n'))
+    assert.equal(env.SESSION_SECRET, 'abc#def')
+  })
+
   test('no .env: the environment as it is', () => {
     const env = { PORT: '5000' }
     assert.equal(withEnvFile(env, workingDirectory(null)), env)
@@ -48,6 +53,7 @@ describe('.env in the working directory (CONTRACT §2)', () => {
     ['PORT=4000\nthis is not a setting\n', /\.env: line 2 is not NAME=value$/],
     ['PORT 4000\n', /\.env: line 1 is not NAME=value$/],
     ['SESSION_SECRET="abc\nPORT=4000\n', /\.env: a value opened with " is never closed$/],
+    ['PORT=4000\nSMTP_URL=smtp://u:pa#ss@mail:587\n', /\.env: line 2: a value that contains # must be quoted/],
   ] as const) {
     test(`a malformed .env is an error naming the file and the line: ${JSON.stringify(content)}`, () => {
       const cwd = workingDirectory(content)
