@@ -3,7 +3,7 @@
 # name, a line that is not usable "x" (not a JSON object with string "timestamp" and "event",
 # or a request_complete without an integer status and a non-negative duration).
 # Timestamps are not checked beyond being strings, which only makes jq's work lighter.
-def security: ["auth_success","auth_failure","logout","csrf_violation","rate_limited","upload_rejected","permission_denied","admin_action","password_changed","content_rejected"];
+# $security: the security event names, given by run.ts from src/logging/events.ts.
 def str_or_null: if type == "string" then . else null end;
 inputs
 | (try fromjson catch null) as $e
@@ -14,6 +14,6 @@ inputs
     else [$e.duration_ms, $e.status_code, ($e.path | str_or_null),
           ($e.error | if type == "object" then (.message | str_or_null) else null end)]
     end
-  elif ($e.event as $name | security | index($name)) != null then $e.event
+  elif ($e.event as $name | $security | index($name)) != null then $e.event
   else empty
   end

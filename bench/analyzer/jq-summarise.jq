@@ -1,6 +1,6 @@
 # Stage 2 of the benchmark's jq baseline: the records of jq-extract.jq, slurped, into the
 # analyzer's figures (CONTRACT §8). Run as: jq -s -c --argjson top 10 -f jq-summarise.jq
-def security: ["auth_success","auth_failure","logout","csrf_violation","rate_limited","upload_rejected","permission_denied","admin_action","password_changed","content_rejected"];
+# $security: the security event names, given by run.ts from src/logging/events.ts.
 map(select(type == "array")) as $requests
 | ($requests | length) as $n
 | ($requests | map(.[0]) | sort) as $sorted
@@ -15,6 +15,6 @@ map(select(type == "array")) as $requests
   top_errors: ($errors | group_by([.[2], .[3]]) | map({path: .[0][2], error: .[0][3], count: length})
                | sort_by([-.count, .path, .error]) | .[:$top]),
   security_events: (map(select(type == "string" and . != "x")) as $names
-                    | reduce security[] as $name ({}; .[$name] = ($names | map(select(. == $name)) | length))),
+                    | reduce $security[] as $name ({}; .[$name] = ($names | map(select(. == $name)) | length))),
   skipped_lines: (map(select(. == "x")) | length)
 }

@@ -3,12 +3,13 @@
 // I/O floor, on generated realistic logs. Every command runs pinned to one core when taskset
 // exists; wall time is the median of the runs, peak RSS the largest.
 //
-// Usage: node --import tsx bench/analyzer/run.ts [--lines N] [--runs R] [--jq-runs R] [--keep]
+// Usage: node bench/analyzer/run.ts [--lines N] [--runs R] [--jq-runs R] [--keep]
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { SECURITY_EVENTS } from '../../src/logging/events.ts'
 import { generateLogFile } from './generate.ts'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
@@ -92,7 +93,8 @@ try {
   spawnSync('sh', ['-c', 'cat "$1" > /dev/null', 'sh', logFile]) // page cache warm for everyone
   const loadBefore = loadavg()[0] ?? 0
 
-  const tsx = [process.execPath, '--import', 'tsx']
+  // Node strips the TypeScript itself (docs/adr/0014), as bin/lectern runs it: no loader to time.
+  const node = [process.execPath]
   const cases: Case[] = [
     {
       name: 'cat > /dev/null (I/O floor)',
@@ -101,14 +103,14 @@ try {
       figures: false,
     },
     {
-      name: 'node + tsx start-up, empty input',
-      command: [...tsx, here('analyze-entry.ts'), '--json', '/dev/null'],
+      name: 'node start-up, empty input',
+      command: [...node, here('analyze-entry.ts'), '--json', '/dev/null'],
       runs,
       figures: false,
     },
     {
-      name: 'analyzer (node + tsx)',
-      command: [...tsx, here('analyze-entry.ts'), '--json', logFile],
+      name: 'analyzer (node)',
+      command: [...node, here('analyze-entry.ts'), '--json', logFile],
       runs,
       figures: true,
     },
@@ -122,16 +124,26 @@ try {
     })
   }
   cases.push({
-    name: 'JSON.parse per line (node + tsx)',
-    command: [...tsx, here('json-parse-baseline.ts'), logFile],
+    name: 'JSON.parse per line (node)',
+    command: [...node, here('json-parse-baseline.ts'), logFile],
     runs,
     figures: true,
   })
   if (hasJq) {
-    const pipeline = `${JQ} -nRc -f "$1" "$3" | ${JQ} -sc --argjson top 10 -f "$2"`
+    // The security event names come from src/logging/events.ts, as for the other two tools.
+    const pipeline = `${JQ} -nRc --argjson security "$4" -f "$1" "$3" | ${JQ} -sc --argjson top 10 --argjson security "$4" -f "$2"`
     cases.push({
       name: 'jq pipeline',
-      command: ['sh', '-c', pipeline, 'sh', here('jq-extract.jq'), here('jq-summarise.jq'), logFile],
+      command: [
+        'sh',
+        '-c',
+        pipeline,
+        'sh',
+        here('jq-extract.jq'),
+        here('jq-summarise.jq'),
+        logFile,
+        JSON.stringify(SECURITY_EVENTS),
+      ],
       runs: jqRuns,
       figures: true,
     })
@@ -184,7 +196,7 @@ try {
   )
 
   const startup = results.find((r) => r.case.name.includes('start-up'))
-  const analyzer = results.find((r) => r.case.name === 'analyzer (node + tsx)')
+  const analyzer = results.find((r) => r.case.name === 'analyzer (node)')
   if (startup && analyzer) {
     const workS = analyzer.wallS - startup.wallS
     const workCpuS = analyzer.cpuS - startup.cpuS
