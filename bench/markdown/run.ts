@@ -8,7 +8,7 @@
  *   node --import tsx bench/markdown/run.ts [--skip-inline]
  *
  * --skip-inline leaves out the previous approach's hostile renders (they alone take a minute or
- * more: one of them holds the thread for about 25 s). The whole run takes a few minutes.
+ * more: one of them holds the thread for 25–40 s). The whole run takes a few minutes.
  */
 import { cpus } from 'node:os'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
