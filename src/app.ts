@@ -161,7 +161,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // [routes] one plugin per module, under /api
   await app.register(accountsRoutes, { prefix: '/api', accounts, credentials, limits: app.rateLimits })
   await app.register(passwordResetRoutes, { prefix: '/api', resets }) // CONTRACT §10 password recovery
-  await app.register(avatarsRoutes, { avatars, maxUploadBytes: config.maxUploadBytes }) // POST /api/upload-avatar and GET /avatars/…
+  await app.register(avatarsRoutes, {
+    avatars,
+    uploadSlots: services.uploadSlots,
+    maxUploadBytes: config.maxUploadBytes,
+  }) // POST /api/upload-avatar and GET /avatars/…
   await app.register(rateLimitAdminRoutes)
   await app.register(coursesRoutes, { prefix: '/api', courses, markdown }) // CONTRACT §6
   await app.register(ebooksRoutes, { prefix: '/api', ebooks, reading, markdown })

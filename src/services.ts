@@ -20,6 +20,7 @@ import { createReadingService } from './modules/progress/reading.service.ts'
 import { createKeyedHasher } from './security/keyed-hash.ts'
 import { createPasswordPolicy, loadCommonPasswords } from './security/password-policy.ts'
 import { createPasswordHasher, type PasswordHasher } from './security/passwords.ts'
+import { createUploadSlots, DEFAULT_MAX_UPLOADS_IN_FLIGHT } from './http/uploads/upload-slots.ts'
 
 export interface ServicesDeps {
   config: Config
@@ -74,6 +75,8 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
   })
   // One processor, so its bounded queue covers the API's uploads and the profile page's together.
   const imageProcessor = deps.imageProcessor ?? createImageProcessor({ limits: avatarImageLimits(config) })
+  // One bound on the uploads held in memory at once, for the API and the profile page alike.
+  const uploadSlots = createUploadSlots(DEFAULT_MAX_UPLOADS_IN_FLIGHT)
   const avatars = createAvatarsService({ repository: createAvatarsRepository(db), processor: imageProcessor, clock })
   // One renderer, so its cache serves the API and the pages; it renders in a worker under a time
   // budget (docs/adr/0016), whose thread stops with the app.
@@ -84,6 +87,7 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
   const reading = createReadingService({ db, clock, catalog: ebooks })
   const admin = createAdminService({ db, clock, sessions: app.sessions })
   return {
+    uploadSlots,
     accounts,
     credentials,
     resets,

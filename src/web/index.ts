@@ -45,6 +45,7 @@ export async function webPages(app: FastifyInstance, opts: WebPagesOptions) {
     avatars,
     forms,
     maxUploadBytes: opts.maxUploadBytes,
+    uploadSlots: opts.services.uploadSlots,
     imageAccepted: () => app.metrics.imageAccepted(),
   })
   await app.register(cataloguePages, { pages, accounts, courses, ebooks, reading })

@@ -835,6 +835,13 @@ describe('avatar uploads: bounded concurrency', () => {
       assertRefused(busy, 503, 'Server busy, try again shortly')
       assert.equal(busy.headers['retry-after'], '5')
       assert.equal(rejectionLine(bounded, busy).reason, 'busy')
+      // The profile page's form draws on the same pool: no way around the bound.
+      const page = await agent.post('/profile/avatar', {
+        multipart: [{ name: 'avatar', filename: 'a.png', contentType: 'image/png', data: png }],
+        csrfIn: 'field',
+      })
+      assert.equal(page.statusCode, 503)
+      assert.equal(page.headers['retry-after'], '5')
       release()
       for (const res of await Promise.all(inFlight)) avatarUrlOf(res)
       avatarUrlOf(await post())

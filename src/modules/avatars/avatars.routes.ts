@@ -12,7 +12,7 @@ import {
 } from '../../http/uploads/read-upload.ts'
 import { uploadRejection, uploadsBusy } from './upload-rejections.ts'
 import { prepareUploadScope } from '../../http/uploads/upload-scope.ts'
-import { createUploadSlots, DEFAULT_MAX_UPLOADS_IN_FLIGHT } from '../../http/uploads/upload-slots.ts'
+import type { UploadSlots } from '../../http/uploads/upload-slots.ts'
 import { signedIn } from '../../security/authz.ts'
 import type { AvatarsService } from './avatars.service.ts'
 
@@ -20,7 +20,8 @@ export interface AvatarsRoutesOptions {
   avatars: AvatarsService
   /** MAX_UPLOAD_BYTES. */
   maxUploadBytes: number
-  maxUploadsInFlight?: number
+  /** The uploads received or processed at once, shared with the profile page's form (src/services.ts). */
+  uploadSlots: UploadSlots
   linger?: LingerLimits
 }
 
@@ -86,7 +87,7 @@ function matchesIfNoneMatch(header: string | undefined, etag: string): boolean {
 export async function avatarsRoutes(app: FastifyInstance, opts: AvatarsRoutesOptions) {
   const service = opts.avatars
   const limits: UploadLimits = { maxFileBytes: opts.maxUploadBytes }
-  const slots = createUploadSlots(opts.maxUploadsInFlight ?? DEFAULT_MAX_UPLOADS_IN_FLIGHT)
+  const slots = opts.uploadSlots
   const closer = createLingeringCloser(opts.linger)
   app.addHook('preClose', async () => closer.closeAll())
 

@@ -22,13 +22,14 @@ import {
   UploadRefusedError,
   type UploadLimits,
 } from '../../http/uploads/read-upload.ts'
-import { uploadRejection } from '../../modules/avatars/upload-rejections.ts'
+import { uploadRejection, uploadsBusy } from '../../modules/avatars/upload-rejections.ts'
 import { signedIn } from '../../security/authz.ts'
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../security/passwords.ts'
 import type { RateLimits } from '../../security/rate-limit/service.ts'
 import type { createFormChecks } from '../form-validation.ts'
 import { emptyForm, formValues, noteFormProblem, submitForm, type FormState } from '../forms.ts'
 import { seeOther, type Pages } from '../page.ts'
+import type { UploadSlots } from '../../http/uploads/upload-slots.ts'
 
 export interface ProfilePagesOptions {
   pages: Pages
@@ -39,6 +40,8 @@ export interface ProfilePagesOptions {
   forms: ReturnType<typeof createFormChecks>
   /** MAX_UPLOAD_BYTES. */
   maxUploadBytes: number
+  /** The uploads received or processed at once, shared with POST /api/upload-avatar. */
+  uploadSlots: UploadSlots
   /** Counts an accepted image, as the API does (observability/metrics.ts). */
   imageAccepted(): void
 }
@@ -223,6 +226,12 @@ export async function profilePages(app: FastifyInstance, opts: ProfilePagesOptio
           const refusal = uploadRejection(req, new UploadRefusedError('too_large', 0, detail), null) as HttpError
           reply.headers(refusal.headers)
           return avatarProblem(req, reply, refusal.publicMessage, refusal.statusCode)
+        },
+        // The API's bound on uploads held in memory at once covers this form too: one pool.
+        onRequest: async (req, reply) => {
+          const release = opts.uploadSlots.tryAcquire()
+          if (release === null) throw uploadsBusy(req, opts.uploadSlots.inUse)
+          reply.raw.once('close', release)
         },
       },
       async (req, reply) => {
