@@ -24,7 +24,7 @@ export interface MarkdownRenderer {
    * heading opens the document it is removed from the body, so a page does not show it twice.
    */
   splitTitle(markdown: string): { title: string | null; body: string }
-  /** Stops the render worker; a later render starts it again. */
+  /** Stops the render worker for good: later renders are refused. */
   close(): Promise<void>
 }
 
