@@ -15,6 +15,7 @@ import type { Clock } from './lib/clock.ts'
 import type { Logger } from './logging/logger.ts'
 import type { Mailer } from './mail/index.ts'
 import { accountsRoutes } from './modules/accounts/accounts.routes.ts'
+import { emailVerificationRoutes } from './modules/accounts/email-verification.routes.ts'
 import { passwordResetRoutes } from './modules/accounts/password-reset.routes.ts'
 import { adminRoutes } from './modules/admin/admin.routes.ts'
 import { learnerProgressRoutes } from './modules/progress/learner-progress.routes.ts'
@@ -157,10 +158,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     imageProcessor: deps.imageProcessor,
     mailer: deps.mailer,
   })
-  const { accounts, credentials, resets, avatars, markdown, courses, ebooks, reading, admin } = services
+  const { accounts, credentials, resets, verification, avatars, markdown, courses, ebooks, reading, admin } = services
   // [routes] one plugin per module, under /api
-  await app.register(accountsRoutes, { prefix: '/api', accounts, credentials, limits: app.rateLimits })
+  await app.register(accountsRoutes, { prefix: '/api', accounts, credentials, verification, limits: app.rateLimits })
   await app.register(passwordResetRoutes, { prefix: '/api', resets }) // CONTRACT §10 password recovery
+  await app.register(emailVerificationRoutes, { prefix: '/api', accounts, verification }) // CONTRACT §10 verification
   await app.register(avatarsRoutes, {
     avatars,
     uploadSlots: services.uploadSlots,

@@ -8,6 +8,7 @@ import { createMailerFromConfig, siteFrom, type Mailer } from './mail/index.ts'
 import { createAccountsRepository } from './modules/accounts/accounts.repository.ts'
 import { createAccountsService } from './modules/accounts/accounts.service.ts'
 import { createCredentialsService } from './modules/accounts/credentials.service.ts'
+import { createEmailVerificationService } from './modules/accounts/email-verification.service.ts'
 import { createPasswordResetService } from './modules/accounts/password-reset.service.ts'
 import { createSignInAddressesRepository } from './modules/accounts/sign-in-addresses.repository.ts'
 import { createAdminService } from './modules/admin/admin.service.ts'
@@ -64,12 +65,19 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
     clock,
     ttlMs: config.passwordResetTtlMs,
   })
+  const verification = createEmailVerificationService({
+    db,
+    mailer,
+    clock,
+    required: config.requireEmailVerification,
+  })
   const credentials = createCredentialsService({
     accounts,
     limits: app.rateLimits,
     addresses: createSignInAddressesRepository(db),
     sessions: app.sessions,
     resets,
+    verification,
     clock,
     addressHash: createKeyedHasher(deps.sessionSecret, 'lectern/sign-in-address/v1'),
   })
@@ -91,6 +99,7 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
     accounts,
     credentials,
     resets,
+    verification,
     limits: app.rateLimits,
     avatars,
     markdown,

@@ -139,10 +139,5 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
   if (config.metricsToken !== null && config.metricsToken.length < MIN_METRICS_TOKEN_LENGTH) {
     throw new ConfigError('METRICS_TOKEN', `must be at least ${MIN_METRICS_TOKEN_LENGTH} characters`)
   }
-  // Refused rather than ignored: an operator who asks for verified addresses must not get an
-  // installation that silently signs unverified accounts in (the verification flow is not built yet).
-  if (config.requireEmailVerification) {
-    throw new ConfigError('REQUIRE_EMAIL_VERIFICATION', 'true is not supported by this version yet; leave it false')
-  }
   return Object.freeze(config)
 }

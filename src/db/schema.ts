@@ -17,6 +17,8 @@ export interface UsersTable {
   bio: string
   role: 'learner' | 'instructor' | 'admin'
   disabled: number
+  /** 1 once the owner followed a link sent to `email`; back to 0 when the address changes. */
+  email_verified: Generated<number>
   created_at: number
   updated_at: number
 }
@@ -146,6 +148,18 @@ export interface PasswordResetTokensTable {
   used_at: number | null
 }
 
+/** Email-verification links (CONTRACT §10): only the token's SHA-256, and the address it was sent to. */
+export interface EmailVerificationTokensTable {
+  token_hash: string
+  user_id: number
+  /** The address the link went to, lower-cased: it verifies that address only. */
+  email_lower: string
+  created_at: number
+  expires_at: number
+  /** When it was consumed or voided; null while it still works. */
+  used_at: number | null
+}
+
 export interface Database {
   users: UsersTable
   app_meta: AppMetaTable
@@ -162,4 +176,5 @@ export interface Database {
   avatar_file_names: AvatarFileNamesTable
   sign_in_addresses: SignInAddressesTable
   password_reset_tokens: PasswordResetTokensTable
+  email_verification_tokens: EmailVerificationTokensTable
 }

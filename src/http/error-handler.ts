@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { requestEvent } from './request-context.ts'
+import { requestEvent, unhandledError } from './request-context.ts'
 import {
   errorBody,
   HttpError,
@@ -137,10 +137,7 @@ export function installErrorHandler(app: FastifyInstance, options: ErrorHandlerO
         return await htmlPages.send(req, reply, error)
       } catch (pageError) {
         // The page itself failed (its template, or the session it needed): the JSON body still answers.
-        const failure = pageError instanceof Error ? pageError : new Error(String(pageError))
-        requestEvent(req, 'error', 'unhandled_error', {
-          error: { type: failure.name || 'Error', message: failure.message, stack: failure.stack },
-        })
+        unhandledError(req, pageError)
       }
     }
     return sendError(req, reply, error, type)
@@ -156,9 +153,7 @@ export function installErrorHandler(app: FastifyInstance, options: ErrorHandlerO
       })
       return render(req, reply, serviceUnavailable(), 'DatabaseUnavailable')
     }
-    requestEvent(req, 'error', 'unhandled_error', {
-      error: { type: error.name || 'Error', message: error.message, stack: error.stack },
-    })
+    unhandledError(req, error)
     return render(req, reply, new HttpError(500, INTERNAL_ERROR_MESSAGE), error.name || 'Error')
   })
 }

@@ -75,6 +75,22 @@ export function securityEvent(req: FastifyRequest, event: SecurityEventName, ext
   requestEvent(req, SECURITY_EVENT_LEVEL[event], event, { extra })
 }
 
+/**
+ * Logs a failure nobody handled, with its stack for the operator: what the error handler logs
+ * before a 500, and what work done after the answer logs when it fails (`during` says which).
+ */
+export function unhandledError(req: FastifyRequest, error: unknown, during?: string) {
+  const failure = error instanceof Error ? error : new Error(String(error))
+  requestEvent(req, 'error', 'unhandled_error', {
+    error: {
+      type: failure.name || 'Error',
+      message: failure.message,
+      ...(failure.stack ? { stack: failure.stack } : {}),
+    },
+    ...(during === undefined ? {} : { extra: { during } }),
+  })
+}
+
 function completionLevel(statusCode: number): LogLevel {
   if (statusCode >= 500) return 'error'
   if (statusCode >= 400) return 'warning'

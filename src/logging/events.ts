@@ -13,6 +13,8 @@ export const SECURITY_EVENTS = [
   'password_changed',
   'password_reset_requested',
   'password_reset',
+  'email_verification_requested',
+  'email_verified',
   'content_rejected',
 ] as const
 
@@ -62,5 +64,7 @@ export const SECURITY_EVENT_LEVEL: Record<SecurityEventName, 'info' | 'warning'>
   password_changed: 'info',
   password_reset_requested: 'info',
   password_reset: 'info',
+  email_verification_requested: 'info',
+  email_verified: 'info',
   content_rejected: 'warning',
 }

@@ -9,6 +9,7 @@ import { coursePages } from './pages/courses.routes.ts'
 import { ebookPages } from './pages/ebooks.routes.ts'
 import { passwordResetPages } from './pages/password-reset.routes.ts'
 import { profilePages } from './pages/profile.routes.ts'
+import { emailVerificationPages } from './pages/email-verification.routes.ts'
 import type { Services } from '../services.ts'
 import type { Site } from './site.ts'
 
@@ -32,15 +33,18 @@ export async function webPages(app: FastifyInstance, opts: WebPagesOptions) {
   const { site } = opts
   const pages = site.pages
   const forms = createFormChecks()
-  const { accounts, credentials, resets, limits, avatars, markdown, courses, ebooks, reading, admin } = opts.services
+  const { accounts, credentials, resets, verification, limits, avatars, markdown, courses, ebooks, reading, admin } =
+    opts.services
 
   await app.register(assetRoutes, { assets: site.assets })
-  await app.register(accountPages, { pages, accounts, credentials, forms })
+  await app.register(accountPages, { pages, credentials, forms })
   await app.register(passwordResetPages, { pages, resets, forms })
+  await app.register(emailVerificationPages, { pages, verification })
   await app.register(profilePages, {
     pages,
     accounts,
     credentials,
+    verification,
     limits,
     avatars,
     forms,

@@ -8,7 +8,14 @@ import type { Views } from './views.ts'
  * texts are ever shown: nothing from the query string reaches the page.
  */
 export const NOTICES = {
-  welcome: 'Welcome to Lectern. Your account is ready.',
+  welcome: 'Welcome to Lectern. Your account is ready. We have sent you a link to confirm your email address.',
+  'check-email':
+    'Your account is created. We have sent a link to your email address: open it and confirm, then sign in here.',
+  'email-verified': 'Your email address is verified. Thank you.',
+  'verification-sent': 'We have sent a new link to your email address. It works for 24 hours.',
+  'verification-capped':
+    'We have already sent several links in the last hour. Please use one of those, or try again later.',
+  'already-verified': 'Your email address is already verified.',
   'signed-in': 'You are signed in.',
   'signed-out': 'You are signed out.',
   'profile-saved': 'Your profile is saved.',
@@ -99,4 +106,14 @@ export function createPages(deps: { views: Views; assets: Assets; csrfTtlMs: num
 export function seeOther(reply: FastifyReply, path: string, notice?: NoticeKey): FastifyReply {
   const location = notice ? `${path}${path.includes('?') ? '&' : '?'}notice=${notice}` : path
   return reply.header('Cache-Control', 'no-store').redirect(location, 303)
+}
+
+/**
+ * onSend hook of the pages whose address holds a token (reset and verification links): no link
+ * followed from them, and no resource they load, may carry that address to anyone in a Referer.
+ * Set on every answer of the route, error pages included (the security headers keep a header a
+ * route set itself).
+ */
+export async function noReferrer(_req: FastifyRequest, reply: FastifyReply) {
+  reply.header('referrer-policy', 'no-referrer')
 }

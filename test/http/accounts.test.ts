@@ -4,7 +4,17 @@ import { createPasswordHasher, TEST_PASSWORD_PARAMS, type PasswordHasher } from 
 import { createAgent, type Agent, type AgentResponse } from '../support/agent.ts'
 import { buildTestApp, type TestApp } from '../support/app.ts'
 
-const USER_KEYS = ['avatar_url', 'bio', 'created_at', 'display_name', 'email', 'id', 'role', 'username']
+const USER_KEYS = [
+  'avatar_url',
+  'bio',
+  'created_at',
+  'display_name',
+  'email',
+  'email_verified',
+  'id',
+  'role',
+  'username',
+]
 const PASSWORD = 'correct horse battery staple'
 /** Every request here comes from one address: the rate limits have suites of their own. */
 const GENEROUS_LIMITS = {
@@ -88,6 +98,7 @@ describe('accounts over HTTP (CONTRACT §5)', () => {
         display_name: '',
         bio: '',
         role: 'learner',
+        email_verified: false,
         created_at: new Date(t.clock.now()).toISOString(),
       })
       assert.notEqual(agent.sessionCookie(), anonymous, 'the session id rotates on sign-in')
@@ -96,7 +107,7 @@ describe('accounts over HTTP (CONTRACT §5)', () => {
       assert.deepEqual(me.json(), res.json())
       const success = requestLines(res).find((line) => line.event === 'auth_success')
       assert.equal(success?.user_id, res.json().user.id)
-      assert.deepEqual(success?.extra, { username: who.username, method: 'register' })
+      assert.deepEqual(success?.extra, { username: who.username, method: 'register', signed_in: true })
     })
 
     const invalid: Array<[string, Record<string, unknown>, RegExp]> = [

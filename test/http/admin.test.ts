@@ -22,6 +22,7 @@ const ADMIN_USER_KEYS = [
   'disabled',
   'display_name',
   'email',
+  'email_verified',
   'id',
   'role',
   'username',

@@ -118,3 +118,7 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   }
 }
+
+/** The link every registration sends (CONTRACT §10): suites about other mail look past it. */
+export const isVerificationMail = (mail: ReceivedMail) =>
+  mail.parsed.subject?.startsWith('Confirm your email address') === true

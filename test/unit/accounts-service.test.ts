@@ -180,8 +180,9 @@ describe('accounts service', () => {
       display_name: '  Zoe\u0308  ',
       bio: ' line one\r\nline two\n ',
     })
-    assert.equal(updated?.display_name, 'Zo\u00eb')
-    assert.equal(updated?.bio, 'line one\nline two')
+    assert.equal(updated?.user.display_name, 'Zo\u00eb')
+    assert.equal(updated?.user.bio, 'line one\nline two')
+    assert.equal(updated?.previousEmail, null)
     await assert.rejects(
       service.updateProfile(user.id, { display_name: 'a\nb' }),
       httpStatus(400, 'display_name must be a single line'),
@@ -196,7 +197,7 @@ describe('accounts service', () => {
       httpStatus(400, /at most 64/),
     )
     assert.equal(
-      (await service.updateProfile(user.id, { display_name: ` ${'x'.repeat(64)} ` }))?.display_name.length,
+      (await service.updateProfile(user.id, { display_name: ` ${'x'.repeat(64)} ` }))?.user.display_name.length,
       64,
     )
     await assert.rejects(service.updateProfile(user.id, { bio: 'b'.repeat(501) }), httpStatus(400, /at most 500/))

@@ -202,15 +202,13 @@ describe('mail settings (CONTRACT §2, §10)', () => {
     })
   })
 
-  test('PASSWORD_RESET_TTL and RATE_LIMIT_PASSWORD_RESET are read; REQUIRE_EMAIL_VERIFICATION=true is refused, not ignored', () => {
+  test('PASSWORD_RESET_TTL, RATE_LIMIT_PASSWORD_RESET and REQUIRE_EMAIL_VERIFICATION are read', () => {
     const config = loadConfig({ PASSWORD_RESET_TTL: '1h', RATE_LIMIT_PASSWORD_RESET: '3/15m' })
     assert.equal(config.passwordResetTtlMs, 3_600_000)
     assert.deepEqual(config.rateLimits.passwordReset, { points: 3, windowMs: 15 * 60_000 })
-    assert.equal(loadConfig({ REQUIRE_EMAIL_VERIFICATION: 'false' }).requireEmailVerification, false)
-    assert.throws(
-      () => loadConfig({ REQUIRE_EMAIL_VERIFICATION: 'TRUE' }),
-      /REQUIRE_EMAIL_VERIFICATION: true is not supported by this version yet/,
-    )
+    assert.equal(config.requireEmailVerification, false)
+    assert.equal(loadConfig({ REQUIRE_EMAIL_VERIFICATION: 'TRUE' }).requireEmailVerification, true)
+    assert.throws(() => loadConfig({ REQUIRE_EMAIL_VERIFICATION: 'sometimes' }), /REQUIRE_EMAIL_VERIFICATION/)
   })
 })
 

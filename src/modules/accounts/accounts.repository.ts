@@ -29,6 +29,7 @@ export const USER_COLUMNS = [
   'bio',
   'role',
   'disabled',
+  'email_verified',
   'created_at',
   'updated_at',
   avatarFile,
@@ -133,12 +134,16 @@ export function createAccountsRepository(db: Kysely<Database>) {
         values.email_lower = lowerKey(changes.email)
       }
       try {
-        return await db
-          .updateTable('users')
-          .set({ ...values, updated_at: nowMs })
-          .where('id', '=', id)
-          .returning(USER_COLUMNS)
-          .executeTakeFirst()
+        let query = db.updateTable('users').set({ ...values, updated_at: nowMs })
+        if (values.email_lower !== undefined) {
+          // Judged in the UPDATE itself against the stored address: a new address is unverified,
+          // the same one in other letter case keeps its state.
+          const newLower = values.email_lower
+          query = query.set((eb) => ({
+            email_verified: eb.case().when('email_lower', '=', newLower).then(eb.ref('email_verified')).else(0).end(),
+          }))
+        }
+        return await query.where('id', '=', id).returning(USER_COLUMNS).executeTakeFirst()
       } catch (error) {
         rethrowDuplicate(error)
       }
@@ -175,6 +180,21 @@ export function createAccountsRepository(db: Kysely<Database>) {
 
     async findCredentialsById(id: number): Promise<UserCredentials | undefined> {
       return db.selectFrom('users').select(CREDENTIAL_COLUMNS).where('id', '=', id).executeTakeFirst()
+    },
+
+    /**
+     * Marks the address verified, if it is still `emailLower` and the account is enabled (a link
+     * sent to an address the account has since left verifies nothing). Returns whether it did.
+     */
+    async markEmailVerified(id: number, emailLower: string, nowMs: number): Promise<boolean> {
+      const result = await db
+        .updateTable('users')
+        .set({ email_verified: 1, updated_at: nowMs })
+        .where('id', '=', id)
+        .where('email_lower', '=', emailLower)
+        .where('disabled', '=', 0)
+        .executeTakeFirst()
+      return Number(result.numUpdatedRows) > 0
     },
 
     /**

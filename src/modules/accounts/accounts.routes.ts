@@ -21,7 +21,8 @@ import {
   type AccountsService,
 } from './accounts.service.ts'
 import type { CredentialsService } from './credentials.service.ts'
-import { limitEmailChange } from './email-change-limit.ts'
+import { EMAIL_NOT_VERIFIED_MESSAGE, type EmailVerificationService } from './email-verification.service.ts'
+import { saveProfile } from './profile.flows.ts'
 import { presentUser, USER_ENVELOPE_SCHEMA } from './user.presenter.ts'
 
 /** Every route that verifies the account's current password counts wrong ones per user and per address. */
@@ -30,6 +31,7 @@ export const PASSWORD_CHECK_POLICIES: readonly RoutePolicyName[] = ['password_ch
 export interface AccountsRoutesOptions {
   accounts: AccountsService
   credentials: CredentialsService
+  verification: EmailVerificationService
   limits: RateLimits
 }
 
@@ -37,7 +39,7 @@ const userBody = { 200: USER_ENVELOPE_SCHEMA } as const
 
 /** CONTRACT §5 "Accounts" and "Profile": register, login, logout, me, profile, password. */
 export async function accountsRoutes(app: FastifyInstance, opts: AccountsRoutesOptions) {
-  const { accounts: service, credentials, limits } = opts
+  const { accounts: service, credentials, verification, limits } = opts
 
   app.post<{ Body: RegisterBody }>(
     '/register',
@@ -46,9 +48,8 @@ export async function accountsRoutes(app: FastifyInstance, opts: AccountsRoutesO
       config: { access: 'public', rateLimit: 'register' },
     },
     async (req, reply) => {
-      const user = await service.register(req.body)
-      await req.session.signIn(user.id)
-      securityEvent(req, 'auth_success', { username: user.username, method: 'register' })
+      // Signed in at once, or with REQUIRE_EMAIL_VERIFICATION only once the address is verified.
+      const { user } = await credentials.register(req, req.body)
       return reply.code(201).send({ user: presentUser(user) })
     },
   )
@@ -61,9 +62,9 @@ export async function accountsRoutes(app: FastifyInstance, opts: AccountsRoutesO
     async (req) => {
       const result = await credentials.signIn(req, req.body.username, req.body.password)
       if (result.status === 'signed_in') return { user: presentUser(result.user) }
-      throw result.status === 'disabled'
-        ? forbidden(ACCOUNT_DISABLED_MESSAGE)
-        : unauthorized(INVALID_CREDENTIALS_MESSAGE)
+      if (result.status === 'disabled') throw forbidden(ACCOUNT_DISABLED_MESSAGE)
+      if (result.status === 'email_not_verified') throw forbidden(EMAIL_NOT_VERIFIED_MESSAGE)
+      throw unauthorized(INVALID_CREDENTIALS_MESSAGE)
     },
   )
 
@@ -84,9 +85,7 @@ export async function accountsRoutes(app: FastifyInstance, opts: AccountsRoutesO
     '/profile',
     { schema: { body: profileBodySchema, response: userBody }, config: { access: 'user' } },
     async (req) => {
-      await limitEmailChange(signedIn(req), limits, service, req.body.email)
-      const user = await service.updateProfile(signedIn(req).user.id, req.body)
-      if (!user) throw unauthorized()
+      const { user } = await saveProfile(signedIn(req), { accounts: service, limits, verification }, req.body)
       return { user: presentUser(user) }
     },
   )

@@ -87,8 +87,8 @@ export const forgotPasswordBodySchema = {
   properties: { email: { type: 'string', minLength: 1, maxLength: EMAIL_MAX_LENGTH } },
 } as const
 
-/** Far longer than any token Lectern issues (43 characters), so no real link is refused by length. */
-export const RESET_TOKEN_MAX_LENGTH = 200
+/** Far longer than any token Lectern's links carry (43 characters), so no real link is refused by length. */
+export const LINK_TOKEN_MAX_LENGTH = 200
 
 export interface ResetPasswordBody {
   token: string
@@ -98,5 +98,15 @@ export const resetPasswordBodySchema = {
   type: 'object',
   additionalProperties: false,
   required: ['token', 'new_password'],
-  properties: { token: { type: 'string', minLength: 1, maxLength: RESET_TOKEN_MAX_LENGTH }, new_password: newPassword },
+  properties: { token: { type: 'string', minLength: 1, maxLength: LINK_TOKEN_MAX_LENGTH }, new_password: newPassword },
+} as const
+
+export interface VerifyEmailBody {
+  token: string
+}
+export const verifyEmailBodySchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['token'],
+  properties: { token: { type: 'string', minLength: 1, maxLength: LINK_TOKEN_MAX_LENGTH } },
 } as const

@@ -169,8 +169,14 @@ export function createAccountsService(deps: AccountsServiceDeps) {
       return kdf(() => passwords.hash(newPassword))
     },
 
-    /** undefined when the user no longer exists. */
-    async updateProfile(userId: number, body: ProfileBody): Promise<UserRecord | undefined> {
+    /**
+     * undefined when the user no longer exists. `previousEmail` is the address the account left,
+     * null when the address did not change (the same address in other letter case is no change).
+     */
+    async updateProfile(
+      userId: number,
+      body: ProfileBody,
+    ): Promise<{ user: UserRecord; previousEmail: string | null } | undefined> {
       const changes: ProfileChanges = {}
       if (body.display_name !== undefined) {
         changes.display_name = normalizeText(body.display_name, 'display_name', {
@@ -181,9 +187,15 @@ export function createAccountsService(deps: AccountsServiceDeps) {
       if (body.bio !== undefined) {
         changes.bio = normalizeText(body.bio, 'bio', { maxLength: BIO_MAX_LENGTH, multiline: true })
       }
-      if (body.email !== undefined) changes.email = body.email
+      let previousEmail: string | null = null
+      if (body.email !== undefined) {
+        changes.email = body.email
+        const before = await repository.findById(userId)
+        if (before && lowerKey(before.email) !== lowerKey(body.email)) previousEmail = before.email
+      }
       try {
-        return await repository.updateProfile(userId, changes, clock.now())
+        const user = await repository.updateProfile(userId, changes, clock.now())
+        return user && { user, previousEmail }
       } catch (error) {
         if (error instanceof DuplicateUserError) throw duplicate(error.field)
         throw error

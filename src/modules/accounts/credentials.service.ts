@@ -1,11 +1,13 @@
 import type { FastifyRequest } from 'fastify'
-import { securityEvent } from '../../http/request-context.ts'
+import { securityEvent, unhandledError } from '../../http/request-context.ts'
 import type { Clock } from '../../lib/clock.ts'
 import { clientKey } from '../../security/client-key.ts'
 import type { RateLimits } from '../../security/rate-limit/service.ts'
 import type { SessionAdmin } from '../../security/sessions/index.ts'
 import type { UserRecord } from './accounts.repository.ts'
+import type { RegisterBody } from './accounts.schemas.ts'
 import type { AccountsService } from './accounts.service.ts'
+import type { EmailVerificationService } from './email-verification.service.ts'
 import type { PasswordResetService } from './password-reset.service.ts'
 import type { SignInAddressesRepository } from './sign-in-addresses.repository.ts'
 
@@ -17,6 +19,11 @@ export type SignInResult =
   | { status: 'invalid_credentials' }
   /** The password was right; the account is disabled. */
   | { status: 'disabled' }
+  /** The password was right; sign-in waits for the address to be verified (a fresh link was sent). */
+  | { status: 'email_not_verified' }
+
+/** `signedIn` false: REQUIRE_EMAIL_VERIFICATION, the account waits for its link to be followed. */
+export type RegistrationResult = { user: UserRecord; signedIn: boolean }
 
 export type PasswordChangeResult = 'changed' | 'wrong_current_password' | 'no_account'
 
@@ -27,6 +34,7 @@ export interface CredentialsServiceDeps {
   sessions: SessionAdmin
   /** Voids the reset links still out and tells the owner, after any change of password. */
   resets: Pick<PasswordResetService, 'passwordChanged'>
+  verification: Pick<EmailVerificationService, 'required' | 'sendLink'>
   clock: Clock
   /** Keyed hash of a client key: where an account signed in from, without storing the address. */
   addressHash(clientKey: string): string
@@ -46,7 +54,7 @@ type Via = { via?: 'form' }
  * password gives its reservations back.
  */
 export function createCredentialsService(deps: CredentialsServiceDeps) {
-  const { accounts, limits, addresses, sessions, clock } = deps
+  const { accounts, limits, addresses, sessions, verification, clock } = deps
   const addressOf = (req: FastifyRequest) => deps.addressHash(clientKey(req.ip ?? ''))
 
   /**
@@ -84,6 +92,20 @@ export function createCredentialsService(deps: CredentialsServiceDeps) {
         await limits.loginUser.refund(username)
         throw error
       }
+      if (outcome.status === 'success' && verification.required && outcome.user.email_verified !== 1) {
+        // A right password is no failure; the owner is sent a fresh link (capped per hour), since
+        // the one from registration may be lost or expired.
+        await req.refundRateLimits()
+        await limits.loginUser.refund(username)
+        const link = await verification.sendLink(outcome.user)
+        securityEvent(req, 'auth_failure', {
+          attempted_user_id: outcome.user.id,
+          reason: 'email_not_verified',
+          verification_link: link,
+          ...via,
+        })
+        return { status: 'email_not_verified' }
+      }
       if (outcome.status === 'success') {
         await req.refundRateLimits()
         await limits.loginUser.reset(username)
@@ -102,6 +124,26 @@ export function createCredentialsService(deps: CredentialsServiceDeps) {
       // What was typed as a username may be a password typed in the wrong field: never logged.
       securityEvent(req, 'auth_failure', { ...attempted(outcome.userId, username), reason: outcome.reason, ...via })
       return { status: 'invalid_credentials' }
+    },
+
+    /**
+     * Creates an account (POST /api/register and the registration page) and emails it a link to
+     * verify its address. Signed in at once, unless sign-in waits for that link
+     * (REQUIRE_EMAIL_VERIFICATION).
+     */
+    async register(req: FastifyRequest, body: RegisterBody, via: Via = {}): Promise<RegistrationResult> {
+      const user = await accounts.register(body)
+      const signedIn = !verification.required
+      if (signedIn) await req.session.signIn(user.id)
+      securityEvent(req, 'auth_success', { username: user.username, method: 'register', signed_in: signedIn, ...via })
+      try {
+        await verification.sendLink(user)
+      } catch (error) {
+        // The account exists and works: a link can be asked for again (from the profile, or by
+        // signing in when sign-in waits for it), so the registration is not undone for this.
+        unhandledError(req, error, 'email verification link')
+      }
+      return { user, signedIn }
     },
 
     /**

@@ -1,6 +1,6 @@
 /** The two steps of password recovery as a request makes them, shared by the API and the pages. */
 import type { FastifyRequest } from 'fastify'
-import { requestEvent, securityEvent } from '../../http/request-context.ts'
+import { securityEvent, unhandledError } from '../../http/request-context.ts'
 import { HttpError } from '../../http/errors.ts'
 import { INVALID_RESET_LINK_MESSAGE, type PasswordResetService } from './password-reset.service.ts'
 
@@ -14,15 +14,7 @@ export function requestResetLinkAfterAnswer(req: FastifyRequest, resets: Passwor
   setImmediate(() => {
     resets.request(email).then(
       ({ outcome, userId }) => securityEvent(req, 'password_reset_requested', { outcome, target_user_id: userId }),
-      (error: unknown) =>
-        requestEvent(req, 'error', 'unhandled_error', {
-          error: {
-            type: error instanceof Error ? error.name : 'Error',
-            message: error instanceof Error ? error.message : String(error),
-            ...(error instanceof Error && error.stack ? { stack: error.stack } : {}),
-          },
-          extra: { during: 'password reset request' },
-        }),
+      (error: unknown) => unhandledError(req, error, 'password reset request'),
     )
   })
 }

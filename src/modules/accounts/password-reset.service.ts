@@ -1,8 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import type { Database } from '../../db/schema.ts'
 import { badRequest } from '../../http/errors.ts'
 import type { Clock } from '../../lib/clock.ts'
+import { newOneTimeToken, oneTimeTokenHash } from '../../security/one-time-token.ts'
 import { passwordResetUrl, type Mailer, type Site } from '../../mail/index.ts'
 import { createAccountsRepository } from './accounts.repository.ts'
 import type { AccountsService } from './accounts.service.ts'
@@ -12,11 +12,6 @@ export const INVALID_RESET_LINK_MESSAGE = 'Invalid or expired reset link'
 /** Reset emails an account receives per hour at most, however many are asked for (mail bombing). */
 export const RESET_EMAILS_PER_HOUR = 3
 const HOUR_MS = 60 * 60 * 1000
-/** 256 random bits, 43 characters in the link. */
-const TOKEN_BYTES = 32
-
-/** Only this digest of a token is stored or compared: a copy of the database opens no account. */
-export const resetTokenHash = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex')
 
 /** What became of a request at /api/password/forgot: logged, never told to the client. */
 export type ResetRequestOutcome = 'sent' | 'unknown_address' | 'account_disabled' | 'capped'
@@ -49,10 +44,9 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
   const tokens = createPasswordResetRepository(db)
 
   async function issue(userId: number, issuedBy: ResetIssuer, ttlMs: number) {
-    const token = randomBytes(TOKEN_BYTES).toString('base64url')
+    const { token, tokenHash } = newOneTimeToken()
     const nowMs = clock.now()
     const expiresAt = nowMs + ttlMs
-    const tokenHash = resetTokenHash(token)
     await tokens.insert({ tokenHash, userId, issuedBy, nowMs, expiresAt })
     return { token, tokenHash, expiresAt }
   }
@@ -107,7 +101,7 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
      * message for an unknown, used or expired token and for a disabled account.
      */
     async reset(token: string, newPassword: string): Promise<{ userId: number; signedOut: number }> {
-      const tokenHash = resetTokenHash(token)
+      const tokenHash = oneTimeTokenHash(token)
       const candidate = await tokens.findUsable(tokenHash, clock.now())
       const user = candidate === undefined ? undefined : await accounts.findUser(candidate)
       if (!user || user.disabled) throw badRequest(INVALID_RESET_LINK_MESSAGE)

@@ -6,6 +6,8 @@ export interface UserView {
   id: number
   username: string
   email: string
+  /** Whether the owner followed a link sent to `email` (CONTRACT §10). */
+  email_verified: boolean
   display_name: string
   bio: string
   role: UserRecord['role']
@@ -21,11 +23,12 @@ export interface UserView {
 export const USER_VIEW_SCHEMA = {
   type: 'object',
   additionalProperties: false,
-  required: ['id', 'username', 'email', 'display_name', 'bio', 'role', 'avatar_url', 'created_at'],
+  required: ['id', 'username', 'email', 'email_verified', 'display_name', 'bio', 'role', 'avatar_url', 'created_at'],
   properties: {
     id: { type: 'integer' },
     username: { type: 'string' },
     email: { type: 'string' },
+    email_verified: { type: 'boolean' },
     display_name: { type: 'string' },
     bio: { type: 'string' },
     role: { type: 'string', enum: ['learner', 'instructor', 'admin'] },
@@ -48,6 +51,7 @@ export function presentUser(user: UserRecord): UserView {
     id: user.id,
     username: user.username,
     email: user.email,
+    email_verified: user.email_verified === 1,
     display_name: user.display_name,
     bio: user.bio,
     role: user.role,

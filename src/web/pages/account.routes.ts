@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { securityEvent } from '../../http/request-context.ts'
+import { EMAIL_NOT_VERIFIED_MESSAGE } from '../../modules/accounts/email-verification.service.ts'
 import {
   EMAIL_MAX_LENGTH,
   loginBodySchema,
@@ -10,7 +11,6 @@ import {
 import {
   ACCOUNT_DISABLED_MESSAGE,
   INVALID_CREDENTIALS_MESSAGE,
-  type AccountsService,
 } from '../../modules/accounts/accounts.service.ts'
 import type { CredentialsService } from '../../modules/accounts/credentials.service.ts'
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../security/passwords.ts'
@@ -21,7 +21,6 @@ import { seeOther, type Pages } from '../page.ts'
 
 export interface AccountPagesOptions {
   pages: Pages
-  accounts: AccountsService
   credentials: CredentialsService
   forms: ReturnType<typeof createFormChecks>
 }
@@ -44,6 +43,23 @@ const LOGIN_LABELS = { username: 'Username', password: 'Password' }
 const REGISTER_LABELS = { username: 'Username', email: 'Email address', password: 'Password' }
 const LOGIN_ERRORS = { username: 'Enter your username.', password: 'Enter your password.' }
 
+/** What the sign-in form says when the credentials service refuses: the API's message, in words for people. */
+const SIGN_IN_REFUSALS = {
+  invalid_credentials: {
+    message: INVALID_CREDENTIALS_MESSAGE,
+    formError: `${INVALID_CREDENTIALS_MESSAGE}.`,
+    status: 401,
+  },
+  disabled: { message: ACCOUNT_DISABLED_MESSAGE, formError: 'This account is disabled.', status: 403 },
+  email_not_verified: {
+    message: EMAIL_NOT_VERIFIED_MESSAGE,
+    formError:
+      'Your email address is not verified yet. We have sent a new link to it: open it, confirm, then sign in. ' +
+      'It can take a few minutes to arrive.',
+    status: 403,
+  },
+} as const
+
 /** `?next=` as given to the sign-in and registration pages, when it is a path on this site. */
 function nextOf(req: FastifyRequest): string | null {
   return localPath((req.query as Record<string, unknown> | null)?.next)
@@ -63,7 +79,7 @@ function keptValues(req: FastifyRequest, fields: readonly string[]): Record<stri
  * the message next to its field and what was typed (never the password).
  */
 export async function accountPages(app: FastifyInstance, opts: AccountPagesOptions) {
-  const { pages, accounts, credentials } = opts
+  const { pages, credentials } = opts
   const checkLogin = opts.forms.compile(loginBodySchema, LOGIN_ERRORS)
   const checkRegister = opts.forms.compile(registerBodySchema, REGISTER_ERRORS)
   const registerLimits = {
@@ -122,16 +138,9 @@ export async function accountPages(app: FastifyInstance, opts: AccountPagesOptio
         async act({ username, password }) {
           const result = await credentials.signIn(req, username!, password!, { via: 'form' })
           if (result.status === 'signed_in') return seeOther(reply, nextOf(req) ?? DEFAULT_AFTER_SIGN_IN)
-          const disabled = result.status === 'disabled'
-          const message = disabled ? ACCOUNT_DISABLED_MESSAGE : INVALID_CREDENTIALS_MESSAGE
+          const { message, formError, status } = SIGN_IN_REFUSALS[result.status]
           noteFormProblem(req, message, 'HttpError')
-          const formError = disabled ? 'This account is disabled.' : `${message}.`
-          return loginPage(
-            req,
-            reply,
-            { values: keptValues(req, LOGIN_FIELDS), errors: {}, formError },
-            disabled ? 403 : 401,
-          )
+          return loginPage(req, reply, { values: keptValues(req, LOGIN_FIELDS), errors: {}, formError }, status)
         },
       }),
   )
@@ -164,9 +173,13 @@ export async function accountPages(app: FastifyInstance, opts: AccountPagesOptio
         invalidMessage: 'Invalid registration form',
         show: (form, status) => registerPage(req, reply, form, status),
         async act(values) {
-          const user = await accounts.register(values as { username: string; email: string; password: string })
-          await req.session.signIn(user.id)
-          securityEvent(req, 'auth_success', { username: user.username, method: 'register', via: 'form' })
+          const { signedIn } = await credentials.register(
+            req,
+            values as { username: string; email: string; password: string },
+            { via: 'form' },
+          )
+          // Sign-in waits for the address to be verified (REQUIRE_EMAIL_VERIFICATION).
+          if (!signedIn) return seeOther(reply, '/login', 'check-email')
           const next = nextOf(req)
           return next ? seeOther(reply, next) : seeOther(reply, DEFAULT_AFTER_SIGN_IN, 'welcome')
         },

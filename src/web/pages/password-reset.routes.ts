@@ -4,14 +4,14 @@ import {
   EMAIL_MAX_LENGTH,
   forgotPasswordBodySchema,
   resetPasswordBodySchema,
-  RESET_TOKEN_MAX_LENGTH,
+  LINK_TOKEN_MAX_LENGTH,
 } from '../../modules/accounts/accounts.schemas.ts'
 import { requestResetLinkAfterAnswer, resetPasswordWithLink } from '../../modules/accounts/password-reset.flows.ts'
 import { INVALID_RESET_LINK_MESSAGE, type PasswordResetService } from '../../modules/accounts/password-reset.service.ts'
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../security/passwords.ts'
 import type { createFormChecks } from '../form-validation.ts'
 import { emptyForm, noteFormProblem, submitForm, type FormState } from '../forms.ts'
-import { seeOther, type Pages } from '../page.ts'
+import { noReferrer, seeOther, type Pages } from '../page.ts'
 
 export interface PasswordResetPagesOptions {
   pages: Pages
@@ -41,15 +41,6 @@ const resetFormSchema = {
  * (RATE_LIMIT_PASSWORD_RESET): a form is no way around the limit on asking for links or trying tokens.
  */
 const LIMITED = { access: 'public', html: true, rateLimit: 'password_reset' } as const
-
-/**
- * The token is in the address of the reset page: no link followed from it, and no resource it
- * loads, may carry that address to anyone in a Referer. Set on every answer of the route, error
- * pages included (the security headers keep a header a route set itself).
- */
-async function noReferrer(_req: FastifyRequest, reply: FastifyReply) {
-  reply.header('referrer-policy', 'no-referrer')
-}
 
 const tokenOf = (req: FastifyRequest) => (req.params as { token: string }).token
 
@@ -139,7 +130,7 @@ export async function passwordResetPages(app: FastifyInstance, opts: PasswordRes
     },
     async (req, reply) => {
       const token = tokenOf(req)
-      if (token.length > RESET_TOKEN_MAX_LENGTH) return invalidLink(req, reply)
+      if (token.length > LINK_TOKEN_MAX_LENGTH) return invalidLink(req, reply)
       return submitForm(req, {
         fields: RESET_FIELDS,
         check: checkReset,

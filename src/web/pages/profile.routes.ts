@@ -10,7 +10,12 @@ import {
 import { WRONG_CURRENT_PASSWORD_MESSAGE, type AccountsService } from '../../modules/accounts/accounts.service.ts'
 import { PASSWORD_CHECK_POLICIES } from '../../modules/accounts/accounts.routes.ts'
 import type { CredentialsService } from '../../modules/accounts/credentials.service.ts'
-import { limitEmailChange } from '../../modules/accounts/email-change-limit.ts'
+import { requestVerificationLink } from '../../modules/accounts/email-verification.flows.ts'
+import type {
+  EmailVerificationService,
+  VerificationLinkOutcome,
+} from '../../modules/accounts/email-verification.service.ts'
+import { saveProfile } from '../../modules/accounts/profile.flows.ts'
 import { presentUser } from '../../modules/accounts/user.presenter.ts'
 import { AVATAR_FIELD, type AvatarsService } from '../../modules/avatars/avatars.service.ts'
 import { createLingeringCloser } from '../../http/uploads/lingering-close.ts'
@@ -28,13 +33,14 @@ import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../security/passwor
 import type { RateLimits } from '../../security/rate-limit/service.ts'
 import type { createFormChecks } from '../form-validation.ts'
 import { emptyForm, formValues, noteFormProblem, submitForm, type FormState } from '../forms.ts'
-import { seeOther, type Pages } from '../page.ts'
+import { seeOther, type NoticeKey, type Pages } from '../page.ts'
 import type { UploadSlots } from '../../http/uploads/upload-slots.ts'
 
 export interface ProfilePagesOptions {
   pages: Pages
   accounts: AccountsService
   credentials: CredentialsService
+  verification: EmailVerificationService
   limits: RateLimits
   avatars: AvatarsService
   forms: ReturnType<typeof createFormChecks>
@@ -65,6 +71,13 @@ const LIMITS = {
   passwordMax: MAX_PASSWORD_LENGTH,
 }
 
+/** What the profile says after "send the link again", by what came of it. */
+const VERIFICATION_NOTICES = {
+  sent: 'verification-sent',
+  capped: 'verification-capped',
+  already_verified: 'already-verified',
+} as const satisfies Record<VerificationLinkOutcome, NoticeKey>
+
 /** `5242880` → `5 MB`, `262144` → `256 KB`, `1572864` → `1.5 MB`: a size as people read it. */
 export function sizeLabel(bytes: number): string {
   const units: Array<[number, string]> = [
@@ -90,7 +103,7 @@ interface ProfileForms {
  * The script (src/web/client/avatar-preview.ts) shows the chosen picture before it is sent.
  */
 export async function profilePages(app: FastifyInstance, opts: ProfilePagesOptions) {
-  const { pages, accounts, credentials, limits, avatars } = opts
+  const { pages, accounts, credentials, verification, limits, avatars } = opts
   const checkProfile = opts.forms.compile(profileBodySchema, PROFILE_ERRORS)
   const checkPassword = opts.forms.compile(passwordChangeBodySchema, PASSWORD_ERRORS)
   const uploadLimits: UploadLimits = { maxFileBytes: opts.maxUploadBytes }
@@ -109,6 +122,7 @@ export async function profilePages(app: FastifyInstance, opts: ProfilePagesOptio
         passwordForm: forms.password ?? emptyForm(),
         avatarForm: forms.avatar ?? emptyForm(),
         limits: LIMITS,
+        verificationRequired: verification.required,
         maxUploadBytes: opts.maxUploadBytes,
         maxUploadSize: sizeLabel(opts.maxUploadBytes),
       },
@@ -141,12 +155,23 @@ export async function profilePages(app: FastifyInstance, opts: ProfilePagesOptio
         invalidMessage: 'Invalid profile form',
         show: (form, status) => profilePage(req, reply, { profile: form }, status),
         async act(values) {
-          await limitEmailChange(signedIn(req), limits, accounts, values.email)
-          const user = await accounts.updateProfile(signedIn(req).user.id, values)
-          if (!user) throw unauthorized()
+          await saveProfile(signedIn(req), { accounts, limits, verification }, values)
           return seeOther(reply, '/profile', 'profile-saved')
         },
       }),
+  )
+
+  // "Send the link again": counted per client IP with POST /api/email/verification and the reset
+  // requests (RATE_LIMIT_PASSWORD_RESET), on top of the cap per account.
+  app.post(
+    '/profile/email-verification',
+    { config: { access: 'user', html: true, rateLimit: 'password_reset' } },
+    async (req, reply) => {
+      const user = await accounts.findUser(signedIn(req).user.id)
+      if (!user) throw unauthorized()
+      const outcome = await requestVerificationLink(req, verification, user)
+      return seeOther(reply, '/profile', VERIFICATION_NOTICES[outcome])
+    },
   )
 
   app.post(

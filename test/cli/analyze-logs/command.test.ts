@@ -89,6 +89,8 @@ const NO_SECURITY_EVENTS = {
   password_changed: 0,
   password_reset_requested: 0,
   password_reset: 0,
+  email_verification_requested: 0,
+  email_verified: 0,
   content_rejected: 0,
 }
 
