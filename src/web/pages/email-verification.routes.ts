@@ -36,7 +36,7 @@ export async function emailVerificationPages(app: FastifyInstance, opts: EmailVe
         signedIn: req.user !== null,
         action: `/verify-email/${encodeURIComponent(tokenOf(req))}`,
       },
-      { title: 'Confirm your email address', status },
+      { title: 'Confirm your email address', status, forms: true },
     )
   const invalidLink = (req: FastifyRequest, reply: FastifyReply) => {
     noteFormProblem(req, INVALID_VERIFICATION_LINK_MESSAGE, 'HttpError')
