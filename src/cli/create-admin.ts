@@ -126,7 +126,8 @@ export const createAdminCommand: Command = {
           io.stdout.write(`"${existing.username}" is already an admin; nothing changed.\n`)
           return EXIT_OK
         }
-        await admins.update(existing.id, { role: 'admin', disabled: false }, systemClock.now())
+        // The operator typed the account's address: it counts as verified.
+        await admins.update(existing.id, { role: 'admin', disabled: false, emailVerified: true }, systemClock.now())
         const sessions = createSessionStore({
           db,
           clock: systemClock,
@@ -152,7 +153,9 @@ export const createAdminCommand: Command = {
           clock: systemClock,
         })
         const created = await accounts.register({ username: args.username, email: args.email, password })
-        return (await createAdminRepository(trx).update(created.id, { role: 'admin' }, systemClock.now()))!
+        // The operator typed the address: it counts as verified (sign-in may wait for that).
+        const admin = { role: 'admin', emailVerified: true } as const
+        return (await createAdminRepository(trx).update(created.id, admin, systemClock.now()))!
       })
       io.stdout.write(`Created admin "${user.username}" (id ${user.id}).\n`)
       return EXIT_OK

@@ -149,9 +149,19 @@ export interface OpenedPage {
   watch: PageWatch
 }
 
-/** A page in a fresh context (its own cookies), watched for console errors and CSP violations. */
-export async function openContext(session: BrowserSession, width = 1280): Promise<OpenedPage> {
-  const context = await session.browser.newContext({ viewport: { width, height: 800 } })
+/**
+ * A page in a fresh context (its own cookies), watched for console errors and CSP violations.
+ * `javaScript: false` is a browser with scripts off: every page must still work.
+ */
+export async function openContext(
+  session: BrowserSession,
+  width = 1280,
+  options: { javaScript?: boolean } = {},
+): Promise<OpenedPage> {
+  const context = await session.browser.newContext({
+    viewport: { width, height: 800 },
+    javaScriptEnabled: options.javaScript ?? true,
+  })
   context.setDefaultTimeout(15_000)
   const page = await context.newPage()
   const watch = await watchPage(page)

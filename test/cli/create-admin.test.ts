@@ -49,7 +49,7 @@ for (const { kind, postgresUrl } of databaseKinds()) {
     const userNamed = (username: string) =>
       database.db
         .selectFrom('users')
-        .select(['id', 'role', 'disabled', 'password_hash', 'email'])
+        .select(['id', 'role', 'disabled', 'password_hash', 'email', 'email_verified'])
         .where('username_lower', '=', username.toLowerCase())
         .executeTakeFirst()
 
@@ -80,15 +80,19 @@ for (const { kind, postgresUrl } of databaseKinds()) {
       assert.doesNotMatch(result.stdout + result.stderr, new RegExp(PASSWORD))
     })
 
-    test('the new admin signs in through the API and may use the admin routes', async () => {
+    test('the new admin signs in through the API, even where sign-in waits for a verified address', async () => {
       const username = name('signin')
       await createAdmin(['--username', username, `--email=${username}@example.org`, '--password-stdin'], PASSWORD)
-      const t = await buildTestApp({ deps: { database: { ...database, close: async () => {} } } })
+      const t = await buildTestApp({
+        env: { REQUIRE_EMAIL_VERIFICATION: 'true' },
+        deps: { database: { ...database, close: async () => {} } },
+      })
       try {
         const agent = createAgent(t)
         const login = await agent.post('/api/login', { json: { username, password: PASSWORD } })
         assert.equal(login.statusCode, 200, login.body)
         assert.equal(login.json().user.role, 'admin')
+        assert.equal(login.json().user.email_verified, true, 'the operator typed the address')
         assert.equal((await agent.get('/api/admin/users')).statusCode, 200)
       } finally {
         await t.close()
@@ -112,6 +116,8 @@ for (const { kind, postgresUrl } of databaseKinds()) {
       const after = await userNamed(username)
       assert.equal(after?.role, 'admin')
       assert.equal(after?.disabled, 0)
+      assert.equal(before?.email_verified, 0)
+      assert.equal(after?.email_verified, 1, 'the operator gave the address: it counts as verified')
       assert.equal(after?.password_hash, before?.password_hash)
       const left = await database.db.selectFrom('sessions').select('id_hash').where('user_id', '=', user.id).execute()
       assert.deepEqual(left, [])

@@ -65,7 +65,7 @@ export function createAdminRepository(db: Kysely<Database>) {
 
     async update(
       id: number,
-      changes: { role?: Role; disabled?: boolean },
+      changes: { role?: Role; disabled?: boolean; emailVerified?: true },
       nowMs: number,
     ): Promise<UserRecord | undefined> {
       return db
@@ -73,6 +73,7 @@ export function createAdminRepository(db: Kysely<Database>) {
         .set({
           ...(changes.role === undefined ? {} : { role: changes.role }),
           ...(changes.disabled === undefined ? {} : { disabled: changes.disabled ? 1 : 0 }),
+          ...(changes.emailVerified ? { email_verified: 1 } : {}),
           updated_at: nowMs,
         })
         .where('id', '=', id)
