@@ -85,6 +85,45 @@ describe('pages: /admin, users and the catalogue editor (CONTRACT §5, §6)', ()
     assert.equal((line?.extra as Record<string, unknown>)?.outcome, 'refused')
   })
 
+  test('a password reset link for a user: shown once to the admin (201, no-referrer), logged without it, and it works', async () => {
+    const root = await signIn('root')
+    const overview = await root.open('/admin')
+    const [form] = formsOf(overview.body).filter((f) => f.action === `/admin/users/${ids.carl}/password-reset`)
+    assert.ok(form?.hasToken && form.tokenFirst, 'a button per user, with its CSRF token')
+    assert.match(overview.body, /Address not verified/)
+
+    const res = await root.submit(`/admin/users/${ids.carl}/password-reset`, {})
+    assert.equal(res.statusCode, 201)
+    assert.equal(res.headers['referrer-policy'], 'no-referrer')
+    assert.equal(res.headers['cache-control'], 'no-store')
+    const url = /<input id="reset-link" type="text" value="([^"]+)" readonly/.exec(res.body)?.[1]
+    assert.ok(url, 'the link on the page')
+    const token = /\/reset-password\/([A-Za-z0-9_-]+)$/.exec(url)![1]!
+    const action = t.events('admin_action').at(-1)!
+    assert.equal((action.extra as { action: string }).action, 'password_reset_link')
+    assert.equal((action.extra as { via: string }).via, 'page')
+    assert.ok(
+      t.logs().every((line) => !JSON.stringify(line).includes(token)),
+      'the link in no log line',
+    )
+    const reset = await createAgent(t.app).post('/api/password/reset', {
+      json: { token, new_password: 'carl has a new passphrase' },
+    })
+    assert.equal(reset.statusCode, 204)
+
+    // Without the form's token, or as a learner: refused, and no link is made.
+    const links = await t.database.db.selectFrom('password_reset_tokens').select('token_hash').execute()
+    assert.equal((await root.submit(`/admin/users/${ids.carl}/password-reset`, {}, { token: null })).statusCode, 403)
+    const learner = await signIn('ada')
+    await learner.open('/me')
+    assert.equal((await learner.submit(`/admin/users/${ids.carl}/password-reset`, {})).statusCode, 403)
+    assert.equal((await root.submit('/admin/users/999999/password-reset', {})).statusCode, 404)
+    assert.equal(
+      (await t.database.db.selectFrom('password_reset_tokens').select('token_hash').execute()).length,
+      links.length,
+    )
+  })
+
   test('deleting a user: a confirmation page, then the account is gone', async () => {
     const root = await signIn('root')
     const confirm = await root.open(`/admin/users/${ids.carl}/delete`)

@@ -11,16 +11,18 @@ import {
   type UserChanges,
 } from '../../modules/admin/admin.service.ts'
 import type { AccountsService } from '../../modules/accounts/accounts.service.ts'
+import type { PasswordResetService } from '../../modules/accounts/password-reset.service.ts'
 import type { CatalogService } from '../../modules/catalog/catalog.service.ts'
 import { hasAccess } from '../../security/authz.ts'
 import { formValues, noteFormProblem } from '../forms.ts'
-import { seeOther, type Pages } from '../page.ts'
+import { noReferrer, seeOther, type Pages } from '../page.ts'
 import { signedIn } from '../../security/authz.ts'
 
 export interface AdminPagesOptions {
   pages: Pages
   admin: AdminService
   accounts: AccountsService
+  resets: Pick<PasswordResetService, 'issueLink'>
   courses: CatalogService
   ebooks: CatalogService
 }
@@ -59,7 +61,7 @@ function adminAction(req: FastifyRequest, action: string, targetId: number, deta
  * the last active admin cannot be demoted, disabled or deleted (409, shown on the page).
  */
 export async function adminPages(app: FastifyInstance, opts: AdminPagesOptions) {
-  const { pages, admin, accounts, courses, ebooks } = opts
+  const { pages, admin, accounts, resets, courses, ebooks } = opts
 
   async function overview(req: FastifyRequest, reply: FastifyReply, problem: string | null = null, status = 200) {
     const isAdmin = hasAccess(req.user, 'admin')
@@ -118,6 +120,28 @@ export async function adminPages(app: FastifyInstance, opts: AdminPagesOptions) 
         return refusedLastAdmin(req, reply, 'update_user', id, changes)
       }
       return seeOther(reply, '/admin', 'user-updated')
+    },
+  )
+
+  // The API's one-time reset link (CONTRACT §10), for an admin to hand over where mail is not set
+  // up; emailed to the account as well. Shown once, on a page that is never cached and sends no
+  // Referer; logged without the link.
+  app.post<{ Params: UserIdParams }>(
+    '/admin/users/:id/password-reset',
+    { config: { access: 'admin', html: true }, schema: { params: userIdParamsSchema }, onSend: noReferrer },
+    async (req, reply) => {
+      const user = await accounts.findUser(req.params.id)
+      const link = user && (await resets.issueLink(user.id, 'admin'))
+      if (!user || !link) throw notFound(USER_NOT_FOUND_MESSAGE)
+      const expiresAt = new Date(link.expiresAt).toISOString()
+      adminAction(req, 'password_reset_link', user.id, { outcome: 'done', expires_at: expiresAt })
+      return pages.send(
+        req,
+        reply,
+        'admin-reset-link',
+        { user, url: link.url, expiresAt: `${expiresAt.slice(0, 16).replace('T', ' ')} UTC` },
+        { title: `Reset link for ${user.username}`, status: 201 },
+      )
     },
   )
 
