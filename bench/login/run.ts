@@ -29,6 +29,7 @@ import {
   PRODUCTION_PASSWORD_PARAMS,
 } from '../../src/security/passwords.ts'
 import { processCpuSeconds } from '../support/cpu.ts'
+import { browserClient, sendOver } from '../support/http-client.ts'
 import { table } from '../support/load.ts'
 import { ROOT, startProcess, type BenchServer } from '../support/server.ts'
 
@@ -101,77 +102,9 @@ async function singleVerificationMs(): Promise<number> {
 // ---------------------------------------------------------------- 2. a real server over loopback
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY + 8 })
-
-interface Reply {
-  status: number
-  body: string
-  setCookie: string[]
-  ms: number
-}
-
-function send(
-  base: string,
-  method: string,
-  path: string,
-  headers: Record<string, string> = {},
-  body?: unknown,
-): Promise<Reply> {
-  const url = new URL(path, base)
-  if (!/^(127\.0\.0\.1|localhost|\[::1\])$/.test(url.hostname)) throw new Error(`refusing ${url}: loopback only`)
-  const payload = body === undefined ? undefined : JSON.stringify(body)
-  return new Promise((resolve, reject) => {
-    const start = performance.now()
-    const req = http.request(
-      url,
-      {
-        method,
-        agent,
-        headers: {
-          ...headers,
-          ...(payload
-            ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) }
-            : {}),
-        },
-      },
-      (res) => {
-        let text = ''
-        res.setEncoding('utf8')
-        res.on('data', (chunk) => (text += chunk))
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            body: text,
-            setCookie: res.headers['set-cookie'] ?? [],
-            ms: performance.now() - start,
-          }),
-        )
-      },
-    )
-    req.setTimeout(30_000, () => req.destroy(new Error('timeout')))
-    req.on('error', reject)
-    req.end(payload)
-  })
-}
-
-/** One browser: a cookie jar, a CSRF token fetched before each unsafe request, as our pages do. */
-function client(base: string) {
-  let cookie = ''
-  const absorb = (reply: Reply) => {
-    for (const line of reply.setCookie) {
-      const [pair] = line.split(';')
-      if (pair?.includes('session')) cookie = pair.endsWith('=') ? '' : pair
-    }
-    return reply
-  }
-  const headers = (): Record<string, string> => (cookie ? { cookie } : {})
-  return {
-    get: async (path: string) => absorb(await send(base, 'GET', path, headers())),
-    async post(path: string, body: unknown) {
-      const token = JSON.parse(absorb(await send(base, 'GET', '/csrf-token', headers())).body).csrf_token as string
-      return absorb(await send(base, 'POST', path, { ...headers(), 'x-csrftoken': token }, body))
-    },
-  }
-}
+const send = (base: string, method: string, path: string, headers?: Record<string, string>, body?: unknown) =>
+  sendOver(agent, base, method, path, headers, body)
+const client = (base: string) => browserClient(agent, base)
 
 /** GET /healthz every PROBE_INTERVAL_MS until `until`, one at a time, like a load balancer's check. */
 async function probeHealth(base: string, until: number) {
