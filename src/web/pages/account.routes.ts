@@ -8,10 +8,7 @@ import {
   USERNAME_MAX_LENGTH,
   USERNAME_MIN_LENGTH,
 } from '../../modules/accounts/accounts.schemas.ts'
-import {
-  ACCOUNT_DISABLED_MESSAGE,
-  INVALID_CREDENTIALS_MESSAGE,
-} from '../../modules/accounts/accounts.service.ts'
+import { ACCOUNT_DISABLED_MESSAGE, INVALID_CREDENTIALS_MESSAGE } from '../../modules/accounts/accounts.service.ts'
 import type { CredentialsService } from '../../modules/accounts/credentials.service.ts'
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../security/passwords.ts'
 import type { createFormChecks } from '../form-validation.ts'
