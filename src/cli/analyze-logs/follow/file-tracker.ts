@@ -70,8 +70,13 @@ interface Candidate {
  */
 export class LogFileTracker {
   private readonly followers = new Map<string, Follower>()
-  /** Identities read to the end and not to be read again (rotated copies, closed files); forgotten once gone from the directory. */
-  private readonly done = new Set<string>()
+  /**
+   * Identities read to the end and not to be read again (rotated copies, closed files), with
+   * their modification time then; forgotten once gone from the directory. An inode number freed
+   * by a removed file may come back with a new file: the birth time in the identity, and where a
+   * file system has none the modification time, tell the two apart.
+   */
+  private readonly done = new Map<string, number | undefined>()
   /** Files (by identity) and directories (by path) already warned about. */
   private readonly warnedFiles = new Set<string>()
   private readonly warnedDirectories = new Set<string>()
@@ -101,14 +106,14 @@ export class LogFileTracker {
       if (candidate.live) live.add(identity)
       const follower = this.followers.get(identity)
       if (follower !== undefined) follower.name = candidate.path
-      else if (!this.done.has(identity)) await this.begin(candidate, info, identity)
+      else if (!this.isDone(identity, info)) await this.begin(candidate, info, identity)
     }
     for (const follower of [...this.followers.values()]) {
       if (this.options.stopped()) return
       if (live.has(follower.identity) && !follower.retiring) await this.readActive(follower)
       else await this.readRetiring(follower)
     }
-    for (const identity of this.done) if (!seen.has(identity)) this.done.delete(identity)
+    for (const identity of this.done.keys()) if (!seen.has(identity)) this.done.delete(identity)
     for (const identity of this.warnedFiles) if (!seen.has(identity)) this.warnedFiles.delete(identity)
     this.started = true
   }
@@ -152,7 +157,7 @@ export class LogFileTracker {
     if (!this.started && info.mtimeMs < this.options.nowMs() - this.options.windowMs - MTIME_SLACK_MS) {
       // Written last before the window: none of its lines can count. A live file is followed from its end.
       if (live) await this.follow(path, identity, info.size)
-      else this.done.add(identity)
+      else this.done.set(identity, info.mtimeMs)
       return
     }
     if (live && !isCompressedName(path)) {
@@ -161,7 +166,7 @@ export class LogFileTracker {
     }
     // A rotated file: what it holds was read under its live name, unless it was already there at start.
     if (!this.started) await this.readOnce(path, identity)
-    this.done.add(identity)
+    this.done.set(identity, info.mtimeMs)
   }
 
   private async follow(path: string, expectedIdentity: string, position: number): Promise<void> {
@@ -248,7 +253,8 @@ export class LogFileTracker {
 
   private async stop(follower: Follower, error: unknown): Promise<void> {
     this.followers.delete(follower.identity)
-    this.done.add(follower.identity)
+    const info = await follower.handle.stat().catch(() => null)
+    this.done.set(follower.identity, info?.mtimeMs)
     await follower.handle.close().catch(() => {})
     if (error !== null) this.warnOnce(follower.identity, `cannot read "${follower.name}": ${describe(error)}`)
   }
@@ -267,6 +273,14 @@ export class LogFileTracker {
     }
   }
 
+  private isDone(identity: string, info: Stats): boolean {
+    if (!this.done.has(identity)) return false
+    const mtimeMs = this.done.get(identity)
+    if (mtimeMs === undefined || mtimeMs === info.mtimeMs) return true
+    this.done.delete(identity)
+    return false
+  }
+
   /** One warning per file while it exists: a file that stays unreadable is not reported every round. */
   private warnOnce(identity: string, message: string): void {
     if (this.warnedFiles.has(identity)) return
@@ -282,7 +296,7 @@ function lastBytes(before: Buffer, chunk: Buffer): Buffer {
 }
 
 function identityOf(info: Stats): string {
-  return `${info.dev}:${info.ino}`
+  return `${info.dev}:${info.ino}:${info.birthtimeMs}`
 }
 
 function describe(error: unknown): string {

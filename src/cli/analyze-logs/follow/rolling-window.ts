@@ -69,6 +69,7 @@ export class RollingWindow {
   private readonly freeGroupIds: number[] = []
   private groupTextUnits = 0
   private lastDropMs = -Infinity
+  private lastEvictMs = -Infinity
   private readonly options: RollingWindowOptions
   private readonly maxErrorGroups: number
 
@@ -136,6 +137,7 @@ export class RollingWindow {
 
   /** Drops what has left the window `[now − windowMs, now]`; summary() does it too. */
   evict(nowMs: number): void {
+    this.lastEvictMs = nowMs
     const fromMs = nowMs - this.options.windowMs
     const inWindow = (ring: SampleRing) => (slot: number) => ring.timestampAt(slot) >= fromMs
     this.requests.retain(inWindow(this.requests))
@@ -215,14 +217,22 @@ export class RollingWindow {
       ;(this.groups[known] as StoredGroup).refs++
       return known
     }
-    if (this.groupIds.size >= this.maxErrorGroups || this.groupTextUnits + key.length > MAX_GROUP_TEXT_UNITS) {
-      return NO_GROUP
+    if (!this.roomForGroup(key)) {
+      // Groups are released as their requests leave the window: make that happen now, at most once a second.
+      const nowMs = this.options.nowMs()
+      if (nowMs - this.lastEvictMs < SECOND_MS) return NO_GROUP
+      this.evict(nowMs)
+      if (!this.roomForGroup(key)) return NO_GROUP
     }
     const id = this.freeGroupIds.pop() ?? this.groups.length
     this.groups[id] = { path, error, key, refs: 1 }
     this.groupIds.set(key, id)
     this.groupTextUnits += key.length
     return id
+  }
+
+  private roomForGroup(key: string): boolean {
+    return this.groupIds.size < this.maxErrorGroups && this.groupTextUnits + key.length <= MAX_GROUP_TEXT_UNITS
   }
 
   private release(id: number): void {
