@@ -130,7 +130,8 @@ export class LogFileTracker {
     const candidates: Candidate[] = []
     for (const target of this.options.targets) {
       if (target.kind === 'file') {
-        candidates.push({ path: target.path, live: true })
+        // A named file is followed by its name, unless it is compressed: that is read once.
+        candidates.push({ path: target.path, live: !isCompressedName(target.path) })
         continue
       }
       let names: string[]

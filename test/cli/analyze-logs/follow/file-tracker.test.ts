@@ -184,6 +184,15 @@ describe('LogFileTracker: start', () => {
     await t.tracker.close()
   })
 
+  test('a named .gz file is read once, not followed as a growing file', async () => {
+    writeFileSync(path('old.log.gz'), gzipSync('g1\ng2\n'))
+    const t = tracker([{ kind: 'file', path: path('old.log.gz') }])
+    assert.deepEqual(await t.poll(), ['g1', 'g2'])
+    assert.equal(t.tracker.openFiles, 0)
+    assert.deepEqual(await t.poll(), [])
+    await t.tracker.close()
+  })
+
   test('a corrupt .gz at start is reported once and the rest is followed', async () => {
     writeFileSync(path('lectern.2026-11-22.log.gz'), Buffer.concat([gzipSync('x\n').subarray(0, 12), Buffer.alloc(8)]))
     append('lectern.log', 'live')

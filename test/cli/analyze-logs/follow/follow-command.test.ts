@@ -124,3 +124,24 @@ test('SIGINT (Ctrl-C) ends --follow with exit 0 too, after the report already un
     assert.match(stdout, /Alerts +none \(error rate ≤ 1\.00 %, p95 ≤ 1,000 ms\)\n$/)
   }
 })
+
+test('a reader that goes away (| head) ends --follow with exit 0, not an EPIPE crash', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lectern-follow-pipe-'))
+  const child = spawn(process.execPath, [BIN, 'analyze-logs', '--follow', '--interval', '0.1', dir], {
+    env: { PATH: process.env.PATH ?? '' },
+  })
+  let stderr = ''
+  child.stderr.on('data', (chunk) => (stderr += chunk))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal })),
+  )
+  await new Promise((resolve) => child.stdout.once('data', resolve))
+  child.stdout.destroy()
+  const giveUp = new AbortController()
+  const result = await Promise.race([exited, delay(WAIT_LIMIT_MS, null, { signal: giveUp.signal }).catch(() => null)])
+  giveUp.abort()
+  if (result === null) child.kill('SIGKILL')
+  rmSync(dir, { recursive: true, force: true })
+  assert.deepEqual(result, { code: 0, signal: null }, stderr)
+  assert.equal(stderr, '')
+})
