@@ -3,9 +3,10 @@ import assert from 'node:assert/strict'
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Writable } from 'node:stream'
+import { Readable, Writable } from 'node:stream'
 import { parseAnalyzeArgs, type AnalyzeOptions } from '../../../../src/cli/analyze-logs/args.ts'
 import { followLogs } from '../../../../src/cli/analyze-logs/follow/index.ts'
+import { analyzeLogsCommand } from '../../../../src/cli/analyze-logs/index.ts'
 import { requestCompleteLine } from '../../../support/log-lines.ts'
 
 let dir: string
@@ -146,6 +147,28 @@ describe('analyze-logs --follow: the report loop', () => {
       /\nRequests +2\n[\s\S]*\nAlerts\n {2}ALERT p95 latency 250\.0 ms is above the threshold of 100\.0 ms\nALERT p95_latency_ms 250 > 100\n$/,
     )
     assert.doesNotMatch(reports[3] ?? '', /^ALERT/m, 'not repeated while it fires')
+  })
+
+  test('bad --follow usage is exit 2 with a message and the pointer to --help, before anything is read', async () => {
+    for (const [argv, message] of [
+      [['--follow'], /--follow reads log files and directories, not standard input/],
+      [['--follow', '--interval', '0', dir], /--interval must be from 0\.1 to 3600 seconds, got "0"/],
+      [['--interval', '2', dir], /--interval is used only with --follow/],
+    ] as const) {
+      const stdout = collector()
+      const stderr = collector()
+      const code = await analyzeLogsCommand([...argv], {
+        stdin: Readable.from([]),
+        stdout: stdout.stream,
+        stderr: stderr.stream,
+        now: () => new Date(),
+        stderrIsTTY: false,
+      })
+      assert.equal(code, 2)
+      assert.equal(stdout.text(), '')
+      assert.match(stderr.text(), message)
+      assert.match(stderr.text(), /^lectern analyze-logs: .*\nRun "lectern analyze-logs --help" for usage\.\n$/)
+    }
   })
 
   test('a stop during the first read ends at once with exit 0 and no report', async () => {
