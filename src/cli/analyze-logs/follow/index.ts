@@ -6,7 +6,7 @@ import { InputError, describeFileError } from '../inputs.ts'
 import { LogLineScanner } from '../line-scanner.ts'
 import { LogFileTracker, type FollowTarget } from './file-tracker.ts'
 import { RollingWindow } from './rolling-window.ts'
-import { FollowReporter } from './session.ts'
+import { FollowReporter } from './reporter.ts'
 
 const EXIT_OK = 0
 const EXIT_USAGE_OR_INPUT = 2
