@@ -18,10 +18,16 @@ Options:
   --error-rate-threshold R    alert when the error rate (0..1) is above R (default 0.01)
   --p95-threshold-ms MS       alert when the p95 latency is above MS ms (default 1000)
   --json                      print one JSON object instead of the report
+  --follow                    keep reading the files and directories as they grow and
+                              rotate; report the last --last-minutes N (default 5) every
+                              --interval S seconds, until SIGINT or SIGTERM (exit 0)
+  --interval S                with --follow, seconds between reports (default 5, 0.1 to 3600)
   -h, --help                  print this help
 
 Instants are ISO 8601, e.g. 2026-11-23T10:00:00Z or 2026-11-23 (midnight); without a
 zone they are UTC, like the logs. --last-minutes cannot be combined with --since/--until.
+--follow prints ALERT/RESOLVED lines as alerts start and end (with --json, one object per
+report on standard output and those lines on standard error), and exits 0 on a signal.
 
 Exit status: 0 no alert, 1 an alert fired, 2 bad usage or unreadable input.
 `
@@ -29,6 +35,11 @@ Exit status: 0 no alert, 1 an alert fired, 2 bad usage or unreadable input.
 export const DEFAULT_TOP_ERRORS = 10
 export const DEFAULT_ERROR_RATE_THRESHOLD = 0.01
 export const DEFAULT_P95_THRESHOLD_MS = 1000
+export const DEFAULT_FOLLOW_LAST_MINUTES = 5
+export const DEFAULT_FOLLOW_INTERVAL_SECONDS = 5
+/** Below this the reports would scroll faster than anyone reads them, and polling would cost more than it tells. */
+export const MIN_FOLLOW_INTERVAL_SECONDS = 0.1
+export const MAX_FOLLOW_INTERVAL_SECONDS = 3600
 /** More would not fit any screen, and keeps the error-group summary small (error-groups.ts). */
 const MAX_TOP_ERRORS = 10_000
 
@@ -42,6 +53,10 @@ export interface AnalyzeOptions {
   topErrors: number
   errorRateThreshold: number
   p95ThresholdMs: number
+  /** --follow: keep reading and report every `intervalSeconds` (CONTRACT §13). */
+  follow: boolean
+  /** --interval; null when not given. */
+  intervalSeconds: number | null
 }
 
 export type ParsedArgs =
@@ -56,9 +71,11 @@ const OPTIONS = {
   top: { type: 'string' },
   'error-rate-threshold': { type: 'string' },
   'p95-threshold-ms': { type: 'string' },
+  interval: { type: 'string' },
   json: { type: 'boolean' },
+  follow: { type: 'boolean' },
 } as const
-type ValueOption = Exclude<keyof typeof OPTIONS, 'json'>
+type ValueOption = Exclude<keyof typeof OPTIONS, 'json' | 'follow'>
 
 /** argv after `analyze-logs` → options, help, or the reason it is not usable. */
 export function parseAnalyzeArgs(argv: readonly string[]): ParsedArgs {
@@ -80,15 +97,18 @@ function parse(argv: readonly string[]): ParsedArgs {
     topErrors: DEFAULT_TOP_ERRORS,
     errorRateThreshold: DEFAULT_ERROR_RATE_THRESHOLD,
     p95ThresholdMs: DEFAULT_P95_THRESHOLD_MS,
+    follow: false,
+    intervalSeconds: null,
   }
   const args = parseCommandLine(argv, OPTIONS)
   if (args.help) return { kind: 'help' }
   if (!args.ok) throw new UsageError(describeArgsProblem(args.problem))
   options.inputs = args.positionals
   options.json = args.values.json === true
+  options.follow = args.values.follow === true
   for (const name of Object.keys(OPTIONS) as (keyof typeof OPTIONS)[]) {
     const value = args.values[name]
-    if (name !== 'json' && typeof value === 'string') applyValueOption(options, name, value)
+    if (name !== 'json' && name !== 'follow' && typeof value === 'string') applyValueOption(options, name, value)
   }
   if (options.lastMinutes !== null && (options.sinceMs !== null || options.untilMs !== null)) {
     throw new UsageError('--last-minutes cannot be combined with --since or --until')
@@ -99,6 +119,7 @@ function parse(argv: readonly string[]): ParsedArgs {
   if (options.inputs.filter((input) => input === '-').length > 1) {
     throw new UsageError('standard input ("-") can be read only once')
   }
+  checkFollowOptions(options)
   return { kind: 'run', options }
 }
 
@@ -133,6 +154,34 @@ function applyValueOption(options: AnalyzeOptions, option: ValueOption, value: s
     case 'p95-threshold-ms':
       options.p95ThresholdMs = parseDecimal(name, value)
       return
+    case 'interval': {
+      const seconds = parseDecimal(name, value)
+      if (seconds < MIN_FOLLOW_INTERVAL_SECONDS || seconds > MAX_FOLLOW_INTERVAL_SECONDS) {
+        throw new UsageError(
+          `${name} must be from ${MIN_FOLLOW_INTERVAL_SECONDS} to ${MAX_FOLLOW_INTERVAL_SECONDS} seconds, got "${value}"`,
+        )
+      }
+      options.intervalSeconds = seconds
+      return
+    }
+  }
+}
+
+/**
+ * --follow reports a window that moves with the clock, so it takes --last-minutes and not
+ * --since/--until. It follows files: standard input has no size to poll, cannot be reopened
+ * after rotation, and a pipe that ends would leave nothing to follow (name the file instead).
+ */
+function checkFollowOptions(options: AnalyzeOptions): void {
+  if (!options.follow) {
+    if (options.intervalSeconds !== null) throw new UsageError('--interval is used only with --follow')
+    return
+  }
+  if (options.sinceMs !== null || options.untilMs !== null) {
+    throw new UsageError('--follow reports the last --last-minutes N; it cannot be combined with --since or --until')
+  }
+  if (options.inputs.length === 0 || options.inputs.includes('-')) {
+    throw new UsageError('--follow reads log files and directories, not standard input: name the file or directory')
   }
 }
 

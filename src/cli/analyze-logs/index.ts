@@ -34,6 +34,7 @@ export async function analyzeLogsCommand(argv: string[], io: AnalyzeLogsIo): Pro
     return EXIT_USAGE_OR_INPUT
   }
   const options = parsed.options
+  if (options.follow) return (await import('./follow/index.ts')).followCommand(options, io)
   const window = windowFromOptions(options, io.now())
   const stats = new LogStats({ contains: windowContains(window), topErrors: options.topErrors })
   const progress = io.stderrIsTTY && !options.json ? terminalProgress(io.stderr, io.now) : QUIET_PROGRESS

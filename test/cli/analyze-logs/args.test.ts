@@ -25,6 +25,8 @@ describe('analyze-logs options', () => {
       topErrors: 10,
       errorRateThreshold: 0.01,
       p95ThresholdMs: 1000,
+      follow: false,
+      intervalSeconds: null,
     })
   })
 
@@ -52,6 +54,8 @@ describe('analyze-logs options', () => {
       topErrors: 3,
       errorRateThreshold: 0.05,
       p95ThresholdMs: 250.5,
+      follow: false,
+      intervalSeconds: null,
     })
     assert.equal(options(['--last-minutes', '15']).lastMinutes, 15)
     assert.deepEqual(options(['--', '--json']).inputs, ['--json'])
