@@ -146,6 +146,25 @@ export interface PasswordResetTokensTable {
   used_at: number | null
 }
 
+/** The audit trail of security events (modules/audit): one row per event, or per flood minute. */
+export interface AuditEventsTable {
+  id: Generated<number>
+  /** When the row's first event happened. */
+  timestamp: number
+  /** The start of that event's minute: with event and remote_addr, the key a flood is counted under. */
+  minute: number
+  event: string
+  user_id: number | null
+  /** A copy taken when the row was written, so a deleted account's trail still reads. */
+  username: string | null
+  remote_addr: string
+  request_id: string | null
+  /** How many events the row stands for (more than 1 for a flood). */
+  count: number
+  /** JSON text: the redacted `extra` of the log line. */
+  extra: string
+}
+
 export interface Database {
   users: UsersTable
   app_meta: AppMetaTable
@@ -162,4 +181,5 @@ export interface Database {
   avatar_file_names: AvatarFileNamesTable
   sign_in_addresses: SignInAddressesTable
   password_reset_tokens: PasswordResetTokensTable
+  audit_events: AuditEventsTable
 }
