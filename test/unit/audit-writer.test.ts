@@ -246,8 +246,8 @@ describe('audit writer: bounded when the database is slow or down', () => {
     await closing
     assert.deepEqual(log.events('audit_events_dropped').at(-1)?.extra, {
       reason: 'shutdown',
-      dropped: 4,
-      total_dropped: 1000,
+      dropped: 5,
+      total_dropped: 1001,
     })
     assert.equal(writer.pendingRows(), 0)
   })

@@ -60,6 +60,12 @@ export interface AuditWriter {
   pendingRows(): number
 }
 
+function eventsIn(rows: Iterable<NewAuditRow>): number {
+  let events = 0
+  for (const row of rows) events += row.count
+  return events
+}
+
 function serialiseExtra(extra: Record<string, unknown>): string {
   let json: string
   try {
@@ -94,6 +100,8 @@ export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
   let closed = false
   const dropped: Record<DropReason, number> = { buffer_full: 0, write_failed: 0, shutdown: 0 }
   let lastWriteError: string | null = null
+  /** Events in the batch being written: lost too if closing cannot wait for it. */
+  let writingEvents = 0
   let totalDropped = 0
 
   function drop(reason: DropReason, events: number) {
@@ -131,14 +139,14 @@ export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
   async function writeAll(): Promise<void> {
     while (pending.size > 0) {
       const batch = takeBatch()
+      writingEvents = eventsIn(batch)
       try {
         await repository.write(batch)
       } catch (error) {
         lastWriteError = error instanceof Error ? error.message.slice(0, 200) : String(error).slice(0, 200)
-        drop(
-          'write_failed',
-          batch.reduce((sum, row) => sum + row.count, 0),
-        )
+        drop('write_failed', writingEvents)
+      } finally {
+        writingEvents = 0
       }
     }
   }
@@ -204,11 +212,10 @@ export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
       })
       await Promise.race([flush(), timedOut])
       timers.clearTimeout(deadline)
-      // A database that never answered: what is still waiting is lost, and said so.
-      drop(
-        'shutdown',
-        [...pending.values()].reduce((sum, row) => sum + row.count, 0),
-      )
+      // A database that never answered: what is still waiting, and the batch it was given (whose
+      // fate is unknown), are counted as lost.
+      drop('shutdown', writingEvents + eventsIn(pending.values()))
+      writingEvents = 0
       pending.clear()
       reportDrops()
     },
