@@ -27,7 +27,7 @@ import { migrateToLatest, openDatabase, sqlitePathFor, type DatabaseHandle } fro
 import { createManualClock, systemClock } from '../../src/lib/clock.ts'
 import { createLogger, logEvent } from '../../src/logging/logger.ts'
 import { createAuditWriter, type AuditEntry } from '../../src/modules/audit/audit-writer.ts'
-import { createAuditRepository, type NewAuditRow } from '../../src/modules/audit/audit.repository.ts'
+import { COALESCED, createAuditRepository, type NewAuditRow } from '../../src/modules/audit/audit.repository.ts'
 
 const { values } = parseArgs({
   options: {
@@ -111,6 +111,7 @@ for (let repeat = 0; repeat < WRITE_REPEATS; repeat++) {
     request_id: '1b4e28ba-2fa1-11d2-883f-0016d3cca427',
     count: 1,
     extra: JSON.stringify(EXTRA),
+    occurrence: COALESCED,
   }))
   let started = nowNs()
   await repository.write(rows)

@@ -146,12 +146,12 @@ export interface PasswordResetTokensTable {
   used_at: number | null
 }
 
-/** The audit trail of security events (modules/audit): one row per event, or per flood minute. */
+/** The audit trail of security events (modules/audit): one row per granted action, or per denial's minute. */
 export interface AuditEventsTable {
   id: Generated<number>
   /** When the row's first event happened. */
   timestamp: number
-  /** The start of that event's minute: with event and remote_addr, the key a flood is counted under. */
+  /** The start of that event's minute: with event, remote_addr and occurrence, the row's unique key. */
   minute: number
   event: string
   user_id: number | null
@@ -159,10 +159,12 @@ export interface AuditEventsTable {
   username: string | null
   remote_addr: string
   request_id: string | null
-  /** How many events the row stands for (more than 1 for a flood). */
+  /** How many events the row stands for (more than 1 only for a flood of denials). */
   count: number
   /** JSON text: the redacted `extra` of the log line. */
   extra: string
+  /** '' for a denial's per-minute row, which every instance counts into; a random id for a granted action. */
+  occurrence: string
 }
 
 export interface Database {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, beforeEach, describe, test } from 'node:test'
 import { SECURITY_EVENTS } from '../../src/logging/events.ts'
 import { encodeCursor } from '../../src/modules/audit/audit-cursor.ts'
-import { createAuditRepository, type NewAuditRow } from '../../src/modules/audit/audit.repository.ts'
+import { COALESCED, createAuditRepository, type NewAuditRow } from '../../src/modules/audit/audit.repository.ts'
 import { createAgent } from '../support/agent.ts'
 import { buildTestApp, type TestApp } from '../support/app.ts'
 import { createTestDatabase } from '../support/database.ts'
@@ -37,6 +37,7 @@ function seedRow(overrides: Partial<NewAuditRow> & { timestamp: number }): NewAu
     request_id: null,
     count: 1,
     extra: '{}',
+    occurrence: COALESCED,
     ...overrides,
   }
 }
@@ -229,6 +230,59 @@ for (const { kind, postgresUrl } of databaseKinds()) {
         assert.equal(
           events.reduce((sum, e) => sum + e.count, 0),
           2000,
+        )
+      })
+    })
+
+    describe('granted actions are kept one row each, never coalesced', () => {
+      test('two admin actions by one admin from one address in one minute are two rows with their own details', async () => {
+        const [promoted, disabled] = [await signedIn(t, 'learner', 'promoted'), await signedIn(t, 'learner', 'off')]
+        await t.app.audit.writer.flush()
+        await t.database.db.deleteFrom('audit_events').execute()
+        const first = await admin.agent.patch(`/api/admin/users/${promoted.id}`, { json: { role: 'instructor' } })
+        const second = await admin.agent.patch(`/api/admin/users/${disabled.id}`, { json: { disabled: true } })
+        assert.equal(first.statusCode, 200)
+        assert.equal(second.statusCode, 200)
+        await t.app.audit.writer.flush()
+        const { events } = await read('event=admin_action')
+        assert.equal(events.length, 2)
+        assert.equal(events[0]!.remote_addr, events[1]!.remote_addr, 'one address')
+        assert.equal(
+          Math.floor(Date.parse(events[0]!.timestamp) / 60_000),
+          Math.floor(Date.parse(events[1]!.timestamp) / 60_000),
+        )
+        const byTarget = new Map(events.map((e) => [e.extra.target_id, e]))
+        assert.deepEqual(byTarget.get(promoted.id)!.extra.change, { role: { from: 'learner', to: 'instructor' } })
+        assert.deepEqual(byTarget.get(disabled.id)!.extra.change, { disabled: { from: false, to: true } })
+        assert.equal(byTarget.get(promoted.id)!.request_id, first.headers['x-request-id'])
+        assert.equal(byTarget.get(disabled.id)!.request_id, second.headers['x-request-id'])
+        for (const e of events) {
+          assert.equal(e.count, 1)
+          assert.equal(e.user_id, admin.id)
+        }
+      })
+
+      test('the crowd: 30 learners signing in behind one address in one minute are 30 rows naming each', async () => {
+        const learners: SignedInUser[] = []
+        for (let i = 0; i < 30; i++) learners.push(await signedIn(t, 'learner', 'class'))
+        await t.app.audit.writer.flush()
+        await t.database.db.deleteFrom('audit_events').execute()
+        for (const who of learners) {
+          const res = await createAgent(t).post('/api/login', {
+            json: { username: who.username, password: who.password },
+          })
+          assert.equal(res.statusCode, 200)
+        }
+        await t.app.audit.writer.flush()
+        const { events } = await read('event=auth_success')
+        assert.equal(events.length, 30)
+        assert.equal(new Set(events.map((e) => e.remote_addr)).size, 1, 'one address')
+        assert.equal(new Set(events.map((e) => Math.floor(Date.parse(e.timestamp) / 60_000))).size, 1, 'one minute')
+        assert.equal(new Set(events.map((e) => e.request_id)).size, 30)
+        assert.ok(events.every((e) => e.count === 1))
+        assert.deepEqual(
+          events.map((e) => [e.user_id, e.username, e.extra.username]).sort(),
+          learners.map((who) => [who.id, who.username, who.username]).sort(),
         )
       })
     })

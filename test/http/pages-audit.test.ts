@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, beforeEach, describe, test } from 'node:test'
-import { createAuditRepository, type NewAuditRow } from '../../src/modules/audit/audit.repository.ts'
+import { COALESCED, createAuditRepository, type NewAuditRow } from '../../src/modules/audit/audit.repository.ts'
 import { parseTimeInput } from '../../src/web/pages/audit.routes.ts'
 import { buildTestApp, type TestApp } from '../support/app.ts'
 import { MANY_USERS_ENV, signedIn, type SignedInUser } from '../support/factories.ts'
@@ -17,6 +17,7 @@ function seedRow(overrides: Partial<NewAuditRow> & { timestamp: number }): NewAu
     request_id: null,
     count: 1,
     extra: '{}',
+    occurrence: COALESCED,
     ...overrides,
   }
 }

@@ -4,7 +4,7 @@ import type { DatabaseHandle } from '../../src/db/database.ts'
 import { createManualClock } from '../../src/lib/clock.ts'
 import { createAuditRetention } from '../../src/modules/audit/audit-retention.ts'
 import { createAuditWriter } from '../../src/modules/audit/audit-writer.ts'
-import { createAuditRepository, type NewAuditRow } from '../../src/modules/audit/audit.repository.ts'
+import { COALESCED, createAuditRepository, type NewAuditRow } from '../../src/modules/audit/audit.repository.ts'
 import { createTestDatabase } from '../support/database.ts'
 import { databaseKinds } from '../support/factories.ts'
 import { createManualTimers, createTestLogger } from '../support/mail.ts'
@@ -23,6 +23,7 @@ function row(overrides: Partial<NewAuditRow> = {}): NewAuditRow {
     request_id: 'r1',
     count: 1,
     extra: '{}',
+    occurrence: COALESCED,
     ...overrides,
   }
 }
@@ -76,6 +77,52 @@ for (const { kind, postgresUrl } of databaseKinds()) {
       const rows = await all()
       assert.equal(rows.length, 1)
       assert.equal(rows[0]!.count, 300)
+    })
+
+    test('granted actions share no row: rows differing only in occurrence stay apart, across writes too', async () => {
+      await repository().write([
+        row({ event: 'admin_action', request_id: 'a', extra: '{"n":1}', occurrence: 'x1' }),
+        row({ event: 'admin_action', request_id: 'b', extra: '{"n":2}', occurrence: 'x2' }),
+      ])
+      await repository().write([row({ event: 'admin_action', request_id: 'c', extra: '{"n":3}', occurrence: 'x3' })])
+      await repository().write([row({ event: 'admin_action', request_id: 'd', extra: '{"n":4}' })])
+      assert.deepEqual(
+        (await all()).map((r) => [r.request_id, r.extra, r.count]),
+        [
+          ['a', '{"n":1}', 1],
+          ['b', '{"n":2}', 1],
+          ['c', '{"n":3}', 1],
+          ['d', '{"n":4}', 1],
+        ],
+      )
+    })
+
+    test('two instances: a denial flood shares one row, every sign-in in the same minute is its own', async () => {
+      const clock = createManualClock(NOW)
+      const writers = [0, 1].map(() => {
+        const log = createTestLogger(clock)
+        const timers = createManualTimers(clock)
+        return createAuditWriter({ repository: repository(), clock, logger: log.logger, timers: timers.timers })
+      })
+      for (let i = 0; i < 30; i++) {
+        const base = { remoteAddr: '198.51.100.9', requestId: `r${i}` }
+        writers[i % 2]!.record({ ...base, event: 'auth_failure', userId: null, extra: { reason: 'bad_password' } })
+        writers[i % 2]!.record({ ...base, event: 'auth_success', userId: i + 1, extra: { username: `u${i}` } })
+      }
+      await Promise.all(writers.map((writer) => writer.flush()))
+      const rows = await all()
+      const failures = rows.filter((r) => r.event === 'auth_failure')
+      const successes = rows.filter((r) => r.event === 'auth_success')
+      assert.deepEqual(
+        failures.map((r) => [r.count, r.occurrence]),
+        [[30, COALESCED]],
+      )
+      assert.equal(successes.length, 30)
+      assert.ok(successes.every((r) => r.count === 1))
+      assert.deepEqual(
+        successes.map((r) => r.user_id).sort((a, b) => a! - b!),
+        Array.from({ length: 30 }, (_, i) => i + 1),
+      )
     })
 
     test('the username is copied when written, so a deleted account still reads; unknown ids have none', async () => {

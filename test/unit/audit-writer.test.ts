@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { createManualClock } from '../../src/lib/clock.ts'
+import { SECURITY_EVENT_LEVEL, SECURITY_EVENTS } from '../../src/logging/events.ts'
 import {
   auditUserOf,
+  coalesces,
   createAuditWriter,
   MAX_EXTRA_JSON_CHARS,
   type AuditEntry,
 } from '../../src/modules/audit/audit-writer.ts'
-import type { NewAuditRow } from '../../src/modules/audit/audit.repository.ts'
+import { COALESCED, type NewAuditRow } from '../../src/modules/audit/audit.repository.ts'
 import { createManualTimers, createTestLogger, eventually } from '../support/mail.ts'
 
 const MINUTE_MS = 60_000
@@ -173,6 +175,93 @@ describe('audit writer: floods are counted, not copied', () => {
     assert.equal(writer.pendingRows(), 1)
     await writer.flush()
     assert.equal(repository.rows()[0]!.count, 100_000)
+  })
+})
+
+describe('audit writer: granted actions are kept one row each', () => {
+  test('denials (warnings) coalesce; granted actions (info) never do', () => {
+    for (const event of SECURITY_EVENTS)
+      assert.equal(coalesces(event), SECURITY_EVENT_LEVEL[event] === 'warning', event)
+    assert.equal(coalesces('auth_failure'), true)
+    assert.equal(coalesces('admin_action'), false)
+    assert.equal(coalesces('auth_success'), false)
+  })
+
+  test('every event twice from one address in one minute: one row of 2 for a denial, two rows of 1 otherwise', async () => {
+    const { writer, repository } = setup()
+    for (const event of SECURITY_EVENTS) {
+      writer.record(entry({ event, requestId: `${event}-1` }))
+      writer.record(entry({ event, requestId: `${event}-2` }))
+    }
+    await writer.flush()
+    for (const event of SECURITY_EVENTS) {
+      const rows = repository.rows().filter((row) => row.event === event)
+      if (coalesces(event)) {
+        assert.deepEqual(
+          rows.map((row) => [row.count, row.request_id, row.occurrence]),
+          [[2, `${event}-1`, COALESCED]],
+          event,
+        )
+      } else {
+        assert.deepEqual(
+          rows.map((row) => [row.count, row.request_id]),
+          [
+            [1, `${event}-1`],
+            [1, `${event}-2`],
+          ],
+          event,
+        )
+        assert.ok(rows.every((row) => row.occurrence !== COALESCED))
+        assert.notEqual(rows[0]!.occurrence, rows[1]!.occurrence)
+      }
+    }
+  })
+
+  test('two admin actions by one admin from one address in one minute keep their own request id, user and extra', async () => {
+    const { writer, repository, clock } = setup()
+    writer.record(
+      entry({ event: 'admin_action', userId: 1, requestId: 'a', extra: { action: 'update_user', target_id: 5 } }),
+    )
+    clock.advance(10_000)
+    writer.record(
+      entry({ event: 'admin_action', userId: 1, requestId: 'b', extra: { action: 'delete_user', target_id: 6 } }),
+    )
+    await writer.flush()
+    assert.deepEqual(
+      repository.rows().map((row) => [row.request_id, row.user_id, JSON.parse(row.extra), row.count]),
+      [
+        ['a', 1, { action: 'update_user', target_id: 5 }, 1],
+        ['b', 1, { action: 'delete_user', target_id: 6 }, 1],
+      ],
+    )
+  })
+
+  test('one request logging the same action twice is still two rows', async () => {
+    const { writer, repository } = setup()
+    writer.record(entry({ event: 'admin_action', requestId: 'same', extra: { n: 1 } }))
+    writer.record(entry({ event: 'admin_action', requestId: 'same', extra: { n: 2 } }))
+    writer.record(entry({ event: 'admin_action', requestId: null, extra: { n: 3 } }))
+    await writer.flush()
+    assert.deepEqual(
+      repository.rows().map((row) => JSON.parse(row.extra)),
+      [{ n: 1 }, { n: 2 }, { n: 3 }],
+    )
+  })
+
+  test('granted actions are bounded too: past maxPendingRows they are dropped and counted', async () => {
+    const { writer, repository, log } = setup({ maxPendingRows: 30 })
+    for (let i = 0; i < 31; i++) writer.record(entry({ event: 'auth_success', userId: i + 1, requestId: `r${i}` }))
+    assert.equal(writer.pendingRows(), 30)
+    await writer.flush()
+    assert.deepEqual(
+      repository.rows().map((row) => row.user_id),
+      Array.from({ length: 30 }, (_, i) => i + 1),
+    )
+    assert.deepEqual(log.events('audit_events_dropped')[0]?.extra, {
+      reason: 'buffer_full',
+      dropped: 1,
+      total_dropped: 1,
+    })
   })
 })
 

@@ -1,11 +1,12 @@
+import { randomUUID } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import type { RequestObserver } from '../../http/request-context.ts'
 import type { Clock } from '../../lib/clock.ts'
 import { systemTimers, type Timers } from '../../lib/timers.ts'
-import { SECURITY_EVENTS, type SecurityEventName } from '../../logging/events.ts'
+import { SECURITY_EVENT_LEVEL, SECURITY_EVENTS, type SecurityEventName } from '../../logging/events.ts'
 import { logEvent, type EventFields, type Logger } from '../../logging/logger.ts'
 import { redactSecrets } from '../../logging/redact.ts'
-import type { AuditRepository, NewAuditRow } from './audit.repository.ts'
+import { COALESCED, type AuditRepository, type NewAuditRow } from './audit.repository.ts'
 import { MAX_USER_ID } from './audit.schemas.ts'
 
 /** One security event as the audit trail receives it. */
@@ -66,6 +67,16 @@ function eventsIn(rows: Iterable<NewAuditRow>): number {
   return events
 }
 
+/**
+ * Denials (the events logged as warnings) are counted per (event, address, minute): a flood of
+ * them is what an attacker sends, and one row with its count says all the trail needs. Granted
+ * actions (info) are each kept whole: two admin actions in a minute, or a class signing in behind
+ * one address, are different people doing different things, and the trail must say who did what.
+ */
+export function coalesces(event: SecurityEventName): boolean {
+  return SECURITY_EVENT_LEVEL[event] === 'warning'
+}
+
 function serialiseExtra(extra: Record<string, unknown>): string {
   let json: string
   try {
@@ -78,8 +89,9 @@ function serialiseExtra(extra: Record<string, unknown>): string {
 
 /**
  * The audit trail's writer: security events go into a small in-process buffer and are written in
- * batches, off the request path. A flood of one event from one address within a minute is one
+ * batches, off the request path. A flood of one denial from one address within a minute is one
  * row whose count goes up; the database's upsert carries that on across batches and instances.
+ * A granted action is a row of its own, with its own request id, user and extra (see coalesces).
  * Bounded: if the database is slow or down, rows beyond maxPendingRows, and a batch whose write
  * fails, are dropped and counted in one `audit_events_dropped` warning per reason and interval,
  * so requests never wait and memory never grows. A failed batch is not retried: a database that
@@ -178,7 +190,9 @@ export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
       if (closed) return drop('shutdown', 1)
       const timestamp = clock.now()
       const minute = Math.floor(timestamp / MINUTE_MS) * MINUTE_MS
-      const key = `${entry.event}\n${entry.remoteAddr}\n${minute}`
+      // A random id rather than the request id: one request may log the same action twice.
+      const occurrence = coalesces(entry.event) ? COALESCED : randomUUID()
+      const key = `${entry.event}\n${entry.remoteAddr}\n${minute}\n${occurrence}`
       const row = pending.get(key)
       if (row !== undefined) {
         row.count += 1
@@ -194,6 +208,7 @@ export function createAuditWriter(deps: AuditWriterDeps): AuditWriter {
         request_id: entry.requestId,
         count: 1,
         extra: serialiseExtra(entry.extra),
+        occurrence,
       })
       if (pending.size >= batchRows && writing === null) queueMicrotask(() => void writeOnce())
     },

@@ -12,9 +12,14 @@ export interface NewAuditRow {
   count: number
   /** JSON text. */
   extra: string
+  /** COALESCED for a denial's per-minute row; a random id of its own for a granted action. */
+  occurrence: string
 }
 
-export interface AuditRecord extends NewAuditRow {
+/** The `occurrence` of a row that counts every event of its (event, remote_addr, minute). */
+export const COALESCED = ''
+
+export interface AuditRecord extends Omit<NewAuditRow, 'occurrence'> {
   id: number
   username: string | null
 }
@@ -47,16 +52,17 @@ const AUDIT_COLUMNS = [
   'extra',
 ] as const
 
-/** Rows per INSERT: 10 values each, far below both databases' limits on bound parameters. */
+/** Rows per INSERT: 11 values each, far below both databases' limits on bound parameters. */
 const ROWS_PER_STATEMENT = 500
 
 export function createAuditRepository(db: Kysely<Database>) {
   return {
     /**
-     * Writes the rows. A row whose (event, remote_addr, minute) is already kept, by an earlier
-     * batch or another instance, adds its count to that row, which keeps its first request id,
-     * user and extra. The rows given must have distinct keys (PostgreSQL refuses to update one row
-     * twice in a statement): the writer coalesces them first.
+     * Writes the rows. A row whose (event, remote_addr, minute, occurrence) is already kept, by an
+     * earlier batch or another instance, adds its count to that row, which keeps its first request
+     * id, user and extra: only denials share a key (COALESCED); a granted action's random
+     * occurrence makes it a row of its own. The rows given must have distinct keys (PostgreSQL
+     * refuses to update one row twice in a statement): the writer coalesces them first.
      */
     async write(rows: readonly NewAuditRow[]): Promise<void> {
       for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) {
@@ -72,7 +78,7 @@ export function createAuditRepository(db: Kysely<Database>) {
           )
           .onConflict((oc) =>
             oc
-              .columns(['event', 'remote_addr', 'minute'])
+              .columns(['event', 'remote_addr', 'minute', 'occurrence'])
               .doUpdateSet((eb) => ({ count: eb('audit_events.count', '+', eb.ref('excluded.count')) })),
           )
           .execute()
