@@ -8,7 +8,7 @@ import { healthRoutes, type ReadinessCheck } from './http/health.ts'
 import { malformedRequests } from './http/malformed-requests.ts'
 import { installNotFoundHandler } from './http/not-found.ts'
 import { openApi } from './http/openapi.ts'
-import { generateRequestId, requestContext, unroutableRequests } from './http/request-context.ts'
+import { generateRequestId, observeAll, requestContext, unroutableRequests } from './http/request-context.ts'
 import { wellFormedQueryStrings } from './http/text-encoding.ts'
 import { installValidation } from './http/validation.ts'
 import type { Clock } from './lib/clock.ts'
@@ -18,6 +18,15 @@ import { accountsRoutes } from './modules/accounts/accounts.routes.ts'
 import { emailVerificationRoutes } from './modules/accounts/email-verification.routes.ts'
 import { passwordResetRoutes } from './modules/accounts/password-reset.routes.ts'
 import { adminRoutes } from './modules/admin/admin.routes.ts'
+import { createAuditRetention, type AuditRetention } from './modules/audit/audit-retention.ts'
+import {
+  auditObserver,
+  createAuditWriter,
+  type AuditWriter,
+  type AuditWriterDeps,
+} from './modules/audit/audit-writer.ts'
+import { createAuditRepository, type AuditRepository } from './modules/audit/audit.repository.ts'
+import { auditRoutes } from './modules/audit/audit.routes.ts'
 import { learnerProgressRoutes } from './modules/progress/learner-progress.routes.ts'
 import { coursesRoutes } from './modules/courses/courses.routes.ts'
 import { ebooksRoutes } from './modules/ebooks/ebooks.routes.ts'
@@ -54,11 +63,18 @@ export interface AppDeps {
   mailer?: Mailer
   /** How long a request has to arrive, headers and body (30 s when not given; tests shorten it). */
   requestTimeoutMs?: number
+  /**
+   * The audit trail: where it is written and read (the database's audit_events table when not
+   * given) and the writer's bounds (tests put a failing or stalled database behind it).
+   */
+  audit?: { repository?: AuditRepository } & Partial<Pick<AuditWriterDeps, 'maxPendingRows' | 'closeTimeoutMs'>>
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     metrics: Metrics
+    /** The audit trail's writer and its pruning (modules/audit); tests flush and prune through it. */
+    audit: { writer: AuditWriter; retention: AuditRetention }
   }
 }
 
@@ -120,7 +136,33 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.decorate('metrics', metrics)
 
-  await app.register(requestContext, { logger: deps.logger, clock: deps.clock, observer: metrics.observer }) // request id + request lines first
+  // The audit trail keeps every security event in the database: the writer sees each one as it is
+  // logged and writes them in batches off the request path; closing the app writes what is left.
+  const { repository: auditRepository = createAuditRepository(database.db), ...auditBounds } = deps.audit ?? {}
+  const audit = {
+    writer: createAuditWriter({ repository: auditRepository, clock: deps.clock, logger: deps.logger, ...auditBounds }),
+    retention: createAuditRetention({
+      repository: auditRepository,
+      clock: deps.clock,
+      logger: deps.logger,
+      retentionDays: config.auditRetentionDays,
+    }),
+  }
+  app.decorate('audit', audit)
+  app.addHook('onReady', async () => {
+    audit.writer.start()
+    audit.retention.start()
+  })
+  app.addHook('onClose', async () => {
+    await audit.retention.stop()
+    await audit.writer.close()
+  })
+
+  await app.register(requestContext, {
+    logger: deps.logger,
+    clock: deps.clock,
+    observer: observeAll(metrics.observer, auditObserver(audit.writer)),
+  }) // request id + request lines first
   // a body still arriving when the request timeout passes gets a 408 (logged), not a silent drop
   await app.register(bodyDeadline, { requestTimeoutMs })
   // resolves req.session and req.user from the cookie, so every later layer and log line knows the user
@@ -157,6 +199,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     passwords: deps.passwords,
     imageProcessor: deps.imageProcessor,
     mailer: deps.mailer,
+    auditRepository,
   })
   const { accounts, credentials, resets, verification, avatars, markdown, courses, ebooks, reading, admin } = services
   // [routes] one plugin per module, under /api
@@ -173,6 +216,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(ebooksRoutes, { prefix: '/api', ebooks, reading, markdown })
   await app.register(learnerProgressRoutes, { prefix: '/api', courses, reading })
   await app.register(adminRoutes, { prefix: '/api/admin', admin, resets }) // CONTRACT §5 admin
+  await app.register(auditRoutes, { prefix: '/api/admin', audit: services.audit }) // CONTRACT §13 audit trail
   // [pages] server-rendered HTML for people, outside /api, over the same services
   await app.register(webPages, { site, services, maxUploadBytes: config.maxUploadBytes })
 

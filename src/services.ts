@@ -12,6 +12,8 @@ import { createEmailVerificationService } from './modules/accounts/email-verific
 import { createPasswordResetService } from './modules/accounts/password-reset.service.ts'
 import { createSignInAddressesRepository } from './modules/accounts/sign-in-addresses.repository.ts'
 import { createAdminService } from './modules/admin/admin.service.ts'
+import type { AuditRepository } from './modules/audit/audit.repository.ts'
+import { createAuditService } from './modules/audit/audit.service.ts'
 import { createAvatarsRepository } from './modules/avatars/avatars.repository.ts'
 import { avatarImageLimits, createAvatarsService } from './modules/avatars/avatars.service.ts'
 import { createCatalogService } from './modules/catalog/catalog.service.ts'
@@ -32,6 +34,8 @@ export interface ServicesDeps {
   passwords?: PasswordHasher
   imageProcessor?: ImageProcessor
   mailer?: Mailer
+  /** The audit trail's table (or a test's stand-in), shared with its writer. */
+  auditRepository: AuditRepository
 }
 
 /**
@@ -94,6 +98,7 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
   const ebooks = createCatalogService({ db, kind: 'ebook', clock })
   const reading = createReadingService({ db, clock, catalog: ebooks })
   const admin = createAdminService({ db, clock, sessions: app.sessions })
+  const audit = createAuditService({ repository: deps.auditRepository })
   return {
     uploadSlots,
     accounts,
@@ -107,6 +112,7 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
     ebooks,
     reading,
     admin,
+    audit,
     mailer,
   }
 }

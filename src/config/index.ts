@@ -21,6 +21,10 @@ export type LogLevel = (typeof LOG_LEVELS)[number]
 
 export const MIN_SESSION_SECRET_BYTES = 32
 export const MIN_METRICS_TOKEN_LENGTH = 16
+/** CONTRACT §2: a year of security events unless the operator says otherwise. */
+export const DEFAULT_AUDIT_RETENTION_DAYS = 365
+/** A hundred years: beyond it the cut-off in milliseconds stops meaning anything. */
+export const MAX_AUDIT_RETENTION_DAYS = 36_500
 
 export interface Config {
   readonly port: number
@@ -63,6 +67,8 @@ export interface Config {
   readonly passwordResetTtlMs: number
   /** true: an account signs in only once its address is verified. */
   readonly requireEmailVerification: boolean
+  /** Days the audit trail keeps a security event in the database (modules/audit). */
+  readonly auditRetentionDays: number
 }
 
 type Env = Readonly<Record<string, string | undefined>>
@@ -135,6 +141,12 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     mailFrom: parseMailAddress(get('MAIL_FROM', 'Lectern <no-reply@localhost>')),
     passwordResetTtlMs: parseDuration(get('PASSWORD_RESET_TTL', '30m'), 'PASSWORD_RESET_TTL'),
     requireEmailVerification: parseBoolean(get('REQUIRE_EMAIL_VERIFICATION', 'false'), 'REQUIRE_EMAIL_VERIFICATION'),
+    auditRetentionDays: parseInteger(
+      get('AUDIT_RETENTION_DAYS', String(DEFAULT_AUDIT_RETENTION_DAYS)),
+      'AUDIT_RETENTION_DAYS',
+      1,
+      MAX_AUDIT_RETENTION_DAYS,
+    ),
   }
   if (config.metricsToken !== null && config.metricsToken.length < MIN_METRICS_TOKEN_LENGTH) {
     throw new ConfigError('METRICS_TOKEN', `must be at least ${MIN_METRICS_TOKEN_LENGTH} characters`)

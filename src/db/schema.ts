@@ -160,6 +160,27 @@ export interface EmailVerificationTokensTable {
   used_at: number | null
 }
 
+/** The audit trail of security events (modules/audit): one row per granted action, or per denial's minute. */
+export interface AuditEventsTable {
+  id: Generated<number>
+  /** When the row's first event happened. */
+  timestamp: number
+  /** The start of that event's minute: with event, remote_addr and occurrence, the row's unique key. */
+  minute: number
+  event: string
+  user_id: number | null
+  /** A copy taken when the row was written, so a deleted account's trail still reads. */
+  username: string | null
+  remote_addr: string
+  request_id: string | null
+  /** How many events the row stands for (more than 1 only for a flood of denials). */
+  count: number
+  /** JSON text: the redacted `extra` of the log line. */
+  extra: string
+  /** '' for a denial's per-minute row, which every instance counts into; a random id for a granted action. */
+  occurrence: string
+}
+
 export interface Database {
   users: UsersTable
   app_meta: AppMetaTable
@@ -177,4 +198,5 @@ export interface Database {
   sign_in_addresses: SignInAddressesTable
   password_reset_tokens: PasswordResetTokensTable
   email_verification_tokens: EmailVerificationTokensTable
+  audit_events: AuditEventsTable
 }

@@ -17,9 +17,21 @@ export interface RequestContext {
   observer: RequestObserver | null
 }
 
-/** Sees every request event as it is logged, e.g. to count it in metrics (observability/metrics.ts). */
+/**
+ * Sees every request event as it is logged, with the line's fields (its `extra` not yet redacted):
+ * metrics count them (observability/metrics.ts), the audit trail keeps security events (modules/audit).
+ */
 export interface RequestObserver {
   event(req: FastifyRequest, event: EventName, fields: EventFields): void
+}
+
+/** One observer that hands every event to each of `observers`, in order. */
+export function observeAll(...observers: RequestObserver[]): RequestObserver {
+  return {
+    event(req, event, fields) {
+      for (const observer of observers) observer.event(req, event, fields)
+    },
+  }
 }
 
 /** Who is signed in; set by the sessions layer, null for anonymous requests. */
@@ -63,8 +75,9 @@ export function pathOf(url: string): string {
 
 /** Logs one event in the context of a request: the request fields plus the signed-in user. */
 export function requestEvent(req: FastifyRequest, level: LogLevel, event: EventName, fields: EventFields = {}) {
-  logEvent(req.ctx.log, level, event, { user_id: req.user?.id ?? null, ...fields })
-  req.ctx.observer?.event(req, event, fields)
+  const line = { user_id: req.user?.id ?? null, ...fields }
+  logEvent(req.ctx.log, level, event, line)
+  req.ctx.observer?.event(req, event, line)
 }
 
 /**

@@ -33,6 +33,7 @@ export const LIFECYCLE_EVENTS = [
   'log_write_failed',
   'file_permissions_tightened',
   'no_admin',
+  'audit_events_dropped',
 ] as const
 
 /** Outgoing email (src/mail): `extra.kind` is the template, `extra.transport` is `smtp` or `outbox`. */

@@ -27,12 +27,14 @@ describe('bin/lectern', () => {
     assert.equal(code, 0)
     assert.match(stdout, /Usage: lectern serve/)
     assert.match(stdout, /TRUST_PROXY/)
+    assert.match(stdout, /AUDIT_RETENTION_DAYS/)
   })
 
   for (const [variable, value] of [
     ['RATE_LIMIT_LOGIN', 'five'],
     ['PORT', '70000'],
     ['TRUST_PROXY', 'banana'],
+    ['AUDIT_RETENTION_DAYS', '0'],
     ['SESSION_SECRET', 'short'],
   ] as const) {
     test(`serve refuses ${variable}=${value} with exit 2 and a message naming it`, async () => {

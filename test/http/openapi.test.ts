@@ -117,5 +117,12 @@ describe('GET /api/openapi.json (CONTRACT §14)', () => {
       users.parameters!.filter((parameter) => parameter.in === 'query').map((parameter) => parameter.name),
       ['q', 'page', 'per_page'],
     )
+
+    const audit = document.paths['/api/admin/audit-events']!.get!
+    assert.deepEqual(
+      audit.parameters!.filter((parameter) => parameter.in === 'query').map((parameter) => parameter.name),
+      ['event', 'user_id', 'since', 'until', 'limit', 'before', 'format'],
+    )
+    assert.deepEqual(Object.keys(audit.responses).sort(), ['200', '400', '401', '403', '500'])
   })
 })

@@ -38,6 +38,7 @@ describe('loadConfig (CONTRACT §2)', () => {
     assert.equal(config.maxUploadBytes, 5_242_880)
     assert.equal(config.maxImageWidth, 4096)
     assert.equal(config.maxImageHeight, 4096)
+    assert.equal(config.auditRetentionDays, 365)
   })
 
   test('the result is frozen, nested objects included', () => {
@@ -112,6 +113,10 @@ describe('loadConfig (CONTRACT §2)', () => {
     ['PASSWORD_RESET_TTL', { PASSWORD_RESET_TTL: 'soon' }],
     ['RATE_LIMIT_PASSWORD_RESET', { RATE_LIMIT_PASSWORD_RESET: '5' }],
     ['REQUIRE_EMAIL_VERIFICATION', { REQUIRE_EMAIL_VERIFICATION: 'yes please' }],
+    ['AUDIT_RETENTION_DAYS', { AUDIT_RETENTION_DAYS: '0' }],
+    ['AUDIT_RETENTION_DAYS', { AUDIT_RETENTION_DAYS: '36501' }],
+    ['AUDIT_RETENTION_DAYS', { AUDIT_RETENTION_DAYS: '90d' }],
+    ['AUDIT_RETENTION_DAYS', { AUDIT_RETENTION_DAYS: '-5' }],
   ]
   for (const [variable, env] of invalid) {
     test(`${JSON.stringify(env)} is refused with a message naming ${variable}`, () => {
@@ -213,6 +218,12 @@ describe('mail settings (CONTRACT §2, §10)', () => {
 })
 
 describe('parsers', () => {
+  test('AUDIT_RETENTION_DAYS: 1 and 36500 days are read, both ends inclusive', () => {
+    assert.equal(loadConfig({ AUDIT_RETENTION_DAYS: '1' }).auditRetentionDays, 1)
+    assert.equal(loadConfig({ AUDIT_RETENTION_DAYS: '90' }).auditRetentionDays, 90)
+    assert.equal(loadConfig({ AUDIT_RETENTION_DAYS: '36500' }).auditRetentionDays, 36_500)
+  })
+
   test('durations: 90s, 15m, 1h, 1d and bare seconds', () => {
     assert.equal(parseDuration('90s', 'X'), 90_000)
     assert.equal(parseDuration('15m', 'X'), 900_000)
