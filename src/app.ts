@@ -118,6 +118,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (redis) readinessChecks.push({ name: 'redis', check: () => pingRedis(redis) })
 
   app.decorate('metrics', metrics)
+  metrics.watchReadiness(readinessChecks)
 
   await app.register(requestContext, { logger: deps.logger, clock: deps.clock, observer: metrics.observer }) // request id + request lines first
   // a body still arriving when the request timeout passes gets a 408 (logged), not a silent drop
@@ -137,6 +138,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     database,
     sessionSecret: deps.sessionSecret,
     redis,
+    storeObserver: metrics.rateLimitStore, // lectern_rate_limit_redis_fallback
   })
   // onSend: every response's security headers, by content type; after the CSRF guard's onSend,
   // which can still turn a response into a JSON 403
