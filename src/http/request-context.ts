@@ -10,7 +10,7 @@ import { errorBody, INTERNAL_ERROR_MESSAGE } from './errors.ts'
 import { createTraceIds } from './trace-context.ts'
 
 export interface RequestContext {
-  /** A child logger carrying request_id, trace_id, method, path, remote_addr and user_agent (made on first use). */
+  /** A child logger carrying request_id, trace_id, method, path, remote_addr, user_agent (made on first use). */
   readonly log: Logger
   startedAtNs: bigint
   /** What the client was told when the status is ≥ 400; logged with request_complete. */
@@ -162,8 +162,9 @@ function requestTracker(opts: RequestContextOptions) {
 
 /**
  * First layer of every request: our own request id (a client's X-Request-ID is never
- * trusted), its trace id (a valid W3C `traceparent`'s, else new), the child logger everything after uses, and request_received/request_complete
- * (serialised by logging/request-lines.ts, the hot path of the logs).
+ * trusted), its trace id (a valid W3C `traceparent`'s, else new: http/trace-context.ts), the
+ * child logger everything after uses, and request_received/request_complete (serialised by
+ * logging/request-lines.ts, the hot path of the logs).
  */
 export const requestContext = fp(
   async (app: FastifyInstance, opts: RequestContextOptions) => {

@@ -63,7 +63,7 @@ export function createMetrics() {
   })
 
   // Readiness is asked when Prometheus scrapes, with the checks of GET /readyz: an instance that a
-  // load balancer has taken out of its pool is seen as such in the metrics of every instance.
+  // load balancer has taken out of its pool says so in its own metrics, and alerts can see why.
   let readinessChecks: readonly ReadinessCheck[] = []
   let probing: Promise<Array<[string, ReadinessState]>> | null = null
   // Both gauges are collected in one scrape: they share one run of the checks.

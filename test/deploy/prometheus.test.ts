@@ -127,7 +127,14 @@ describe('deploy/prometheus/alerts.yml (CONTRACT §13)', () => {
   test('a missing promtool skips with a notice outside CI and fails under CI=true', () => {
     const nowhere = { PATH: '/nonexistent', PROMTOOL_PATH: '' }
     assert.equal(findPromtool(nowhere), null)
-    assert.throws(() => promtoolMissing({ ...nowhere, CI: 'true' }), /cannot be skipped in CI/)
-    assert.match(String(promtoolMissing({ ...nowhere, CI: 'false' })), /promtool not found/)
+    const notices: string[] = []
+    const notify = (notice: string) => void notices.push(notice)
+    assert.throws(() => promtoolMissing({ ...nowhere, CI: 'true' }, notify), /cannot be skipped in CI/)
+    assert.match(String(promtoolMissing({ ...nowhere, CI: 'false' }, notify)), /promtool not found/)
+    assert.equal(notices.length, 1)
+    assert.match(notices[0]!, /\*\*\* SKIPPING the Prometheus rule tests/)
+    // PROMTOOL_PATH alone is enough, PATH aside.
+    const promtoolHere = findPromtool()
+    if (promtoolHere !== null) assert.equal(promtoolMissing({ ...nowhere, PROMTOOL_PATH: promtoolHere }, notify), null)
   })
 })

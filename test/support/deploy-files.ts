@@ -154,11 +154,14 @@ export function findPromtool(env: NodeJS.ProcessEnv = process.env): string | nul
   return candidates.find((candidate): candidate is string => Boolean(candidate) && existsSync(candidate!)) ?? null
 }
 
-/** Why the promtool tests cannot run (null when they can); throws instead under CI=true. */
-export function promtoolMissing(env: NodeJS.ProcessEnv = process.env): string | null {
+/** Why the promtool tests cannot run (null when they can), said loudly; throws instead under CI=true. */
+export function promtoolMissing(
+  env: NodeJS.ProcessEnv = process.env,
+  notify: (notice: string) => void = (notice) => process.stderr.write(notice),
+): string | null {
   if (findPromtool(env) !== null) return null
   const message = 'promtool not found (apt-get install prometheus, or set PROMTOOL_PATH)'
   if (env.CI === 'true') throw new Error(`${message}: the Prometheus rule tests cannot be skipped in CI`)
-  process.stderr.write(`\n*** SKIPPING the Prometheus rule tests: ${message} ***\n\n`)
+  notify(`\n*** SKIPPING the Prometheus rule tests: ${message} ***\n\n`)
   return message
 }
