@@ -135,6 +135,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (redis) readinessChecks.push({ name: 'redis', check: () => pingRedis(redis) })
 
   app.decorate('metrics', metrics)
+  metrics.watchReadiness(readinessChecks)
 
   // The audit trail keeps every security event in the database: the writer sees each one as it is
   // logged and writes them in batches off the request path; closing the app writes what is left.
@@ -180,6 +181,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     database,
     sessionSecret: deps.sessionSecret,
     redis,
+    storeObserver: metrics.rateLimitStore, // lectern_rate_limit_redis_fallback
   })
   // onSend: every response's security headers, by content type; after the CSRF guard's onSend,
   // which can still turn a response into a JSON 403

@@ -4,9 +4,11 @@
 // Writes the two lines of each request (request_received, request_complete) through the same
 // request-lines template and batching sink the server uses, into a destination that only counts
 // the bytes: line building, quoting and UTF-8 encoding into the batch, no system call. The
-// baseline loop makes each request's id and bindings alone. Rounds alternate; medians printed.
+// baseline loop makes each request's ids (request id and a new trace id, as for a request
+// without traceparent) and bindings alone. Rounds alternate; medians printed.
 import { randomUUID } from 'node:crypto'
 import { parseArgs } from 'node:util'
+import { createTraceIdGenerator } from '../../src/http/trace-context.ts'
 import { systemClock } from '../../src/lib/clock.ts'
 import { createLogger } from '../../src/logging/logger.ts'
 import { bindRequest, createRequestLines, type BoundRequest } from '../../src/logging/request-lines.ts'
@@ -26,10 +28,12 @@ const lines = createRequestLines({
   clock: systemClock,
 })
 
+const newTraceId = createTraceIdGenerator()
 const USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36'
 const bound = (): BoundRequest =>
   bindRequest({
     request_id: randomUUID(),
+    trace_id: newTraceId(),
     method: 'GET',
     path: '/api/courses/web-fundamentals',
     remote_addr: '203.0.113.7',
@@ -69,7 +73,7 @@ await sink.close()
 if (kept !== ROUNDS * requests * 36) throw new Error('baseline loop did not run')
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!
 console.log(`request lines, ${requests} requests per round, median of ${ROUNDS} rounds, Node ${process.version}`)
-console.log(`baseline (id and bindings only): ${median(baseline).toFixed(0)} ns per request`)
+console.log(`baseline (ids and bindings only): ${median(baseline).toFixed(0)} ns per request`)
 console.log(
   `with both lines written and encoded: ${median(logged).toFixed(0)} ns per request, ` +
     `${(median(logged) - median(baseline)).toFixed(0)} ns for the lines ` +

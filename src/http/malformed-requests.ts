@@ -5,6 +5,7 @@ import type { Logger } from '../logging/logger.ts'
 import { bindRequest, createRequestLines } from '../logging/request-lines.ts'
 import { errorBody, requestTimedOut } from './errors.ts'
 import { generateRequestId } from './request-context.ts'
+import { createTraceIdGenerator } from './trace-context.ts'
 
 /** What the client is told for each kind of failure Node reports before a request exists. */
 function refusalOf(code: string | undefined): { statusCode: number; message: string } {
@@ -23,6 +24,8 @@ function refusalOf(code: string | undefined): { statusCode: number; message: str
  */
 export function malformedRequests(opts: { logger: Logger; clock: Clock; headers: Readonly<Record<string, string>> }) {
   const lines = createRequestLines({ logger: opts.logger, clock: opts.clock })
+  // No header of these could be read, a traceparent neither: each gets a trace of its own.
+  const newTraceId = createTraceIdGenerator()
   const securityHeaders = Object.entries(opts.headers)
     .map(([name, value]) => `${name}: ${value}\r\n`)
     .join('')
@@ -38,6 +41,7 @@ export function malformedRequests(opts: { logger: Logger; clock: Clock; headers:
     const { statusCode, message } = refusalOf(error.code)
     const request = bindRequest({
       request_id: generateRequestId(),
+      trace_id: newTraceId(),
       method: '',
       path: '',
       remote_addr: socket.remoteAddress ?? '',

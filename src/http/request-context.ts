@@ -7,9 +7,10 @@ import type { Clock } from '../lib/clock.ts'
 import { logEvent, type ErrorField, type EventFields, type Logger } from '../logging/logger.ts'
 import { bindRequest, createRequestLines, type BoundRequest } from '../logging/request-lines.ts'
 import { errorBody, INTERNAL_ERROR_MESSAGE } from './errors.ts'
+import { createTraceIds } from './trace-context.ts'
 
 export interface RequestContext {
-  /** A child logger carrying request_id, method, path, remote_addr and user_agent (made on first use). */
+  /** A child logger carrying request_id, trace_id, method, path, remote_addr, user_agent (made on first use). */
   readonly log: Logger
   startedAtNs: bigint
   /** What the client was told when the status is ≥ 400; logged with request_complete. */
@@ -147,12 +148,14 @@ interface RequestContextOptions {
 function requestTracker(opts: RequestContextOptions) {
   const lines = createRequestLines({ logger: opts.logger, clock: opts.clock })
   const observer = opts.observer ?? null
+  const traceIdOf = createTraceIds()
   return {
     begin(req: FastifyRequest, reply: FastifyReply): Context {
       const ctx = new Context(
         opts.logger,
         bindRequest({
           request_id: req.id,
+          trace_id: traceIdOf(req.headers.traceparent),
           method: req.method,
           path: pathOf(req.url),
           remote_addr: req.ip ?? '', // undefined once the client has reset the connection
@@ -188,8 +191,9 @@ function requestTracker(opts: RequestContextOptions) {
 
 /**
  * First layer of every request: our own request id (a client's X-Request-ID is never
- * trusted), the child logger everything after uses, and request_received/request_complete
- * (serialised by logging/request-lines.ts, the hot path of the logs).
+ * trusted), its trace id (a valid W3C `traceparent`'s, else new: http/trace-context.ts), the
+ * child logger everything after uses, and request_received/request_complete (serialised by
+ * logging/request-lines.ts, the hot path of the logs).
  */
 export const requestContext = fp(
   async (app: FastifyInstance, opts: RequestContextOptions) => {

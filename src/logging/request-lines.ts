@@ -5,6 +5,8 @@ import { sinkOf, type ErrorField, type Logger } from './logger.ts'
 /** The fields every line of one request carries, fixed when the request arrives. */
 export interface RequestBindings {
   request_id: string
+  /** 32 lowercase hex digits: from the request's `traceparent`, else new (http/trace-context.ts). */
+  trace_id: string
   method: string
   path: string
   remote_addr: string
@@ -54,8 +56,8 @@ function text(value: string | undefined | null): string {
 function bindingsJson(request: BoundRequest): string {
   const b = request.bindings
   return (request.json ??=
-    `"request_id":${text(b.request_id)},"method":${text(b.method)},"path":${text(b.path)},` +
-    `"remote_addr":${text(b.remote_addr)},"user_agent":${text(b.user_agent)}`)
+    `"request_id":${text(b.request_id)},"trace_id":${text(b.trace_id)},"method":${text(b.method)},` +
+    `"path":${text(b.path)},"remote_addr":${text(b.remote_addr)},"user_agent":${text(b.user_agent)}`)
 }
 
 function errorJson(error: ErrorField | null): string {

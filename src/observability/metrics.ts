@@ -1,9 +1,11 @@
 import { timingSafeEqual, createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { Counter, Histogram, Registry, collectDefaultMetrics } from '@prometheus-io/client'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from '@prometheus-io/client'
 import { notFound, unauthorized } from '../http/errors.ts'
+import { runReadinessChecks, type ReadinessCheck, type ReadinessState } from '../http/health.ts'
 import type { RequestObserver } from '../http/request-context.ts'
 import { SECURITY_EVENTS, type SecurityEventName } from '../logging/events.ts'
+import type { RateLimitStoreObserver } from '../security/rate-limit/service.ts'
 
 const SECURITY_EVENT_NAMES = new Set<string>(SECURITY_EVENTS)
 const LATENCY_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
@@ -47,6 +49,47 @@ export function createMetrics() {
     registers: [registry],
   })
 
+  // Set by the rate limiter as it switches (security/rate-limit/service.ts): a Redis outage shorter
+  // than a scrape interval still shows in the counter.
+  const redisFallback = new Gauge({
+    name: 'lectern_rate_limit_redis_fallback',
+    help: '1 while this instance counts rate limits in its own memory because Redis failed, else 0',
+    registers: [registry],
+  })
+  const redisFallbacks = new Counter({
+    name: 'lectern_rate_limit_redis_fallbacks_total',
+    help: 'Times this instance fell back from Redis to in-memory rate limits',
+    registers: [registry],
+  })
+
+  // Readiness is asked when Prometheus scrapes, with the checks of GET /readyz: an instance that a
+  // load balancer has taken out of its pool says so in its own metrics, and alerts can see why.
+  let readinessChecks: readonly ReadinessCheck[] = []
+  let probing: Promise<Array<[string, ReadinessState]>> | null = null
+  // Both gauges are collected in one scrape: they share one run of the checks.
+  const probe = () =>
+    (probing ??= runReadinessChecks(readinessChecks).finally(() => {
+      probing = null
+    }))
+  const ready = new Gauge({
+    name: 'lectern_ready',
+    help: '1 when every readiness check of GET /readyz passed at this scrape, else 0',
+    registers: [registry],
+    async collect() {
+      const results = await probe()
+      this.set(results.every(([, state]) => state === 'ok') ? 1 : 0)
+    },
+  })
+  const readinessCheck = new Gauge({
+    name: 'lectern_readiness_check',
+    help: '1 when this readiness check (database, redis) passed at this scrape, else 0',
+    labelNames: ['check'] as const,
+    registers: [registry],
+    async collect() {
+      for (const [check, state] of await probe()) this.set({ check }, state === 'ok' ? 1 : 0)
+    },
+  })
+
   const routeOf = (req: FastifyRequest) => req.routeOptions.url ?? 'unmatched'
 
   const observer: RequestObserver = {
@@ -68,6 +111,22 @@ export function createMetrics() {
     observer,
     /** Counts an accepted image (rejections are counted from their upload_rejected event). */
     imageAccepted: () => images.inc({ outcome: 'accepted' }),
+    /** What the rate limiter tells of its store (security/rate-limit/service.ts). */
+    rateLimitStore: {
+      redisUnavailable() {
+        redisFallback.set(1)
+        redisFallbacks.inc()
+      },
+      redisRecovered() {
+        redisFallback.set(0)
+      },
+    } satisfies RateLimitStoreObserver,
+    /** The checks `lectern_ready` and `lectern_readiness_check` run at each scrape: those of GET /readyz. */
+    watchReadiness(checks: readonly ReadinessCheck[]) {
+      readinessChecks = checks
+      ready.reset()
+      readinessCheck.reset()
+    },
   }
 }
 

@@ -115,6 +115,24 @@ describe('password reset over the API (CONTRACT §10)', () => {
     assert.ok(!event.toLowerCase().includes(user.email.toLowerCase()))
   })
 
+  test('the request’s trace stays in its log lines: the mail it sends over SMTP carries no trace header', async () => {
+    const user = await signedIn(t)
+    const traceId = '0af7651916cd43dd8448eb211c80319c'
+    const traceparent = `00-${traceId}-b7ad6b7169203331-01`
+    const { res, outcome } = await forgot(user.email, { traceparent, tracestate: 'congo=t61rcWkgMzE' })
+    assert.equal(outcome, 'sent')
+    // The decision, logged after the answer, is still a line of that request.
+    assert.equal(requested().at(-1)!.trace_id, traceId)
+    assert.equal(requested().at(-1)!.request_id, res.headers['x-request-id'])
+    const { mail } = await linkMailedTo(user.email)
+    const headerNames = [...mail.parsed.headers.keys()]
+    for (const name of ['traceparent', 'tracestate', 'traceresponse', 'x-request-id']) {
+      assert.ok(!headerNames.includes(name), `${name} in ${headerNames.join(', ')}`)
+    }
+    assert.ok(!mail.raw.includes(traceId), 'the trace id nowhere in the message')
+    assert.ok(!mail.raw.includes('t61rcWkgMzE'), 'nor the caller’s tracestate')
+  })
+
   test('known, unknown and disabled addresses get the same answer; only the known one gets mail', async () => {
     const known = await signedIn(t)
     const disabled = await signedIn(t)

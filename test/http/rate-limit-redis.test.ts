@@ -83,6 +83,19 @@ async function createRelay(target: URL) {
   }
 }
 
+const METRICS_TOKEN = 'metrics-token-0123456789'
+
+/** What /metrics says of the rate limiter's store and of Redis's readiness check. */
+async function fallbackMetrics(t: TestApp) {
+  const res = await t.app.inject({ url: '/metrics', headers: { authorization: `Bearer ${METRICS_TOKEN}` } })
+  const value = (series: string) => Number(new RegExp(`^${series} (\\S+)$`, 'm').exec(res.body)?.[1])
+  return {
+    gauge: value('lectern_rate_limit_redis_fallback'),
+    fallbacks: value('lectern_rate_limit_redis_fallbacks_total'),
+    redisReady: value('lectern_readiness_check\\{check="redis"\\}'),
+  }
+}
+
 describe('rate limits shared through Redis', { skip: redisUrl === undefined }, () => {
   const clients: Redis[] = []
   const apps: TestApp[] = []
@@ -168,9 +181,10 @@ describe('rate limits shared through Redis', { skip: redisUrl === undefined }, (
       // Reconnect quickly in the test; the production back-off is up to 2 s.
       const redis = await client(relay.url(), { retryStrategy: () => 20 })
       const clock = createManualClock()
-      const t = await appWith(redis, { clock })
+      const t = await appWith(redis, { clock, env: { METRICS_TOKEN } })
       const agent = createAgent(t)
       assert.deepEqual(await postTimes(agent, 2), [200, 200])
+      assert.deepEqual(await fallbackMetrics(t), { gauge: 0, fallbacks: 0, redisReady: 1 })
       assert.equal(await redis.get(`${REDIS_KEY_PREFIX}login:ip:127.0.0.1`), '2')
 
       await relay.cut()
@@ -183,6 +197,7 @@ describe('rate limits shared through Redis', { skip: redisUrl === undefined }, (
       const readyz = await t.app.inject('/readyz')
       assert.equal(readyz.statusCode, 503)
       assert.deepEqual(readyz.json(), { status: 'unavailable', checks: { database: 'ok', redis: 'unavailable' } })
+      assert.deepEqual(await fallbackMetrics(t), { gauge: 1, fallbacks: 1, redisReady: 0 })
 
       await relay.restore()
       await ready(redis)
@@ -191,6 +206,7 @@ describe('rate limits shared through Redis', { skip: redisUrl === undefined }, (
       assert.equal(t.events('redis_recovered').length, 1)
       assert.equal(t.events('redis_unavailable').length, 1)
       assert.equal((await t.app.inject('/readyz')).statusCode, 200)
+      assert.deepEqual(await fallbackMetrics(t), { gauge: 0, fallbacks: 1, redisReady: 1 })
     } finally {
       await relay.close()
     }

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 
 /**
  * Synthetic Lectern log lines for the analyzer's tests, in the server's field order
@@ -17,6 +17,7 @@ export interface RequestLineOptions {
 }
 
 const requestId = () => randomUUID()
+const traceId = () => randomBytes(16).toString('hex')
 
 function level(status: number): string {
   return status >= 500 ? 'ERROR' : status >= 400 ? 'WARNING' : 'INFO'
@@ -30,6 +31,7 @@ export function requestCompleteLine(opts: RequestLineOptions): string {
     timestamp: opts.at,
     event: 'request_complete',
     request_id: requestId(),
+    trace_id: traceId(),
     method: opts.method ?? 'GET',
     path: opts.path ?? '/api/courses',
     remote_addr: '203.0.113.7',
@@ -47,6 +49,7 @@ export function requestReceivedLine(at: string, path = '/api/courses'): string {
     timestamp: at,
     event: 'request_received',
     request_id: requestId(),
+    trace_id: traceId(),
     method: 'GET',
     path,
     remote_addr: '203.0.113.7',
@@ -56,7 +59,15 @@ export function requestReceivedLine(at: string, path = '/api/courses'): string {
 }
 
 export function eventLine(event: string, at: string, extra: Record<string, unknown> = {}): string {
-  return JSON.stringify({ level: 'WARNING', timestamp: at, event, request_id: requestId(), path: '/api/login', extra })
+  return JSON.stringify({
+    level: 'WARNING',
+    timestamp: at,
+    event,
+    request_id: requestId(),
+    trace_id: traceId(),
+    path: '/api/login',
+    extra,
+  })
 }
 
 /** Lines joined as a log file holds them: one per line, with a final newline. */

@@ -87,6 +87,7 @@ describe('log lines (CONTRACT §7)', () => {
       ...base,
       event: 'request_complete',
       request_id: '2707f6be-59f0-4bdf-8c87-e25a7b0620e0',
+      trace_id: '4bf92f3577b34da6a3ce929d0e0e4736',
       method: 'GET',
       path: '/x',
       remote_addr: '127.0.0.1',
@@ -102,6 +103,20 @@ describe('log lines (CONTRACT §7)', () => {
       null,
     )
     assert.notEqual(logLineProblem(JSON.stringify({ ...complete, path: '/x?token=1', status_code: 200 })), null)
+    // trace_id: 32 lowercase hex digits, on every line of a request (one with a request_id).
+    const served = { ...complete, error: { type: 'HttpError', message: 'Not found' } }
+    const { trace_id: _traceId, ...untraced } = served
+    assert.notEqual(logLineProblem(JSON.stringify(untraced)), null, 'a request line without trace_id')
+    const denied = { ...base, event: 'csrf_violation', request_id: served.request_id, extra: {} }
+    assert.notEqual(logLineProblem(JSON.stringify(denied)), null, 'a security event of a request without trace_id')
+    assert.equal(logLineProblem(JSON.stringify({ ...denied, trace_id: served.trace_id })), null)
+    for (const traceId of [
+      '4BF92F3577B34DA6A3CE929D0E0E4736',
+      '4bf92f3577b34da6a3ce929d0e0e473',
+      `${'0'.repeat(31)}g`,
+    ]) {
+      assert.notEqual(logLineProblem(JSON.stringify({ ...served, trace_id: traceId })), null, traceId)
+    }
   })
 })
 

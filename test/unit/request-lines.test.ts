@@ -8,6 +8,7 @@ import { logLineProblem } from '../support/log-schema.ts'
 
 const BINDINGS: RequestBindings = {
   request_id: '3f2a6c1e-9b7d-4e58-a1c2-0d4e5f6a7b8c',
+  trace_id: '4bf92f3577b34da6a3ce929d0e0e4736',
   method: 'GET',
   path: '/api/courses/web-fundamentals',
   remote_addr: '203.0.113.7',

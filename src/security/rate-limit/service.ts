@@ -33,6 +33,13 @@ export interface RateLimitsDeps {
   redis?: Redis
   /** Cap on in-memory counters (default DEFAULT_MAX_ENTRIES). */
   maxMemoryEntries?: number
+  /** Told when this instance gives up Redis for its own memory, and when it takes Redis up again (metrics). */
+  storeObserver?: RateLimitStoreObserver
+}
+
+export interface RateLimitStoreObserver {
+  redisUnavailable(): void
+  redisRecovered(): void
 }
 
 /** One attempt counted at one policy, to be given back if it proves not to be a failure. */
@@ -104,11 +111,16 @@ export function createRateLimits(deps: RateLimitsDeps): RateLimits {
   })
   const availability = redis
     ? new RedisAvailability(redis, clock, {
-        onUnavailable: (error) =>
+        onUnavailable: (error) => {
           logEvent(logger, 'warning', 'redis_unavailable', {
             extra: { error: error.message, fallback: 'in-memory limits on this instance' },
-          }),
-        onRecovered: () => logEvent(logger, 'info', 'redis_recovered', { extra: { store: 'redis' } }),
+          })
+          deps.storeObserver?.redisUnavailable()
+        },
+        onRecovered: () => {
+          logEvent(logger, 'info', 'redis_recovered', { extra: { store: 'redis' } })
+          deps.storeObserver?.redisRecovered()
+        },
       })
     : null
   const blockList = redis ? null : new DatabaseBlockList(deps.database.db, clock)

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { Readable, Writable } from 'node:stream'
 import { gzipSync } from 'node:zlib'
 import { analyzeLogsCommand } from '../../../src/cli/analyze-logs/index.ts'
+import { buildTestApp } from '../../support/app.ts'
 import { eventLine, logText, requestCompleteLine, requestReceivedLine } from '../../support/log-lines.ts'
 
 interface RunOptions {
@@ -278,6 +279,36 @@ describe('analyze-logs: the figures (CONTRACT §8)', () => {
     const fast = (await runJson(['--top', '20'], { stdin: text })).report
     assert.deepEqual(fast, naiveAnalysis(text, 20))
     assert.ok(fast.skipped_lines > 0 && fast.total_requests > 2900)
+  })
+})
+
+describe('analyze-logs: the lines the server writes', () => {
+  test('request lines with trace_id (CONTRACT §7) are read and counted like any other', async () => {
+    const t = await buildTestApp()
+    let lines: string[]
+    try {
+      const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+      for (let i = 0; i < 3; i++) await t.app.inject({ method: 'GET', url: '/healthz', headers: { traceparent } })
+      await t.app.inject({ method: 'GET', url: '/api/no-such-thing' }) // 404
+      await t.app.inject({ method: 'POST', url: '/api/logout', headers: { traceparent } }) // 403, csrf_violation
+      lines = t.logs().map((record) => JSON.stringify(record))
+    } finally {
+      await t.close()
+    }
+    const requestLines = lines.filter((line) => line.includes('"request_id"'))
+    assert.equal(requestLines.length, 11)
+    for (const line of requestLines) assert.match(line, /"trace_id":"[0-9a-f]{32}"/)
+    const text = logText(lines)
+    const { report } = await runJson(['--top', '5'], { stdin: text })
+    assert.deepEqual(
+      [report.total_requests, report.error_requests, report.skipped_lines, report.security_events.csrf_violation],
+      [5, 2, 0, 1],
+    )
+    assert.deepEqual(report.top_errors.map((e: { path: string; count: number }) => [e.path, e.count]).sort(), [
+      ['/api/logout', 1],
+      ['/api/no-such-thing', 1],
+    ])
+    assert.deepEqual(report, naiveAnalysis(text, 5))
   })
 })
 
