@@ -7,8 +7,9 @@ Reads Lectern's JSON logs and reports requests, error rates, latency percentiles
 frequent errors and security events, and whether an alert threshold is crossed.
 
 Input: files (plain or gzip-compressed), directories (every *.log, *.jsonl or *.ndjson file
-in them, compressed or not: rotated files by the date in their names, then the live file),
-or "-" for standard input, which is also read when no input is named.
+in them and their rotated copies: NAME.log.1, NAME.log-20261123, NAME.log.2026-11-23,
+NAME.2026-11-23.log, each plain or .gz; not NAME.log.bak), or "-" for standard input, which
+is also read when no input is named.
 
 Options:
   --last-minutes N            only lines of the N minutes before now

@@ -430,6 +430,27 @@ describe('analyze-logs: inputs', () => {
     assert.equal(report.skipped_lines, 0)
   })
 
+  test('a directory with the rotated names of other tools, each plain and gz; backups and others ignored', async () => {
+    // A distinct count per file, so a file missed or read twice shows in the total.
+    const files: Array<[string, number]> = [
+      ['lectern.log', 1],
+      ['lectern.log.1', 2],
+      ['lectern.log.2.gz', 4],
+      ['lectern.log-20261123', 8],
+      ['lectern.log-20261122.gz', 16],
+      ['lectern.log.2026-11-23', 32],
+      ['lectern.log.2026-11-22.gz', 64],
+    ]
+    for (const [name, count] of files)
+      await logFile(`others/${name}`, name.endsWith('.gz') ? gzipSync(part(0, count)) : part(0, count))
+    await logFile('others/lectern.log.bak', part(0, 128))
+    await logFile('others/lectern.log.1.bak', part(0, 128))
+    await logFile('others/other.txt', part(0, 128))
+    const { report } = await runJson([join(dir, 'others')])
+    assert.equal(report.total_requests, 127)
+    assert.equal(report.skipped_lines, 0)
+  })
+
   test('standard input: the default, or "-", plain or gzip-compressed, in any chunking', async () => {
     const text = part(0, 5)
     assert.equal((await runJson([], { stdin: text })).report.total_requests, 5)
