@@ -1,3 +1,4 @@
+import { ConfigError, parseDuration } from '../../config/parse.ts'
 import { describeArgsProblem, parseCommandLine } from '../args.ts'
 import { epochMsFromUtcFields } from './timestamp.ts'
 
@@ -19,6 +20,8 @@ Options:
   --error-rate-threshold R    alert when the error rate (0..1) is above R (default 0.01)
   --p95-threshold-ms MS       alert when the p95 latency is above MS ms (default 1000)
   --json                      print one JSON object instead of the report
+  --bucket DURATION           also the figures per bucket of time (90s, 5m, 1h, 1d): a
+                              timeline, at most 10,000 buckets in the window
   -h, --help                  print this help
 
 Instants are ISO 8601, e.g. 2026-11-23T10:00:00Z or 2026-11-23 (midnight); without a
@@ -43,6 +46,8 @@ export interface AnalyzeOptions {
   topErrors: number
   errorRateThreshold: number
   p95ThresholdMs: number
+  /** --bucket: the length of a timeline bucket in ms, or null for no timeline. */
+  bucketMs: number | null
 }
 
 export type ParsedArgs =
@@ -57,6 +62,7 @@ const OPTIONS = {
   top: { type: 'string' },
   'error-rate-threshold': { type: 'string' },
   'p95-threshold-ms': { type: 'string' },
+  bucket: { type: 'string' },
   json: { type: 'boolean' },
 } as const
 type ValueOption = Exclude<keyof typeof OPTIONS, 'json'>
@@ -81,6 +87,7 @@ function parse(argv: readonly string[]): ParsedArgs {
     topErrors: DEFAULT_TOP_ERRORS,
     errorRateThreshold: DEFAULT_ERROR_RATE_THRESHOLD,
     p95ThresholdMs: DEFAULT_P95_THRESHOLD_MS,
+    bucketMs: null,
   }
   const args = parseCommandLine(argv, OPTIONS)
   if (args.help) return { kind: 'help' }
@@ -134,6 +141,9 @@ function applyValueOption(options: AnalyzeOptions, option: ValueOption, value: s
     case 'p95-threshold-ms':
       options.p95ThresholdMs = parseDecimal(name, value)
       return
+    case 'bucket':
+      options.bucketMs = parseBucket(name, value)
+      return
   }
 }
 
@@ -144,6 +154,16 @@ function parseDecimal(name: string, value: string): number {
   const number = Number(value)
   if (!Number.isFinite(number)) throw new UsageError(`${name} is out of range: "${value}"`)
   return number
+}
+
+/** The configuration's durations (90s, 5m, 1h, 1d, or bare seconds), at least one second. */
+function parseBucket(name: string, value: string): number {
+  try {
+    return parseDuration(value, name)
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    throw new UsageError(`${name} needs a duration of at least 1s, such as 90s, 5m, 1h or 1d, got "${value}"`)
+  }
 }
 
 const INSTANT =

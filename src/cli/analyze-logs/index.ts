@@ -5,6 +5,7 @@ import { InputError, resolveInputs } from './inputs.ts'
 import { QUIET_PROGRESS, terminalProgress } from './progress.ts'
 import { renderJson, renderText } from './report.ts'
 import { LogStats } from './stats.ts'
+import { Timeline, TimelineTooLongError, MAX_TIMELINE_BUCKETS, tooManyBuckets } from './timeline.ts'
 import { windowContains, windowFromOptions } from './window.ts'
 
 const EXIT_OK = 0
@@ -29,13 +30,14 @@ export async function analyzeLogsCommand(argv: string[], io: AnalyzeLogsIo): Pro
     io.stdout.write(USAGE)
     return EXIT_OK
   }
-  if (parsed.kind === 'usage-error') {
-    io.stderr.write(`lectern analyze-logs: ${parsed.message}\nRun "lectern analyze-logs --help" for usage.\n`)
-    return EXIT_USAGE_OR_INPUT
-  }
+  if (parsed.kind === 'usage-error') return usageError(io, parsed.message)
   const options = parsed.options
   const window = windowFromOptions(options, io.now())
-  const stats = new LogStats({ contains: windowContains(window), topErrors: options.topErrors })
+  const timeline = options.bucketMs === null ? null : new Timeline(options.bucketMs, window)
+  if (timeline !== null && (Timeline.bucketCount(window, timeline.bucketMs) ?? 0) > MAX_TIMELINE_BUCKETS) {
+    return usageError(io, tooManyBuckets(timeline.bucketMs))
+  }
+  const stats = new LogStats({ contains: windowContains(window), topErrors: options.topErrors, timeline })
   const progress = io.stderrIsTTY && !options.json ? terminalProgress(io.stderr, io.now) : QUIET_PROGRESS
   try {
     const inputs = await resolveInputs(options.inputs)
@@ -45,6 +47,8 @@ export async function analyzeLogsCommand(argv: string[], io: AnalyzeLogsIo): Pro
     await analyzeInputs(inputs, stats, { stdin: io.stdin, progress })
   } catch (error) {
     progress.finish()
+    // A window unbounded on one side is measured by its lines: too long shows only while reading.
+    if (error instanceof TimelineTooLongError) return usageError(io, error.message)
     if (!(error instanceof InputError)) throw error
     io.stderr.write(`lectern analyze-logs: ${error.message}\n`)
     return EXIT_USAGE_OR_INPUT
@@ -52,7 +56,18 @@ export async function analyzeLogsCommand(argv: string[], io: AnalyzeLogsIo): Pro
   const thresholds = { errorRate: options.errorRateThreshold, p95Ms: options.p95ThresholdMs }
   const summary = stats.summary()
   const alerts = evaluateAlerts(summary, thresholds)
-  const report = { summary, alerts, thresholds, window }
+  const report = {
+    summary,
+    alerts,
+    thresholds,
+    window,
+    timeline: timeline && { bucketMs: timeline.bucketMs, entries: timeline.entries() },
+  }
   io.stdout.write(options.json ? renderJson(report) : renderText(report))
   return alerts.length > 0 ? EXIT_ALERT : EXIT_OK
+}
+
+function usageError(io: AnalyzeLogsIo, message: string): number {
+  io.stderr.write(`lectern analyze-logs: ${message}\nRun "lectern analyze-logs --help" for usage.\n`)
+  return EXIT_USAGE_OR_INPUT
 }

@@ -96,6 +96,8 @@ const SMALLEST_MS = 1e-6
 const LARGEST_MS = 1e10
 const MIN_INDEX = Math.ceil(Math.log(SMALLEST_MS) / LOG_GAMMA)
 const MAX_INDEX = Math.ceil(Math.log(LARGEST_MS) / LOG_GAMMA)
+/** Below every real index: the bucket of durations under SMALLEST_MS, answered as 0. */
+export const ZERO_INDEX = MIN_INDEX - 1
 
 /**
  * Logarithmic buckets (the DDSketch layout): bucket i holds (γ^(i-1), γ^i], and answers
@@ -107,12 +109,9 @@ export class LogHistogram {
   private zeroCount = 0
 
   add(valueMs: number): void {
-    if (valueMs < SMALLEST_MS) {
-      this.zeroCount++
-      return
-    }
-    const index = Math.min(Math.ceil(Math.log(valueMs) / LOG_GAMMA), MAX_INDEX)
-    this.counts[index - MIN_INDEX] = (this.counts[index - MIN_INDEX] as number) + 1
+    const index = histogramIndexOf(valueMs)
+    if (index === ZERO_INDEX) this.zeroCount++
+    else this.counts[index - MIN_INDEX] = (this.counts[index - MIN_INDEX] as number) + 1
   }
 
   /** The value at a 1-based rank, within the relative accuracy. */
@@ -121,8 +120,19 @@ export class LogHistogram {
     if (seen >= rank) return 0
     for (let i = 0; i < this.counts.length; i++) {
       seen += this.counts[i] as number
-      if (seen >= rank) return (2 * GAMMA ** (i + MIN_INDEX)) / (GAMMA + 1)
+      if (seen >= rank) return histogramValueOf(i + MIN_INDEX)
     }
     return LARGEST_MS
   }
+}
+
+/** The histogram bucket of a value (ZERO_INDEX below a nanosecond): the same for every histogram, so counts add up exactly. */
+export function histogramIndexOf(valueMs: number): number {
+  if (valueMs < SMALLEST_MS) return ZERO_INDEX
+  return Math.min(Math.ceil(Math.log(valueMs) / LOG_GAMMA), MAX_INDEX)
+}
+
+/** What a histogram bucket answers for every value in it. */
+export function histogramValueOf(index: number): number {
+  return index === ZERO_INDEX ? 0 : (2 * GAMMA ** index) / (GAMMA + 1)
 }

@@ -2,6 +2,7 @@ import { ErrorGroups, type ErrorGroup } from './error-groups.ts'
 import { EVENT_ABSENT, EVENT_REQUEST_COMPLETE, SECURITY_EVENT_BASE, SECURITY_EVENT_NAMES } from './events.ts'
 import { LINE_BLANK, LINE_OBJECT, type LineFields } from './fields.ts'
 import { LatencyRecorder, type LatencyPercentiles } from './latency.ts'
+import type { Timeline } from './timeline.ts'
 
 /** The figures of CONTRACT §8, before alerts. */
 export interface LogSummary {
@@ -26,6 +27,8 @@ export interface LogStatsOptions {
   topErrors: number
   latencyExactCapacity?: number
   errorGroupCapacity?: number
+  /** With --bucket: the same lines, also counted per bucket of time. */
+  timeline?: Timeline | null
 }
 
 /**
@@ -43,12 +46,14 @@ export class LogStats {
   private readonly latency: LatencyRecorder
   private readonly errors: ErrorGroups
   private readonly contains: (timestampMs: number) => boolean
+  private readonly timeline: Timeline | null
 
   private readonly options: LogStatsOptions
 
   constructor(options: LogStatsOptions) {
     this.options = options
     this.contains = options.contains
+    this.timeline = options.timeline ?? null
     this.latency = new LatencyRecorder(options.latencyExactCapacity)
     this.errors = new ErrorGroups(options.errorGroupCapacity ?? Math.max(10_000, options.topErrors * 10))
   }
@@ -73,6 +78,7 @@ export class LogStats {
       if (!this.contains(line.timestampMs)) return
       this.totalRequests++
       this.latency.record(durationMs)
+      this.timeline?.addRequest(line.timestampMs, status, durationMs)
       if (status >= 400) {
         this.errorRequests++
         if (status >= 500) this.serverErrorRequests++
@@ -81,6 +87,7 @@ export class LogStats {
     } else if (event >= SECURITY_EVENT_BASE && this.contains(line.timestampMs)) {
       this.securityCounts[event - SECURITY_EVENT_BASE] =
         (this.securityCounts[event - SECURITY_EVENT_BASE] as number) + 1
+      this.timeline?.addSecurityEvent(line.timestampMs)
     }
   }
 

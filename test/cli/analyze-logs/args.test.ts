@@ -25,6 +25,7 @@ describe('analyze-logs options', () => {
       topErrors: 10,
       errorRateThreshold: 0.01,
       p95ThresholdMs: 1000,
+      bucketMs: null,
     })
   })
 
@@ -52,6 +53,7 @@ describe('analyze-logs options', () => {
       topErrors: 3,
       errorRateThreshold: 0.05,
       p95ThresholdMs: 250.5,
+      bucketMs: null,
     })
     assert.equal(options(['--last-minutes', '15']).lastMinutes, 15)
     assert.deepEqual(options(['--', '--json']).inputs, ['--json'])
@@ -61,6 +63,17 @@ describe('analyze-logs options', () => {
     assert.equal(options(['--since', '2026-11-23']).sinceMs, Date.UTC(2026, 10, 23))
     assert.equal(options(['--since', '2026-11-23T10:15']).sinceMs, Date.UTC(2026, 10, 23, 10, 15))
     assert.equal(options(['--since', '2026-11-23 10:15:30']).sinceMs, Date.UTC(2026, 10, 23, 10, 15, 30))
+  })
+
+  test('--bucket takes the configuration’s durations: seconds, minutes, hours, days', () => {
+    assert.equal(options(['--bucket', '1']).bucketMs, 1000)
+    assert.equal(options(['--bucket', '90s']).bucketMs, 90_000)
+    assert.equal(options(['--bucket=5m']).bucketMs, 300_000)
+    assert.equal(options(['--bucket', '1h']).bucketMs, 3_600_000)
+    assert.equal(options(['--bucket', '1d']).bucketMs, 86_400_000)
+    for (const bad of ['0', '0m', '-5m', '1.5m', '5 minutes', '5w', '', 'm', '1e3'])
+      assert.match(usageError(['--bucket', bad]), /--bucket needs a duration of at least 1s, such as 90s, 5m/, bad)
+    assert.match(usageError(['--bucket']), /--bucket needs a value/)
   })
 
   test('--help and -h', () => {
