@@ -22,6 +22,8 @@ Options:
   --json                      print one JSON object instead of the report
   --bucket DURATION           also the figures per bucket of time (90s, 5m, 1h, 1d): a
                               timeline, at most 10,000 buckets in the window
+  --html FILE                 also write a self-contained HTML report with charts to FILE
+                              (mode 0600; without --bucket, a bucket length is chosen)
   -h, --help                  print this help
 
 Instants are ISO 8601, e.g. 2026-11-23T10:00:00Z or 2026-11-23 (midnight); without a
@@ -48,6 +50,8 @@ export interface AnalyzeOptions {
   p95ThresholdMs: number
   /** --bucket: the length of a timeline bucket in ms, or null for no timeline. */
   bucketMs: number | null
+  /** --html: where to write the HTML report, or null. */
+  htmlFile: string | null
 }
 
 export type ParsedArgs =
@@ -63,6 +67,7 @@ const OPTIONS = {
   'error-rate-threshold': { type: 'string' },
   'p95-threshold-ms': { type: 'string' },
   bucket: { type: 'string' },
+  html: { type: 'string' },
   json: { type: 'boolean' },
 } as const
 type ValueOption = Exclude<keyof typeof OPTIONS, 'json'>
@@ -88,6 +93,7 @@ function parse(argv: readonly string[]): ParsedArgs {
     errorRateThreshold: DEFAULT_ERROR_RATE_THRESHOLD,
     p95ThresholdMs: DEFAULT_P95_THRESHOLD_MS,
     bucketMs: null,
+    htmlFile: null,
   }
   const args = parseCommandLine(argv, OPTIONS)
   if (args.help) return { kind: 'help' }
@@ -143,6 +149,11 @@ function applyValueOption(options: AnalyzeOptions, option: ValueOption, value: s
       return
     case 'bucket':
       options.bucketMs = parseBucket(name, value)
+      return
+    case 'html':
+      if (value === '' || value === '-')
+        throw new UsageError(`${name} needs the path of the file to write, got "${value}"`)
+      options.htmlFile = value
       return
   }
 }

@@ -1,5 +1,6 @@
 import { evaluateAlerts } from './alerts.ts'
 import { analyzeInputs } from './analyze.ts'
+import { checkWritable, writeHtmlReport } from './html/index.ts'
 import { USAGE, parseAnalyzeArgs } from './args.ts'
 import { InputError, resolveInputs } from './inputs.ts'
 import { QUIET_PROGRESS, terminalProgress } from './progress.ts'
@@ -33,13 +34,20 @@ export async function analyzeLogsCommand(argv: string[], io: AnalyzeLogsIo): Pro
   if (parsed.kind === 'usage-error') return usageError(io, parsed.message)
   const options = parsed.options
   const window = windowFromOptions(options, io.now())
-  const timeline = options.bucketMs === null ? null : new Timeline(options.bucketMs, window)
+  // --html draws a timeline even without --bucket: one of an automatic bucket length.
+  const timeline =
+    options.bucketMs !== null
+      ? new Timeline(options.bucketMs, window)
+      : options.htmlFile !== null
+        ? new Timeline('auto', window)
+        : null
   if (timeline !== null && (Timeline.bucketCount(window, timeline.bucketMs) ?? 0) > MAX_TIMELINE_BUCKETS) {
     return usageError(io, tooManyBuckets(timeline.bucketMs))
   }
   const stats = new LogStats({ contains: windowContains(window), topErrors: options.topErrors, timeline })
   const progress = io.stderrIsTTY && !options.json ? terminalProgress(io.stderr, io.now) : QUIET_PROGRESS
   try {
+    if (options.htmlFile !== null) await checkWritable(options.htmlFile)
     const inputs = await resolveInputs(options.inputs)
     if (inputs.some((input) => input.kind === 'stdin') && (io.stdin as { isTTY?: boolean }).isTTY === true) {
       io.stderr.write('lectern analyze-logs: reading log lines from the terminal; end with Ctrl-D (or name a file)\n')
@@ -56,12 +64,17 @@ export async function analyzeLogsCommand(argv: string[], io: AnalyzeLogsIo): Pro
   const thresholds = { errorRate: options.errorRateThreshold, p95Ms: options.p95ThresholdMs }
   const summary = stats.summary()
   const alerts = evaluateAlerts(summary, thresholds)
-  const report = {
-    summary,
-    alerts,
-    thresholds,
-    window,
-    timeline: timeline && { bucketMs: timeline.bucketMs, entries: timeline.entries() },
+  const timelineEntries = timeline && { bucketMs: timeline.bucketMs, entries: timeline.entries() }
+  // An automatic timeline is the page's alone: the printed report has one only when asked for.
+  const report = { summary, alerts, thresholds, window, timeline: options.bucketMs === null ? null : timelineEntries }
+  if (options.htmlFile !== null && timelineEntries !== null) {
+    try {
+      await writeHtmlReport(options.htmlFile, { ...report, timeline: timelineEntries }, stats, io.now())
+    } catch (error) {
+      if (!(error instanceof InputError)) throw error
+      io.stderr.write(`lectern analyze-logs: ${error.message}\n`)
+      return EXIT_USAGE_OR_INPUT
+    }
   }
   io.stdout.write(options.json ? renderJson(report) : renderText(report))
   return alerts.length > 0 ? EXIT_ALERT : EXIT_OK

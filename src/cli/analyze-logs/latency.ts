@@ -15,6 +15,12 @@ export interface LatencyPercentiles {
   max: number
 }
 
+export interface LatencyBin {
+  fromMs: number
+  toMs: number
+  count: number
+}
+
 export class LatencyRecorder {
   private samples: Float64Array | null
   private sampleCount = 0
@@ -58,6 +64,38 @@ export class LatencyRecorder {
     const at = (percent: number) => this.valueAtRank(nearestRank(percent, n))
     if (this.samples !== null) this.samples.subarray(0, n).sort()
     return { p50: at(50), p95: at(95), p99: at(99), max: this.maxMs }
+  }
+
+  /**
+   * How the durations spread: `binCount` bins of equal width on a log scale from the smallest
+   * positive duration to the largest (latencies span orders of magnitude), each with its count.
+   * A duration of 0 counts in the first bin. Empty when there is no sample.
+   */
+  distribution(binCount: number): LatencyBin[] {
+    const n = this.sampleCount
+    if (n === 0) return []
+    const visitAll = (visit: (valueMs: number, count: number) => void) => {
+      if (this.samples !== null) for (let i = 0; i < n; i++) visit(this.samples[i] as number, 1)
+      else (this.histogram as LogHistogram).forEachBucket(visit)
+    }
+    let low = Infinity
+    visitAll((value) => {
+      if (value > 0 && value < low) low = value
+    })
+    const high = this.maxMs
+    if (!(low < high)) return [{ fromMs: Math.min(this.minMs, high), toMs: high, count: n }]
+    const logLow = Math.log(low)
+    const scale = binCount / (Math.log(high) - logLow)
+    const bins = Array.from({ length: binCount }, (_, i) => ({
+      fromMs: Math.exp(logLow + i / scale),
+      toMs: Math.exp(logLow + (i + 1) / scale),
+      count: 0,
+    }))
+    visitAll((value, count) => {
+      const i = value <= low ? 0 : Math.min(binCount - 1, Math.floor((Math.log(value) - logLow) * scale))
+      ;(bins[i] as LatencyBin).count += count
+    })
+    return bins
   }
 
   private valueAtRank(rank: number): number {
@@ -112,6 +150,14 @@ export class LogHistogram {
     const index = histogramIndexOf(valueMs)
     if (index === ZERO_INDEX) this.zeroCount++
     else this.counts[index - MIN_INDEX] = (this.counts[index - MIN_INDEX] as number) + 1
+  }
+
+  /** Each non-empty bucket's value (what it answers) and count, smallest first. */
+  forEachBucket(visit: (valueMs: number, count: number) => void): void {
+    if (this.zeroCount > 0) visit(0, this.zeroCount)
+    this.counts.forEach((count, i) => {
+      if (count > 0) visit(histogramValueOf(i + MIN_INDEX), count)
+    })
   }
 
   /** The value at a 1-based rank, within the relative accuracy. */

@@ -1,7 +1,7 @@
 import { ErrorGroups, type ErrorGroup } from './error-groups.ts'
 import { EVENT_ABSENT, EVENT_REQUEST_COMPLETE, SECURITY_EVENT_BASE, SECURITY_EVENT_NAMES } from './events.ts'
 import { LINE_BLANK, LINE_OBJECT, type LineFields } from './fields.ts'
-import { LatencyRecorder, type LatencyPercentiles } from './latency.ts'
+import { LatencyRecorder, type LatencyBin, type LatencyPercentiles } from './latency.ts'
 import type { Timeline } from './timeline.ts'
 
 /** The figures of CONTRACT §8, before alerts. */
@@ -94,6 +94,11 @@ export class LogStats {
   /** A line dropped before it could be read (longer than the line limit). */
   addSkipped(): void {
     this.skippedLines++
+  }
+
+  /** The spread of the requests' durations, for the HTML report's histogram. */
+  latencyDistribution(binCount: number): LatencyBin[] {
+    return this.latency.distribution(binCount)
   }
 
   summary(): LogSummary {

@@ -52,9 +52,20 @@ export interface BucketState {
 }
 
 export interface TimelineState {
+  bucketMs: number
   buckets: BucketState[]
   exact: boolean
 }
+
+/**
+ * Bucket lengths an automatic timeline (--html without --bucket) chooses from: each a
+ * multiple of the one before, so buckets regroup into longer ones exactly.
+ */
+const AUTO_BUCKETS_MS = [1, 5, 10, 30, 60, 300, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86_400, 7 * 86_400].map(
+  (seconds) => seconds * 1000,
+)
+/** An automatic timeline has at most this many buckets: bars a few pixels wide on a page. */
+export const AUTO_MAX_BUCKETS = 120
 
 class Bucket {
   requests = 0
@@ -88,6 +99,40 @@ class Bucket {
       this.samples[this.count] = durationMs
     }
     this.count++
+  }
+
+  /** Adds another bucket's figures, as if its lines had been recorded here. */
+  absorb(other: BucketState): void {
+    this.requests += other.requests
+    this.errors += other.errors
+    this.serverErrors += other.serverErrors
+    this.securityEvents += other.securityEvents
+    if (other.samples !== null) {
+      for (const value of other.samples) this.record(value)
+      return
+    }
+    this.toHistogram()
+    const histogram = this.histogram as Map<number, number>
+    for (const [index, count] of other.histogram ?? []) {
+      histogram.set(index, (histogram.get(index) ?? 0) + count)
+      this.count += count
+    }
+    this.minMs = Math.min(this.minMs, other.minMs)
+    this.maxMs = Math.max(this.maxMs, other.maxMs)
+  }
+
+  toState(): BucketState {
+    return {
+      index: this.index,
+      requests: this.requests,
+      errors: this.errors,
+      serverErrors: this.serverErrors,
+      securityEvents: this.securityEvents,
+      minMs: this.minMs,
+      maxMs: this.maxMs,
+      samples: this.samples === null ? null : this.samples.slice(0, this.count),
+      histogram: this.histogram === null ? null : [...this.histogram],
+    }
   }
 
   toHistogram(): void {
@@ -124,26 +169,32 @@ class Bucket {
 }
 
 export class Timeline {
-  readonly bucketMs: number
+  private bucketLength: number
   private readonly window: TimeWindow
-  private readonly buckets = new Map<number, Bucket>()
+  private buckets = new Map<number, Bucket>()
   /** Lines arrive in time order: the bucket of the previous line is most often the next one's. */
   private lastBucket: Bucket | null = null
   private minIndex = Infinity
   private maxIndex = -Infinity
   /** Bucket indexes fixed by the window's bounded sides (NaN when unbounded). */
-  private readonly firstIndex: number
-  private readonly lastIndex: number
+  private firstIndex = NaN
+  private lastIndex = NaN
   private sampleCount = 0
   private exact = true
   private readonly exactCapacity: number
+  /** Chooses (and lengthens) its own bucket so the window makes at most AUTO_MAX_BUCKETS. */
+  private readonly auto: boolean
 
-  constructor(bucketMs: number, window: TimeWindow, exactCapacity = DEFAULT_EXACT_CAPACITY) {
-    this.bucketMs = bucketMs
+  constructor(bucketMs: number | 'auto', window: TimeWindow, exactCapacity = DEFAULT_EXACT_CAPACITY) {
     this.window = window
     this.exactCapacity = exactCapacity
-    this.firstIndex = window.fromMs === null ? NaN : Math.floor(window.fromMs / bucketMs)
-    this.lastIndex = window.toMs === null ? NaN : lastIndexOf(window, bucketMs)
+    this.auto = bucketMs === 'auto'
+    this.bucketLength = bucketMs === 'auto' ? autoBucketFor(window) : bucketMs
+    this.fixIndexes()
+  }
+
+  get bucketMs(): number {
+    return this.bucketLength
   }
 
   get isExact(): boolean {
@@ -185,8 +236,8 @@ export class Timeline {
     for (let index = first; index <= last; index++) {
       const bucket = this.buckets.get(index)
       entries.push({
-        fromMs: Math.max(index * this.bucketMs, from),
-        toMs: Math.min((index + 1) * this.bucketMs, to),
+        fromMs: Math.max(index * this.bucketLength, from),
+        toMs: Math.min((index + 1) * this.bucketLength, to),
         requests: bucket?.requests ?? 0,
         errors: bucket?.errors ?? 0,
         serverErrors: bucket?.serverErrors ?? 0,
@@ -199,68 +250,94 @@ export class Timeline {
 
   /** The figures so far, to send to another thread; the samples are copies it may own. */
   toState(): TimelineState {
-    const buckets = [...this.buckets.values()].map((b): BucketState => ({
-      index: b.index,
-      requests: b.requests,
-      errors: b.errors,
-      serverErrors: b.serverErrors,
-      securityEvents: b.securityEvents,
-      minMs: b.minMs,
-      maxMs: b.maxMs,
-      samples: b.samples === null ? null : b.samples.slice(0, b.count),
-      histogram: b.histogram === null ? null : [...b.histogram],
-    }))
-    return { buckets, exact: this.exact }
+    return {
+      bucketMs: this.bucketLength,
+      buckets: [...this.buckets.values()].map((b) => b.toState()),
+      exact: this.exact,
+    }
   }
 
-  /** Adds another timeline's figures (same bucket length and window): the result is what one pass over both inputs gives. */
+  /**
+   * Adds another timeline's figures (same window; the same bucket, or for automatic ones
+   * either's): the result is what one pass over both inputs gives.
+   */
   merge(state: TimelineState): void {
+    if (state.bucketMs > this.bucketLength) this.regroup(state.bucketMs)
     for (const other of state.buckets) {
-      const bucket = this.bucketAt(other.index)
-      bucket.requests += other.requests
-      bucket.errors += other.errors
-      bucket.serverErrors += other.serverErrors
-      bucket.securityEvents += other.securityEvents
-      if (other.samples !== null) {
-        for (const value of other.samples) bucket.record(value)
-        this.sampleCount += other.samples.length
-      } else {
-        bucket.toHistogram()
-        const histogram = bucket.histogram as Map<number, number>
-        for (const [index, count] of other.histogram ?? []) {
-          histogram.set(index, (histogram.get(index) ?? 0) + count)
-          bucket.count += count
-          this.sampleCount += count
-        }
-        bucket.minMs = Math.min(bucket.minMs, other.minMs)
-        bucket.maxMs = Math.max(bucket.maxMs, other.maxMs)
+      const index = Math.floor((other.index * state.bucketMs) / this.bucketLength)
+      if (this.auto && this.exceeds(index, AUTO_MAX_BUCKETS)) {
+        this.regroup(this.autoBucketToFit(index * this.bucketLength))
+        this.merge({ ...state, buckets: state.buckets.slice(state.buckets.indexOf(other)) })
+        return
       }
+      this.bucketAt(index).absorb(other)
+      this.sampleCount += other.samples?.length ?? 0
+      for (const [, count] of other.histogram ?? []) this.sampleCount += count
     }
     if ((!state.exact || this.sampleCount > this.exactCapacity) && this.exact) this.toHistograms()
   }
 
   private bucketOf(timestampMs: number): Bucket {
-    let index = Math.floor(timestampMs / this.bucketMs)
-    if (index > this.lastIndex) index = this.lastIndex // only the instant at a bounded end on a boundary
+    let index = this.indexOf(timestampMs)
     const last = this.lastBucket
     if (last !== null && last.index === index) return last
+    if (this.auto && this.exceeds(index, AUTO_MAX_BUCKETS)) {
+      this.regroup(this.autoBucketToFit(timestampMs))
+      index = this.indexOf(timestampMs)
+    }
     return (this.lastBucket = this.bucketAt(index))
+  }
+
+  private indexOf(timestampMs: number): number {
+    const index = Math.floor(timestampMs / this.bucketLength)
+    return index > this.lastIndex ? this.lastIndex : index // only the instant at a bounded end on a boundary
+  }
+
+  /** Whether a bucket at `index` would make the timeline longer than `limit` buckets. */
+  private exceeds(index: number, limit: number): boolean {
+    const minIndex = Math.min(this.minIndex, index)
+    const maxIndex = Math.max(this.maxIndex, index)
+    const first = Number.isNaN(this.firstIndex) ? minIndex : Math.min(this.firstIndex, minIndex)
+    const last = Number.isNaN(this.lastIndex) ? maxIndex : Math.max(this.lastIndex, maxIndex)
+    return last - first + 1 > limit
   }
 
   private bucketAt(index: number): Bucket {
     let bucket = this.buckets.get(index)
     if (bucket !== undefined) return bucket
-    const minIndex = Math.min(this.minIndex, index)
-    const maxIndex = Math.max(this.maxIndex, index)
-    const first = Number.isNaN(this.firstIndex) ? minIndex : Math.min(this.firstIndex, minIndex)
-    const last = Number.isNaN(this.lastIndex) ? maxIndex : Math.max(this.lastIndex, maxIndex)
-    if (last - first + 1 > MAX_TIMELINE_BUCKETS) throw new TimelineTooLongError(tooManyBuckets(this.bucketMs))
-    this.minIndex = minIndex
-    this.maxIndex = maxIndex
+    if (this.exceeds(index, MAX_TIMELINE_BUCKETS)) throw new TimelineTooLongError(tooManyBuckets(this.bucketLength))
+    this.minIndex = Math.min(this.minIndex, index)
+    this.maxIndex = Math.max(this.maxIndex, index)
     bucket = new Bucket(index)
     if (!this.exact) bucket.toHistogram()
     this.buckets.set(index, bucket)
     return bucket
+  }
+
+  /** The shortest automatic bucket, no shorter than now, that holds the lines so far and one at `timestampMs`. */
+  private autoBucketToFit(timestampMs: number): number {
+    const seenFrom = Math.min(this.minIndex * this.bucketLength, timestampMs)
+    const seenTo = Math.max((this.maxIndex + 1) * this.bucketLength - 1, timestampMs)
+    const span = { fromMs: this.window.fromMs ?? seenFrom, toMs: this.window.toMs ?? seenTo }
+    return autoBucketFor(span, this.bucketLength)
+  }
+
+  /** Regroups every bucket into buckets of `bucketMs`, a multiple of the current length: exact, as the lines are kept. */
+  private regroup(bucketMs: number): void {
+    const oldMs = this.bucketLength
+    const old = [...this.buckets.values()]
+    this.bucketLength = bucketMs
+    this.buckets = new Map()
+    this.lastBucket = null
+    this.minIndex = Infinity
+    this.maxIndex = -Infinity
+    this.fixIndexes()
+    for (const bucket of old) this.bucketAt(this.indexOf(bucket.index * oldMs)).absorb(bucket.toState())
+  }
+
+  private fixIndexes(): void {
+    this.firstIndex = this.window.fromMs === null ? NaN : Math.floor(this.window.fromMs / this.bucketLength)
+    this.lastIndex = this.window.toMs === null ? NaN : lastIndexOf(this.window, this.bucketLength)
   }
 
   /** Past the exact capacity every bucket keeps a histogram (±0.5%), as the global percentiles do. */
@@ -268,6 +345,19 @@ export class Timeline {
     this.exact = false
     for (const bucket of this.buckets.values()) bucket.toHistogram()
   }
+}
+
+/** The shortest automatic bucket (at least `atLeastMs`) that cuts the span into at most AUTO_MAX_BUCKETS. */
+function autoBucketFor(span: TimeWindow, atLeastMs = 0): number {
+  if (span.fromMs === null || span.toMs === null) return Math.max(AUTO_BUCKETS_MS[0] as number, atLeastMs)
+  for (const bucketMs of AUTO_BUCKETS_MS) {
+    if (bucketMs < atLeastMs) continue
+    if ((Timeline.bucketCount(span, bucketMs) as number) <= AUTO_MAX_BUCKETS) return bucketMs
+  }
+  // Longer than 120 weeks: keep doubling the longest, which stays a multiple of every shorter one.
+  let bucketMs = Math.max(AUTO_BUCKETS_MS.at(-1) as number, atLeastMs)
+  while ((Timeline.bucketCount(span, bucketMs) as number) > AUTO_MAX_BUCKETS) bucketMs *= 2
+  return bucketMs
 }
 
 /** The last bucket of a window bounded on the right: an end on a boundary closes the bucket before. */

@@ -26,6 +26,7 @@ describe('analyze-logs options', () => {
       errorRateThreshold: 0.01,
       p95ThresholdMs: 1000,
       bucketMs: null,
+      htmlFile: null,
     })
   })
 
@@ -54,6 +55,7 @@ describe('analyze-logs options', () => {
       errorRateThreshold: 0.05,
       p95ThresholdMs: 250.5,
       bucketMs: null,
+      htmlFile: null,
     })
     assert.equal(options(['--last-minutes', '15']).lastMinutes, 15)
     assert.deepEqual(options(['--', '--json']).inputs, ['--json'])
@@ -74,6 +76,7 @@ describe('analyze-logs options', () => {
     for (const bad of ['0', '0m', '-5m', '1.5m', '5 minutes', '5w', '', 'm', '1e3'])
       assert.match(usageError(['--bucket', bad]), /--bucket needs a duration of at least 1s, such as 90s, 5m/, bad)
     assert.match(usageError(['--bucket']), /--bucket needs a value/)
+    assert.equal(options(['--html', 'out/report.html']).htmlFile, 'out/report.html')
   })
 
   test('--help and -h', () => {

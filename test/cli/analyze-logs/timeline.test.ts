@@ -67,6 +67,25 @@ describe('timeline buckets', () => {
     assert.equal(timeline.entries().length, 10_000)
   })
 
+  test('an automatic timeline lengthens its bucket as lines come, regrouping exactly', () => {
+    const lines = requests(4000, 3)
+      .map(([at, status, duration]): [number, number, number] => [START + (at - START) * 24, status, duration]) // 4 hours
+      .sort(([a], [b]) => a - b)
+    const open = { fromMs: null, toMs: null }
+    const auto = fill(new Timeline('auto', open), lines)
+    assert.equal(auto.bucketMs, 300_000) // 4 hours: 5 minutes makes 48 buckets, 1 minute 240
+    assert.deepEqual(auto.entries(), fill(new Timeline(300_000, open), lines).entries())
+    // Two automatic timelines that chose different lengths merge into the longer one, exactly.
+    const short = fill(new Timeline('auto', open), lines.slice(0, 100))
+    const long = fill(new Timeline('auto', open), lines.slice(100))
+    assert.ok(short.bucketMs < long.bucketMs)
+    short.merge(long.toState())
+    assert.equal(short.bucketMs, 300_000)
+    assert.deepEqual(short.entries(), auto.entries())
+    // With a bounded window the length is chosen from it at once.
+    assert.equal(new Timeline('auto', window).bucketMs, 5000) // 10 minutes: 120 buckets of 5 s
+  })
+
   test('bucketCount: known before reading when both sides are bounded', () => {
     assert.equal(Timeline.bucketCount(window, 60_000), 10)
     assert.equal(Timeline.bucketCount({ fromMs: START + 1, toMs: START + 600_001 }, 60_000), 11)
