@@ -5,9 +5,10 @@ import { USAGE, parseAnalyzeArgs } from './args.ts'
 import { InputError, resolveInputs } from './inputs.ts'
 import { QUIET_PROGRESS, terminalProgress } from './progress.ts'
 import { renderJson, renderText } from './report.ts'
-import { LogStats } from './stats.ts'
+import { defaultParallelOptions, type ParallelOptions } from './parallel/index.ts'
+import { createStats, type StatsConfig } from './stats-config.ts'
 import { Timeline, TimelineTooLongError, MAX_TIMELINE_BUCKETS, tooManyBuckets } from './timeline.ts'
-import { windowContains, windowFromOptions } from './window.ts'
+import { windowFromOptions } from './window.ts'
 
 const EXIT_OK = 0
 const EXIT_ALERT = 1
@@ -19,6 +20,8 @@ export interface AnalyzeLogsIo {
   stderr: NodeJS.WritableStream
   now: () => Date
   stderrIsTTY: boolean
+  /** When large files are scanned by worker threads too (default: every core, files from 64 MiB). */
+  parallel?: ParallelOptions
 }
 
 /**
@@ -35,16 +38,12 @@ export async function analyzeLogsCommand(argv: string[], io: AnalyzeLogsIo): Pro
   const options = parsed.options
   const window = windowFromOptions(options, io.now())
   // --html draws a timeline even without --bucket: one of an automatic bucket length.
-  const timeline =
-    options.bucketMs !== null
-      ? new Timeline(options.bucketMs, window)
-      : options.htmlFile !== null
-        ? new Timeline('auto', window)
-        : null
-  if (timeline !== null && (Timeline.bucketCount(window, timeline.bucketMs) ?? 0) > MAX_TIMELINE_BUCKETS) {
-    return usageError(io, tooManyBuckets(timeline.bucketMs))
+  const bucket = options.bucketMs ?? (options.htmlFile !== null ? 'auto' : null)
+  if (options.bucketMs !== null && (Timeline.bucketCount(window, options.bucketMs) ?? 0) > MAX_TIMELINE_BUCKETS) {
+    return usageError(io, tooManyBuckets(options.bucketMs))
   }
-  const stats = new LogStats({ contains: windowContains(window), topErrors: options.topErrors, timeline })
+  const statsConfig: StatsConfig = { window, topErrors: options.topErrors, bucket }
+  const { stats, timeline } = createStats(statsConfig)
   const progress = io.stderrIsTTY && !options.json ? terminalProgress(io.stderr, io.now) : QUIET_PROGRESS
   try {
     if (options.htmlFile !== null) await checkWritable(options.htmlFile)
@@ -52,7 +51,8 @@ export async function analyzeLogsCommand(argv: string[], io: AnalyzeLogsIo): Pro
     if (inputs.some((input) => input.kind === 'stdin') && (io.stdin as { isTTY?: boolean }).isTTY === true) {
       io.stderr.write('lectern analyze-logs: reading log lines from the terminal; end with Ctrl-D (or name a file)\n')
     }
-    await analyzeInputs(inputs, stats, { stdin: io.stdin, progress })
+    const parallel = { config: statsConfig, options: io.parallel ?? defaultParallelOptions() }
+    await analyzeInputs(inputs, stats, { stdin: io.stdin, progress, parallel })
   } catch (error) {
     progress.finish()
     // A window unbounded on one side is measured by its lines: too long shows only while reading.

@@ -21,6 +21,20 @@ export interface LatencyBin {
   count: number
 }
 
+/** A recorder's figures in a form that crosses to another thread (structured clone). */
+export interface LatencyState {
+  count: number
+  minMs: number
+  maxMs: number
+  samples: Float64Array | null
+  histogram: HistogramState | null
+}
+
+export interface HistogramState {
+  zeroCount: number
+  counts: Float64Array
+}
+
 export class LatencyRecorder {
   private samples: Float64Array | null
   private sampleCount = 0
@@ -55,6 +69,34 @@ export class LatencyRecorder {
       }
     }
     ;(this.histogram as LogHistogram).add(durationMs)
+  }
+
+  /** The samples so far (a copy another thread may own), or the histogram's counts past the capacity. */
+  toState(): LatencyState {
+    return {
+      count: this.sampleCount,
+      minMs: this.minMs,
+      maxMs: this.maxMs,
+      samples: this.samples === null ? null : this.samples.slice(0, this.sampleCount),
+      histogram: this.histogram === null ? null : this.histogram.toState(),
+    }
+  }
+
+  /**
+   * Adds another recorder's samples: the same percentiles as one recorder fed both. Exact
+   * while the two hold no more than exactCapacity samples together; past it, both become one
+   * histogram, whose counts add up exactly (every histogram has the same buckets).
+   */
+  merge(state: LatencyState): void {
+    if (state.samples !== null) {
+      for (let i = 0; i < state.samples.length; i++) this.record(state.samples[i] as number)
+      return
+    }
+    if (this.histogram === null) this.makeRoom(true)
+    ;(this.histogram as LogHistogram).mergeState(state.histogram as HistogramState)
+    this.sampleCount += state.count
+    this.minMs = Math.min(this.minMs, state.minMs)
+    this.maxMs = Math.max(this.maxMs, state.maxMs)
   }
 
   /** Nearest-rank p50/p95/p99 and the maximum; null when there is no sample. */
@@ -104,11 +146,11 @@ export class LatencyRecorder {
     return Math.min(Math.max(estimate, this.minMs), this.maxMs)
   }
 
-  private makeRoom(): void {
+  private makeRoom(toHistogram = false): void {
     const samples = this.samples as Float64Array
-    if (samples.length >= this.exactCapacity) {
+    if (samples.length >= this.exactCapacity || toHistogram) {
       const histogram = new LogHistogram()
-      for (let i = 0; i < samples.length; i++) histogram.add(samples[i] as number)
+      for (let i = 0; i < this.sampleCount && i < samples.length; i++) histogram.add(samples[i] as number)
       this.histogram = histogram
       this.samples = null
       return
@@ -150,6 +192,16 @@ export class LogHistogram {
     const index = histogramIndexOf(valueMs)
     if (index === ZERO_INDEX) this.zeroCount++
     else this.counts[index - MIN_INDEX] = (this.counts[index - MIN_INDEX] as number) + 1
+  }
+
+  toState(): HistogramState {
+    return { zeroCount: this.zeroCount, counts: this.counts.slice() }
+  }
+
+  mergeState(state: HistogramState): void {
+    this.zeroCount += state.zeroCount
+    for (let i = 0; i < this.counts.length; i++)
+      this.counts[i] = (this.counts[i] as number) + (state.counts[i] as number)
   }
 
   /** Each non-empty bucket's value (what it answers) and count, smallest first. */

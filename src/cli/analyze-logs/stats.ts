@@ -1,8 +1,8 @@
-import { ErrorGroups, type ErrorGroup } from './error-groups.ts'
+import { ErrorGroups, type ErrorGroup, type ErrorGroupsState } from './error-groups.ts'
 import { EVENT_ABSENT, EVENT_REQUEST_COMPLETE, SECURITY_EVENT_BASE, SECURITY_EVENT_NAMES } from './events.ts'
 import { LINE_BLANK, LINE_OBJECT, type LineFields } from './fields.ts'
-import { LatencyRecorder, type LatencyBin, type LatencyPercentiles } from './latency.ts'
-import type { Timeline } from './timeline.ts'
+import { LatencyRecorder, type LatencyBin, type LatencyPercentiles, type LatencyState } from './latency.ts'
+import type { Timeline, TimelineState } from './timeline.ts'
 
 /** The figures of CONTRACT §8, before alerts. */
 export interface LogSummary {
@@ -20,6 +20,18 @@ export interface LogSummary {
   topErrorsMaxUndercount: number
   securityEvents: Record<string, number>
   skippedLines: number
+}
+
+/** What LogStats has counted, in a form that crosses to another thread and merges exactly. */
+export interface LogStatsState {
+  totalRequests: number
+  errorRequests: number
+  serverErrorRequests: number
+  skippedLines: number
+  securityCounts: Float64Array
+  latency: LatencyState
+  errors: ErrorGroupsState
+  timeline: TimelineState | null
 }
 
 export interface LogStatsOptions {
@@ -94,6 +106,36 @@ export class LogStats {
   /** A line dropped before it could be read (longer than the line limit). */
   addSkipped(): void {
     this.skippedLines++
+  }
+
+  toState(): LogStatsState {
+    return {
+      totalRequests: this.totalRequests,
+      errorRequests: this.errorRequests,
+      serverErrorRequests: this.serverErrorRequests,
+      skippedLines: this.skippedLines,
+      securityCounts: this.securityCounts.slice(),
+      latency: this.latency.toState(),
+      errors: this.errors.toState(),
+      timeline: this.timeline?.toState() ?? null,
+    }
+  }
+
+  /**
+   * Adds the figures another LogStats (same options) counted from other lines: every figure is
+   * then what one LogStats fed all the lines gives — counts and exact percentiles alike (see
+   * LatencyRecorder.merge; the top errors past their capacity, see ErrorGroups.merge).
+   */
+  merge(state: LogStatsState): void {
+    this.totalRequests += state.totalRequests
+    this.errorRequests += state.errorRequests
+    this.serverErrorRequests += state.serverErrorRequests
+    this.skippedLines += state.skippedLines
+    for (let i = 0; i < this.securityCounts.length; i++)
+      this.securityCounts[i] = (this.securityCounts[i] as number) + (state.securityCounts[i] as number)
+    this.latency.merge(state.latency)
+    this.errors.merge(state.errors)
+    if (state.timeline !== null) this.timeline?.merge(state.timeline)
   }
 
   /** The spread of the requests' durations, for the HTML report's histogram. */
