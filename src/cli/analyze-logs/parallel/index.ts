@@ -39,7 +39,7 @@ export function defaultParallelOptions(): ParallelOptions {
 }
 
 // Node strips the worker's types as it does the rest (it inherits the process's flags: docs/adr/0014).
-const WORKER_URL = new URL('./scan-worker.ts', import.meta.url)
+const WORKER_URL = new URL('./worker-entry.ts', import.meta.url)
 
 interface ScanWorker {
   worker: Worker
