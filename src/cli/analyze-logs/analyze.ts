@@ -1,16 +1,20 @@
 import type { LogInput } from './inputs.ts'
 import { LogLineScanner } from './line-scanner.ts'
-import { LineSplitter } from './line-splitter.ts'
+import { LineSplitter, MAX_LINE_BYTES } from './line-splitter.ts'
+import { ParallelScan, type ParallelOptions } from './parallel/index.ts'
 import type { Progress } from './progress.ts'
 import { readInputChunks } from './read.ts'
+import type { StatsConfig } from './stats-config.ts'
 import type { LogStats } from './stats.ts'
-
-/** Longer lines are skipped: no log line of Lectern's comes near, and it bounds the carry buffer. */
-export const MAX_LINE_BYTES = 1024 * 1024
 
 export interface AnalyzeDeps {
   stdin: NodeJS.ReadableStream
   progress: Progress
+  /**
+   * With these, large plain files are scanned by worker threads too (parallel/index.ts):
+   * `config` is what `stats` was made from, for the workers to make theirs alike.
+   */
+  parallel?: { config: StatsConfig; options: ParallelOptions }
 }
 
 /** Reads every input in order, line by line, into `stats`. Throws InputError on unreadable input. */
@@ -31,14 +35,32 @@ export async function analyzeInputs(inputs: readonly LogInput[], stats: LogStats
     },
     MAX_LINE_BYTES,
   )
-  for (const [index, input] of inputs.entries()) {
-    for await (const chunk of readInputChunks(input, deps.stdin)) {
-      splitter.push(chunk)
-      bytesRead += chunk.length
-      deps.progress.update({ name: input.name, index, count: inputs.length }, bytesRead, linesRead)
+  const parallel = deps.parallel === undefined ? null : new ParallelScan(deps.parallel.config, deps.parallel.options)
+  try {
+    for (const [index, input] of inputs.entries()) {
+      const shown = { name: input.name, index, count: inputs.length }
+      if (parallel !== null && input.kind === 'file') {
+        const before = { bytes: bytesRead, lines: linesRead }
+        const scanned = await parallel.scanFile(input.path, input.name, stats, (bytes, lines) =>
+          deps.progress.update(shown, before.bytes + bytes, before.lines + lines),
+        )
+        if (scanned !== null) {
+          bytesRead += scanned.bytes
+          linesRead += scanned.lines
+          continue
+        }
+      }
+      for await (const chunk of readInputChunks(input, deps.stdin)) {
+        splitter.push(chunk)
+        bytesRead += chunk.length
+        deps.progress.update(shown, bytesRead, linesRead)
+      }
+      // A file's last line ends with the file, newline or not.
+      splitter.end()
     }
-    // A file's last line ends with the file, newline or not.
-    splitter.end()
+    await parallel?.finish(stats)
+  } finally {
+    await parallel?.close()
   }
   deps.progress.finish()
 }

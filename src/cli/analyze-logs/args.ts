@@ -1,3 +1,4 @@
+import { ConfigError, parseDuration } from '../../config/parse.ts'
 import { describeArgsProblem, parseCommandLine } from '../args.ts'
 import { epochMsFromUtcFields } from './timestamp.ts'
 
@@ -7,8 +8,9 @@ Reads Lectern's JSON logs and reports requests, error rates, latency percentiles
 frequent errors and security events, and whether an alert threshold is crossed.
 
 Input: files (plain or gzip-compressed), directories (every *.log, *.jsonl or *.ndjson file
-in them, compressed or not: rotated files by the date in their names, then the live file),
-or "-" for standard input, which is also read when no input is named.
+in them and their rotated copies: NAME.log.1, NAME.log-20261123, NAME.log.2026-11-23,
+NAME.2026-11-23.log, each plain or .gz; not NAME.log.bak), or "-" for standard input, which
+is also read when no input is named.
 
 Options:
   --last-minutes N            only lines of the N minutes before now
@@ -22,6 +24,10 @@ Options:
                               rotate; report the last --last-minutes N (default 5) every
                               --interval S seconds, until SIGINT or SIGTERM (exit 0)
   --interval S                with --follow, seconds between reports (default 5, 0.1 to 3600)
+  --bucket DURATION           also the figures per bucket of time (90s, 5m, 1h, 1d): a
+                              timeline, at most 10,000 buckets in the window
+  --html FILE                 also write a self-contained HTML report with charts to FILE
+                              (mode 0600; without --bucket, a bucket length is chosen)
   -h, --help                  print this help
 
 Instants are ISO 8601, e.g. 2026-11-23T10:00:00Z or 2026-11-23 (midnight); without a
@@ -57,6 +63,10 @@ export interface AnalyzeOptions {
   follow: boolean
   /** --interval; null when not given. */
   intervalSeconds: number | null
+  /** --bucket: the length of a timeline bucket in ms, or null for no timeline. */
+  bucketMs: number | null
+  /** --html: where to write the HTML report, or null. */
+  htmlFile: string | null
 }
 
 export type ParsedArgs =
@@ -72,6 +82,8 @@ const OPTIONS = {
   'error-rate-threshold': { type: 'string' },
   'p95-threshold-ms': { type: 'string' },
   interval: { type: 'string' },
+  bucket: { type: 'string' },
+  html: { type: 'string' },
   json: { type: 'boolean' },
   follow: { type: 'boolean' },
 } as const
@@ -99,6 +111,8 @@ function parse(argv: readonly string[]): ParsedArgs {
     p95ThresholdMs: DEFAULT_P95_THRESHOLD_MS,
     follow: false,
     intervalSeconds: null,
+    bucketMs: null,
+    htmlFile: null,
   }
   const args = parseCommandLine(argv, OPTIONS)
   if (args.help) return { kind: 'help' }
@@ -164,6 +178,14 @@ function applyValueOption(options: AnalyzeOptions, option: ValueOption, value: s
       options.intervalSeconds = seconds
       return
     }
+    case 'bucket':
+      options.bucketMs = parseBucket(name, value)
+      return
+    case 'html':
+      if (value === '' || value === '-')
+        throw new UsageError(`${name} needs the path of the file to write, got "${value}"`)
+      options.htmlFile = value
+      return
   }
 }
 
@@ -192,6 +214,16 @@ function parseDecimal(name: string, value: string): number {
   const number = Number(value)
   if (!Number.isFinite(number)) throw new UsageError(`${name} is out of range: "${value}"`)
   return number
+}
+
+/** The configuration's durations (90s, 5m, 1h, 1d, or bare seconds), at least one second. */
+function parseBucket(name: string, value: string): number {
+  try {
+    return parseDuration(value, name)
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    throw new UsageError(`${name} needs a duration of at least 1s, such as 90s, 5m, 1h or 1d, got "${value}"`)
+  }
 }
 
 const INSTANT =

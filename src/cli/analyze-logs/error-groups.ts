@@ -4,6 +4,11 @@ export interface ErrorGroup {
   count: number
 }
 
+export interface ErrorGroupsState {
+  groups: ErrorGroup[]
+  decrementSteps: number
+}
+
 /** Enough distinct (path, message) pairs for any real service, and about a few MB at most. */
 export const DEFAULT_ERROR_GROUP_CAPACITY = 10_000
 
@@ -40,6 +45,33 @@ export class ErrorGroups {
       this.decrementSteps++
       for (const [k, g] of this.groups) if (--g.count === 0) this.groups.delete(k)
     }
+  }
+
+  toState(): ErrorGroupsState {
+    return { groups: [...this.groups.values()].map((g) => ({ ...g })), decrementSteps: this.decrementSteps }
+  }
+
+  /**
+   * Adds another summary's counts. While neither has dropped a pair and the pairs together fit
+   * the capacity, the counts stay exact: the same as one summary fed both inputs. Past the
+   * capacity, the merge of Misra–Gries summaries (Agarwal et al., "Mergeable summaries"): the
+   * counts are added, then the (capacity+1)-th largest count is taken off every pair and those
+   * left at zero are dropped. A count is then low by at most the sum of what was taken off, the
+   * bound maxUndercount keeps; the listed pairs may differ from a single pass's, within it.
+   */
+  merge(state: ErrorGroupsState): void {
+    this.decrementSteps += state.decrementSteps
+    for (const other of state.groups) {
+      const key = JSON.stringify([other.path, other.error])
+      const group = this.groups.get(key)
+      if (group !== undefined) group.count += other.count
+      else this.groups.set(key, { ...other })
+    }
+    if (this.groups.size <= this.capacity) return
+    const counts = [...this.groups.values()].map((g) => g.count).sort((a, b) => b - a)
+    const cut = counts[this.capacity] as number
+    this.decrementSteps += cut
+    for (const [key, group] of this.groups) if ((group.count -= cut) <= 0) this.groups.delete(key)
   }
 
   /** The k most frequent; ties in code-unit order of path, then message (null first), so output is stable. */

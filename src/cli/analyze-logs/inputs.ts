@@ -1,16 +1,12 @@
 import { constants } from 'node:fs'
 import { access, readdir, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
+import { classifyLogFileName, compareLogFileNames } from './log-file-names.ts'
 
 export type LogInput = { kind: 'stdin'; name: string } | { kind: 'file'; path: string; name: string }
 
 /** An input that cannot be read: the command stops with exit status 2 and this message. */
 export class InputError extends Error {}
-
-/** `lectern.log`, `lectern.2026-11-23.log`, `lectern.2026-11-23.1.log`, `lectern.2026-11-20.log.gz`, and the same for .jsonl/.ndjson. */
-const LOG_FILE_NAME = /\.(?:log|jsonl|ndjson)(?:\.gz)?$/
-/** The day a rotated file holds, and the attempt number rotation adds when that name was taken. */
-const ROTATED_DAY = /(\d{4}-\d{2}-\d{2})(?:\.(\d+))?\./
 
 /**
  * Operands → the inputs to read, in order, every one checked readable before any is read,
@@ -39,7 +35,9 @@ export async function resolveInputs(operands: readonly string[]): Promise<LogInp
     if (info.isDirectory()) {
       const files = await logFilesIn(operand)
       if (files.length === 0)
-        throw new InputError(`no log files (*.log, *.jsonl, *.ndjson, optionally .gz) in directory "${operand}"`)
+        throw new InputError(
+          `no log files (*.log, *.jsonl, *.ndjson, their rotated names, optionally .gz) in directory "${operand}"`,
+        )
       for (const file of files) await addFile(file)
     } else {
       await addFile(operand)
@@ -54,30 +52,30 @@ async function checkReadable(path: string): Promise<void> {
   })
 }
 
-/** A directory's log files: rotated ones by the day in their names (oldest first), then live ones. */
+/**
+ * A directory's log files (log-file-names.ts), oldest lines first. Only regular files: a
+ * symbolic link is followed, and taken when it leads to one, so a link to a FIFO or a device
+ * can never block or flood the run; named on the command line, such a file is still read.
+ */
 export async function logFilesIn(directory: string): Promise<string[]> {
   const entries = await readdir(directory, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
     throw new InputError(`cannot read directory "${directory}": ${describe(error)}`)
   })
-  const names = entries
-    .filter((e) => (e.isFile() || e.isSymbolicLink()) && LOG_FILE_NAME.test(e.name))
-    .map((e) => e.name)
+  const names: string[] = []
+  for (const entry of entries) {
+    if (classifyLogFileName(entry.name) === null) continue
+    if (entry.isFile() || (entry.isSymbolicLink() && (await leadsToRegularFile(join(directory, entry.name)))))
+      names.push(entry.name)
+  }
   return names.sort(compareLogFileNames).map((name) => join(directory, name))
 }
 
-export function compareLogFileNames(a: string, b: string): number {
-  const dayA = ROTATED_DAY.exec(a)
-  const dayB = ROTATED_DAY.exec(b)
-  // The live file has no day in its name and holds the newest lines.
-  if (dayA === null || dayB === null) {
-    if (dayA !== dayB) return dayA === null ? 1 : -1
-    return a < b ? -1 : a > b ? 1 : 0
-  }
-  if (dayA[1] !== dayB[1]) return (dayA[1] as string) < (dayB[1] as string) ? -1 : 1
-  const attemptA = Number(dayA[2] ?? 0)
-  const attemptB = Number(dayB[2] ?? 0)
-  if (attemptA !== attemptB) return attemptA - attemptB
-  return a < b ? -1 : a > b ? 1 : 0
+async function leadsToRegularFile(path: string): Promise<boolean> {
+  // A dangling link is left to checkReadable, which names it, rather than skipped in silence.
+  return stat(path).then(
+    (info) => info.isFile(),
+    () => true,
+  )
 }
 
 function describe(error: NodeJS.ErrnoException): string {

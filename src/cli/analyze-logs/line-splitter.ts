@@ -1,5 +1,8 @@
 const NEWLINE = 0x0a
 
+/** Longer lines are skipped: no log line of Lectern's comes near, and it bounds the carry buffer. */
+export const MAX_LINE_BYTES = 1024 * 1024
+
 /** Receives each line as a byte range; `buf[end]` is always a newline byte (see LogLineScanner). */
 export interface LineSink {
   line(buf: Buffer, start: number, end: number): void

@@ -1,5 +1,6 @@
 import type { Alert, AlertThresholds } from './alerts.ts'
 import type { LogSummary } from './stats.ts'
+import { formatDuration, type TimelineEntry } from './timeline.ts'
 import { windowAsIso, type TimeWindow } from './window.ts'
 
 export interface Report {
@@ -7,12 +8,14 @@ export interface Report {
   alerts: Alert[]
   thresholds: AlertThresholds
   window: TimeWindow
+  /** With --bucket: the bucket length and every bucket of the window. */
+  timeline: { bucketMs: number; entries: TimelineEntry[] } | null
 }
 
 /** CONTRACT §8's object, with exactly its keys and in its order. */
-export function jsonReport({ summary, alerts, window }: Report): Record<string, unknown> {
+export function jsonReport({ summary, alerts, window, timeline }: Report): Record<string, unknown> {
   const latency = summary.latencyMs
-  return {
+  const report: Record<string, unknown> = {
     total_requests: summary.totalRequests,
     error_requests: summary.errorRequests,
     error_rate: summary.errorRate,
@@ -29,6 +32,22 @@ export function jsonReport({ summary, alerts, window }: Report): Record<string, 
     skipped_lines: summary.skippedLines,
     window: windowAsIso(window),
   }
+  // CONTRACT §13: only with --bucket, so the §8 object stays exactly as it was without it.
+  if (timeline !== null) report.timeline = timeline.entries.map(jsonTimelineEntry)
+  return report
+}
+
+function jsonTimelineEntry(entry: TimelineEntry): Record<string, unknown> {
+  return {
+    from: new Date(entry.fromMs).toISOString(),
+    to: new Date(entry.toMs).toISOString(),
+    requests: entry.requests,
+    errors: entry.errors,
+    server_errors: entry.serverErrors,
+    p50: entry.latencyMs?.p50 ?? null,
+    p95: entry.latencyMs?.p95 ?? null,
+    p99: entry.latencyMs?.p99 ?? null,
+  }
 }
 
 /** One line: monitoring tools and `jq` read it as it is. */
@@ -41,7 +60,7 @@ const ERROR_COLUMN_MAX = 60
 const LABEL_WIDTH = 16
 
 /** The same figures for a person at a terminal: aligned, with units, and alerts spelled out. */
-export function renderText({ summary, alerts, thresholds, window }: Report): string {
+export function renderText({ summary, alerts, thresholds, window, timeline }: Report): string {
   const out: string[] = []
   const row = (label: string, value: string) => out.push(`${label.padEnd(LABEL_WIDTH)}${value}`)
   const iso = windowAsIso(window)
@@ -111,6 +130,10 @@ export function renderText({ summary, alerts, thresholds, window }: Report): str
   }
   out.push('')
 
+  if (timeline !== null) {
+    out.push(...timelineRows(timeline.bucketMs, timeline.entries), '')
+  }
+
   if (alerts.length === 0) {
     row('Alerts', `none (error rate ≤ ${formatPercent(thresholds.errorRate)}, p95 ≤ ${formatMs(thresholds.p95Ms)})`)
   } else {
@@ -124,6 +147,25 @@ export function renderText({ summary, alerts, thresholds, window }: Report): str
     }
   }
   return `${out.join('\n')}\n`
+}
+
+/** One row a bucket: its start, requests, error rate and percentiles, aligned in columns. */
+function timelineRows(bucketMs: number, entries: readonly TimelineEntry[]): string[] {
+  const title = `Timeline (${formatDuration(bucketMs)} buckets)`
+  if (entries.length === 0) return [`${title}  no lines in the window`]
+  const header = ['from', 'requests', 'errors', 'error rate', '5xx', 'p50', 'p95', 'p99']
+  const rows = entries.map((e) => [
+    new Date(e.fromMs).toISOString(),
+    formatCount(e.requests),
+    formatCount(e.errors),
+    e.requests === 0 ? '—' : formatPercent(e.errors / e.requests),
+    formatCount(e.serverErrors),
+    ...[e.latencyMs?.p50, e.latencyMs?.p95, e.latencyMs?.p99].map((ms) => (ms === undefined ? '—' : formatMs(ms))),
+  ])
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)))
+  const line = (cells: string[]) =>
+    `  ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ')}`
+  return [title, line(header), ...rows.map(line)]
 }
 
 function describeWindow(from: string | null, to: string | null): string {

@@ -1,7 +1,8 @@
-import { ErrorGroups, type ErrorGroup } from './error-groups.ts'
+import { ErrorGroups, type ErrorGroup, type ErrorGroupsState } from './error-groups.ts'
 import { EVENT_ABSENT, EVENT_REQUEST_COMPLETE, SECURITY_EVENT_BASE, SECURITY_EVENT_NAMES } from './events.ts'
 import { LINE_BLANK, LINE_OBJECT, type LineFields } from './fields.ts'
-import { LatencyRecorder, type LatencyPercentiles } from './latency.ts'
+import { LatencyRecorder, type LatencyBin, type LatencyPercentiles, type LatencyState } from './latency.ts'
+import type { Timeline, TimelineState } from './timeline.ts'
 
 /** The figures of CONTRACT §8, before alerts. */
 export interface LogSummary {
@@ -21,11 +22,25 @@ export interface LogSummary {
   skippedLines: number
 }
 
+/** What LogStats has counted, in a form that crosses to another thread and merges exactly. */
+export interface LogStatsState {
+  totalRequests: number
+  errorRequests: number
+  serverErrorRequests: number
+  skippedLines: number
+  securityCounts: Float64Array
+  latency: LatencyState
+  errors: ErrorGroupsState
+  timeline: TimelineState | null
+}
+
 export interface LogStatsOptions {
   contains: (timestampMs: number) => boolean
   topErrors: number
   latencyExactCapacity?: number
   errorGroupCapacity?: number
+  /** With --bucket: the same lines, also counted per bucket of time. */
+  timeline?: Timeline | null
 }
 
 /**
@@ -43,12 +58,14 @@ export class LogStats {
   private readonly latency: LatencyRecorder
   private readonly errors: ErrorGroups
   private readonly contains: (timestampMs: number) => boolean
+  private readonly timeline: Timeline | null
 
   private readonly options: LogStatsOptions
 
   constructor(options: LogStatsOptions) {
     this.options = options
     this.contains = options.contains
+    this.timeline = options.timeline ?? null
     this.latency = new LatencyRecorder(options.latencyExactCapacity)
     this.errors = new ErrorGroups(options.errorGroupCapacity ?? Math.max(10_000, options.topErrors * 10))
   }
@@ -73,6 +90,7 @@ export class LogStats {
       if (!this.contains(line.timestampMs)) return
       this.totalRequests++
       this.latency.record(durationMs)
+      this.timeline?.addRequest(line.timestampMs, status, durationMs)
       if (status >= 400) {
         this.errorRequests++
         if (status >= 500) this.serverErrorRequests++
@@ -81,12 +99,48 @@ export class LogStats {
     } else if (event >= SECURITY_EVENT_BASE && this.contains(line.timestampMs)) {
       this.securityCounts[event - SECURITY_EVENT_BASE] =
         (this.securityCounts[event - SECURITY_EVENT_BASE] as number) + 1
+      this.timeline?.addSecurityEvent(line.timestampMs)
     }
   }
 
   /** A line dropped before it could be read (longer than the line limit). */
   addSkipped(): void {
     this.skippedLines++
+  }
+
+  toState(): LogStatsState {
+    return {
+      totalRequests: this.totalRequests,
+      errorRequests: this.errorRequests,
+      serverErrorRequests: this.serverErrorRequests,
+      skippedLines: this.skippedLines,
+      securityCounts: this.securityCounts.slice(),
+      latency: this.latency.toState(),
+      errors: this.errors.toState(),
+      timeline: this.timeline?.toState() ?? null,
+    }
+  }
+
+  /**
+   * Adds the figures another LogStats (same options) counted from other lines: every figure is
+   * then what one LogStats fed all the lines gives — counts and exact percentiles alike (see
+   * LatencyRecorder.merge; the top errors past their capacity, see ErrorGroups.merge).
+   */
+  merge(state: LogStatsState): void {
+    this.totalRequests += state.totalRequests
+    this.errorRequests += state.errorRequests
+    this.serverErrorRequests += state.serverErrorRequests
+    this.skippedLines += state.skippedLines
+    for (let i = 0; i < this.securityCounts.length; i++)
+      this.securityCounts[i] = (this.securityCounts[i] as number) + (state.securityCounts[i] as number)
+    this.latency.merge(state.latency)
+    this.errors.merge(state.errors)
+    if (state.timeline !== null) this.timeline?.merge(state.timeline)
+  }
+
+  /** The spread of the requests' durations, for the HTML report's histogram. */
+  latencyDistribution(binCount: number): LatencyBin[] {
+    return this.latency.distribution(binCount)
   }
 
   summary(): LogSummary {

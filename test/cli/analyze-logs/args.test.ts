@@ -27,6 +27,8 @@ describe('analyze-logs options', () => {
       p95ThresholdMs: 1000,
       follow: false,
       intervalSeconds: null,
+      bucketMs: null,
+      htmlFile: null,
     })
   })
 
@@ -56,6 +58,8 @@ describe('analyze-logs options', () => {
       p95ThresholdMs: 250.5,
       follow: false,
       intervalSeconds: null,
+      bucketMs: null,
+      htmlFile: null,
     })
     assert.equal(options(['--last-minutes', '15']).lastMinutes, 15)
     assert.deepEqual(options(['--', '--json']).inputs, ['--json'])
@@ -65,6 +69,18 @@ describe('analyze-logs options', () => {
     assert.equal(options(['--since', '2026-11-23']).sinceMs, Date.UTC(2026, 10, 23))
     assert.equal(options(['--since', '2026-11-23T10:15']).sinceMs, Date.UTC(2026, 10, 23, 10, 15))
     assert.equal(options(['--since', '2026-11-23 10:15:30']).sinceMs, Date.UTC(2026, 10, 23, 10, 15, 30))
+  })
+
+  test('--bucket takes the configuration’s durations: seconds, minutes, hours, days', () => {
+    assert.equal(options(['--bucket', '1']).bucketMs, 1000)
+    assert.equal(options(['--bucket', '90s']).bucketMs, 90_000)
+    assert.equal(options(['--bucket=5m']).bucketMs, 300_000)
+    assert.equal(options(['--bucket', '1h']).bucketMs, 3_600_000)
+    assert.equal(options(['--bucket', '1d']).bucketMs, 86_400_000)
+    for (const bad of ['0', '0m', '-5m', '1.5m', '5 minutes', '5w', '', 'm', '1e3'])
+      assert.match(usageError(['--bucket', bad]), /--bucket needs a duration of at least 1s, such as 90s, 5m/, bad)
+    assert.match(usageError(['--bucket']), /--bucket needs a value/)
+    assert.equal(options(['--html', 'out/report.html']).htmlFile, 'out/report.html')
   })
 
   test('--help and -h', () => {

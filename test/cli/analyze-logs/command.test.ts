@@ -463,6 +463,27 @@ describe('analyze-logs: inputs', () => {
     assert.equal(report.skipped_lines, 0)
   })
 
+  test('a directory with the rotated names of other tools, each plain and gz; backups and others ignored', async () => {
+    // A distinct count per file, so a file missed or read twice shows in the total.
+    const files: Array<[string, number]> = [
+      ['lectern.log', 1],
+      ['lectern.log.1', 2],
+      ['lectern.log.2.gz', 4],
+      ['lectern.log-20261123', 8],
+      ['lectern.log-20261122.gz', 16],
+      ['lectern.log.2026-11-23', 32],
+      ['lectern.log.2026-11-22.gz', 64],
+    ]
+    for (const [name, count] of files)
+      await logFile(`others/${name}`, name.endsWith('.gz') ? gzipSync(part(0, count)) : part(0, count))
+    await logFile('others/lectern.log.bak', part(0, 128))
+    await logFile('others/lectern.log.1.bak', part(0, 128))
+    await logFile('others/other.txt', part(0, 128))
+    const { report } = await runJson([join(dir, 'others')])
+    assert.equal(report.total_requests, 127)
+    assert.equal(report.skipped_lines, 0)
+  })
+
   test('standard input: the default, or "-", plain or gzip-compressed, in any chunking', async () => {
     const text = part(0, 5)
     assert.equal((await runJson([], { stdin: text })).report.total_requests, 5)
@@ -524,6 +545,103 @@ describe('analyze-logs: inputs', () => {
     const { code, stderr } = await run([join(dir, 'empty')])
     assert.equal(code, 2)
     assert.match(stderr, /no log files/)
+  })
+})
+
+describe('analyze-logs: --bucket, the timeline (CONTRACT §13)', () => {
+  const window = ['--since', '2026-11-23T10:00:00Z', '--until', '2026-11-23T10:00:30Z']
+  const bucket = (from: number, to: number, rest: Record<string, unknown>) => ({
+    from: at(from),
+    to: at(to),
+    ...rest,
+  })
+
+  test('one entry a bucket, cut to the window, with exact nearest-rank percentiles per bucket', async () => {
+    const file = await logFile('timeline/known.log', logText(knownLog()))
+    const { report } = await runJson(['--bucket', '10s', ...window, file])
+    // Seconds 1–9 (durations 1–9, 404s at 3 and 7), 10–19 (500 at 11, 503 at 15), then 20 alone:
+    // the window's end (10:00:30) is a bucket boundary, so it closes the third bucket.
+    assert.deepEqual(report.timeline, [
+      bucket(0, 10, { requests: 9, errors: 2, server_errors: 0, p50: 5, p95: 9, p99: 9 }),
+      bucket(10, 20, { requests: 10, errors: 2, server_errors: 2, p50: 14, p95: 19, p99: 19 }),
+      bucket(20, 30, { requests: 1, errors: 0, server_errors: 0, p50: 20, p95: 20, p99: 20 }),
+    ])
+    assert.equal(Object.keys(report).at(-1), 'timeline')
+    assert.equal(report.total_requests, 20) // the global figures are unchanged by --bucket
+  })
+
+  test('buckets are aligned on the clock; empty ones are listed with zeros and null percentiles', async () => {
+    const lines = [
+      requestCompleteLine({ at: at(5), durationMs: 7 }),
+      requestCompleteLine({ at: at(35), durationMs: 3, status: 503 }),
+    ]
+    const { report } = await runJson(
+      ['--bucket', '10s', '--since', '2026-11-23T10:00:04Z', '--until', '2026-11-23T10:00:41.5Z'],
+      { stdin: logText(lines) },
+    )
+    const empty = { requests: 0, errors: 0, server_errors: 0, p50: null, p95: null, p99: null }
+    assert.deepEqual(report.timeline, [
+      bucket(4, 10, { requests: 1, errors: 0, server_errors: 0, p50: 7, p95: 7, p99: 7 }),
+      bucket(10, 20, empty),
+      bucket(20, 30, empty),
+      bucket(30, 40, { requests: 1, errors: 1, server_errors: 1, p50: 3, p95: 3, p99: 3 }),
+      { ...bucket(40, 40, empty), to: '2026-11-23T10:00:41.500Z' },
+    ])
+  })
+
+  test('a line exactly at a bounded end on a bucket boundary is in the last bucket, not a bucket of its own', async () => {
+    const lines = [requestCompleteLine({ at: at(10), durationMs: 4 })]
+    const { report } = await runJson(['--bucket', '10s', '--since', at(0), '--until', at(10)], {
+      stdin: logText(lines),
+    })
+    assert.deepEqual(report.timeline, [
+      bucket(0, 10, { requests: 1, errors: 0, server_errors: 0, p50: 4, p95: 4, p99: 4 }),
+    ])
+  })
+
+  test('an unbounded window runs from the first to the last counted line’s bucket; none at all is []', async () => {
+    const lines = [requestCompleteLine({ at: at(12) }), eventLine('auth_failure', at(31))]
+    const { report } = await runJson(['--bucket', '10s'], { stdin: logText(lines) })
+    assert.deepEqual(
+      report.timeline.map((e: { from: string; to: string; requests: number }) => [e.from, e.to, e.requests]),
+      [
+        [at(10), at(20), 1],
+        [at(20), at(30), 0],
+        [at(30), at(40), 0],
+      ],
+    )
+    const none = await runJson(['--bucket', '10s'], { stdin: '' })
+    assert.deepEqual(none.report.timeline, [])
+    const without = await runJson([], { stdin: logText(lines) })
+    assert.equal('timeline' in without.report, false)
+  })
+
+  test('at most 10,000 buckets: a bounded window is refused before reading, an unbounded one once seen', async () => {
+    const file = await logFile('timeline/two.log', logText([requestCompleteLine({ at: at(0) })]))
+    const since = '2026-11-23T10:00:00Z'
+    const ok = await runJson(['--bucket', '1s', '--since', since, '--until', '2026-11-23T12:46:40Z', file])
+    assert.equal(ok.report.timeline.length, 10_000)
+    const refused = await run(['--json', '--bucket', '1s', '--since', since, '--until', '2026-11-23T12:46:41Z', file])
+    assert.equal(refused.code, 2)
+    assert.equal(refused.stdout, '')
+    assert.match(refused.stderr, /--bucket 1s cuts the window into more than 10,000 buckets: choose a longer bucket/)
+    // No bound: only the lines tell how long the window is.
+    const spread = [requestCompleteLine({ at: at(0) }), requestCompleteLine({ at: '2026-11-23T12:46:39.999Z' })]
+    assert.equal((await runJson(['--bucket', '1s'], { stdin: logText(spread) })).report.timeline.length, 10_000)
+    spread.push(requestCompleteLine({ at: '2026-11-23T12:46:40.000Z' }))
+    const tooLong = await run(['--bucket', '1s'], { stdin: logText(spread) })
+    assert.equal(tooLong.code, 2)
+    assert.equal(tooLong.stdout, '')
+    assert.match(tooLong.stderr, /more than 10,000 buckets/)
+  })
+
+  test('the readable report has a timeline section', async () => {
+    const file = await logFile('timeline/text.log', logText(knownLog()))
+    const { stdout } = await run(['--bucket', '10s', ...window, file])
+    assert.match(stdout, /\nTimeline \(10s buckets\)\n/)
+    assert.match(stdout, /2026-11-23T10:00:10\.000Z\s+10\s+2\s+20\.00 %\s+2\s+14\.0 ms\s+19\.0 ms\s+19\.0 ms/)
+    const empty = await run(['--bucket', '10s'], { stdin: '' })
+    assert.match(empty.stdout, /Timeline \(10s buckets\)  no lines in the window/)
   })
 })
 

@@ -1,6 +1,11 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { HISTOGRAM_RELATIVE_ACCURACY, LatencyRecorder, nearestRank } from '../../../src/cli/analyze-logs/latency.ts'
+import {
+  HISTOGRAM_RELATIVE_ACCURACY,
+  LatencyRecorder,
+  nearestRank,
+  selectInPlace,
+} from '../../../src/cli/analyze-logs/latency.ts'
 import { seededRandom } from '../../support/log-lines.ts'
 
 function exactNearestRank(sorted: Float64Array, percent: number): number {
@@ -70,5 +75,27 @@ describe('latency percentiles', () => {
       got.max,
       values.reduce((a, b) => Math.max(a, b)),
     )
+  })
+})
+
+describe('selecting an order statistic in place', () => {
+  test('the same value as sorting would put at the index, for random, sorted, reversed and repeated data', () => {
+    const random = seededRandom(12)
+    const shapes: Array<(n: number) => number[]> = [
+      (n) => Array.from({ length: n }, () => Math.round(random() * 1000) / 10),
+      (n) => Array.from({ length: n }, (_, i) => i),
+      (n) => Array.from({ length: n }, (_, i) => n - i),
+      (n) => Array.from({ length: n }, () => Math.floor(random() * 3)),
+      (n) => Array.from({ length: n }, () => 7),
+    ]
+    for (const shape of shapes) {
+      for (const n of [1, 2, 3, 10, 101, 5000]) {
+        const values = shape(n)
+        const sorted = Float64Array.from(values).sort()
+        for (const k of [0, Math.floor(n / 2), n - 1, Math.floor(random() * n)]) {
+          assert.equal(selectInPlace(Float64Array.from(values), k, 0, n - 1), sorted[k], `n=${n} k=${k}`)
+        }
+      }
+    }
   })
 })
