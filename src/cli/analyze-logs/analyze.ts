@@ -7,6 +7,9 @@ import { readInputChunks } from './read.ts'
 import type { StatsConfig } from './stats-config.ts'
 import type { LogStats } from './stats.ts'
 
+// Where it was first defined; the line limit now lives with the splitter that enforces it.
+export { MAX_LINE_BYTES } from './line-splitter.ts'
+
 export interface AnalyzeDeps {
   stdin: NodeJS.ReadableStream
   progress: Progress

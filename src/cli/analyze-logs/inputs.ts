@@ -93,3 +93,5 @@ function describe(error: NodeJS.ErrnoException): string {
 }
 
 export { describe as describeFileError }
+// Where it was first defined; the naming rules now live in log-file-names.ts.
+export { compareLogFileNames } from './log-file-names.ts'

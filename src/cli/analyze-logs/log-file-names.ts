@@ -68,16 +68,17 @@ function dated(
 }
 
 const KIND_ORDER = { dated: 0, numbered: 1, live: 2 } as const
+const UNCLASSIFIED: LogFileName = { kind: 'live' }
 
 /**
  * Oldest lines first: dated files by their time (then Lectern's rotation attempt), then
  * numbered ones from the highest number down, then the live files. Ties by name, so the order
- * never depends on the directory listing. Both names must be log file names.
+ * never depends on the directory listing. A name this module does not take (a caller with
+ * rules of its own) sorts with the live files, by name.
  */
 export function compareLogFileNames(a: string, b: string): number {
-  const x = classifyLogFileName(a)
-  const y = classifyLogFileName(b)
-  if (x === null || y === null) throw new TypeError('compareLogFileNames: not a log file name')
+  const x = classifyLogFileName(a) ?? UNCLASSIFIED
+  const y = classifyLogFileName(b) ?? UNCLASSIFIED
   if (x.kind !== y.kind) return KIND_ORDER[x.kind] - KIND_ORDER[y.kind]
   if (x.kind === 'dated' && y.kind === 'dated') {
     if (x.sortKey !== y.sortKey) return x.sortKey < y.sortKey ? -1 : 1

@@ -9,7 +9,7 @@ export interface Report {
   thresholds: AlertThresholds
   window: TimeWindow
   /** With --bucket: the bucket length and every bucket of the window. */
-  timeline: { bucketMs: number; entries: TimelineEntry[] } | null
+  timeline?: { bucketMs: number; entries: TimelineEntry[] } | null
 }
 
 /** CONTRACT §8's object, with exactly its keys and in its order. */
@@ -33,7 +33,7 @@ export function jsonReport({ summary, alerts, window, timeline }: Report): Recor
     window: windowAsIso(window),
   }
   // CONTRACT §13: only with --bucket, so the §8 object stays exactly as it was without it.
-  if (timeline !== null) report.timeline = timeline.entries.map(jsonTimelineEntry)
+  if (timeline != null) report.timeline = timeline.entries.map(jsonTimelineEntry)
   return report
 }
 
@@ -130,7 +130,7 @@ export function renderText({ summary, alerts, thresholds, window, timeline }: Re
   }
   out.push('')
 
-  if (timeline !== null) {
+  if (timeline != null) {
     out.push(...timelineRows(timeline.bucketMs, timeline.entries), '')
   }
 

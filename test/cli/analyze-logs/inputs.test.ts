@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { InputError, logFilesIn, resolveInputs } from '../../../src/cli/analyze-logs/inputs.ts'
-import { classifyLogFileName } from '../../../src/cli/analyze-logs/log-file-names.ts'
+import { classifyLogFileName, compareLogFileNames } from '../../../src/cli/analyze-logs/log-file-names.ts'
 
 let dir: string
 before(async () => {
@@ -107,6 +107,15 @@ describe('which files a directory means, in which order', () => {
       'log',
     ])
       assert.equal(classifyLogFileName(name), null, name)
+  })
+
+  test('a name the rules do not take still sorts, with the live files, by name', () => {
+    assert.deepEqual(['z.log', 'a.log.1234567', 'a.log.1', 'a.log-20261122'].sort(compareLogFileNames), [
+      'a.log-20261122',
+      'a.log.1',
+      'a.log.1234567',
+      'z.log',
+    ])
   })
 
   test('a symbolic link is taken when it leads to a regular file, never to a directory or a FIFO', async () => {

@@ -110,10 +110,9 @@ export class ParallelScan {
         const reply = settled.value
         if (reply.type !== 'failed') continue
         if (reply.timeline) throw new TimelineTooLongError(reply.message)
-        const reason =
-          reply.code === null
-            ? reply.message
-            : describeFileError({ code: reply.code, message: reply.message } as NodeJS.ErrnoException)
+        // A read failure carries a code, as on the main thread; anything else is a bug and stays one.
+        if (reply.code === null) throw new Error(`analyzer worker: ${reply.message}`)
+        const reason = describeFileError({ code: reply.code, message: reply.message } as NodeJS.ErrnoException)
         throw new InputError(`cannot read "${name}": ${reason}`)
       }
       return done()
