@@ -5,8 +5,9 @@
  * The byte-level builders deliberately share no code with src/images, so a mistake in the
  * validator cannot be mirrored by the fixtures that test it.
  */
+import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { constants as zlibConstants, deflateRawSync, deflateSync } from 'node:zlib'
 import sharp from 'sharp'
@@ -467,7 +468,18 @@ export function exifHasGps(exif: Buffer | undefined): boolean {
 /** `<repo>/../shared/corpora/images`, beside the repository, never copied into it. */
 export function imageCorpusDir(): string {
   const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
-  return join(repositoryRoot, '..', 'shared', 'corpora', 'images')
+  const beside = (root: string) => join(root, '..', 'shared', 'corpora', 'images')
+  if (existsSync(beside(repositoryRoot))) return beside(repositoryRoot)
+  // A local clone (a CI check in a scratch folder) finds the corpus beside the checkout it came from.
+  try {
+    const origin = execFileSync('git', ['-C', repositoryRoot, 'config', '--get', 'remote.origin.url'], {
+      encoding: 'utf8',
+    }).trim()
+    if (isAbsolute(origin) && existsSync(beside(origin))) return beside(origin)
+  } catch {
+    // not a git checkout, or no origin: the corpus is only looked for beside the repository
+  }
+  return beside(repositoryRoot)
 }
 
 export const imageCorpusPresent = () => existsSync(join(imageCorpusDir(), 'MANIFEST.tsv'))
