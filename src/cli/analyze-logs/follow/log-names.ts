@@ -1,18 +1,12 @@
 /**
  * Which files of a followed directory are logs, and which of them are live (still written) rather
- * than rotated. Rotated names: Lectern's own (`lectern.2026-11-23.log`, `lectern.2026-11-23.1.log`,
- * src/logging/file-sink.ts) and logrotate's (`lectern.log.1`, `lectern.log.2.gz`,
- * `lectern.log-20261123`, `lectern.log.2026-11-23`), each optionally `.gz`.
+ * than rotated. The names are the batch analyzer's (log-file-names.ts), so `--follow` and a
+ * one-off run take the same files: Lectern's own rotation and logrotate's, each optionally `.gz`.
  */
-
-const EXTENSION = String.raw`\.(?:log|jsonl|ndjson)`
-const LOGROTATE_SUFFIX = String.raw`(?:\.\d+|-\d{8,10}|\.\d{4}-\d{2}-\d{2})`
-const LOG_NAME = new RegExp(`${EXTENSION}${LOGROTATE_SUFFIX}?(?:\\.gz)?$`)
-const LIVE_NAME = new RegExp(`${EXTENSION}$`)
-const LECTERN_ROTATED = new RegExp(String.raw`\.\d{4}-\d{2}-\d{2}(?:\.\d+)?${EXTENSION}$`)
+import { classifyLogFileName } from '../log-file-names.ts'
 
 export function isLogFileName(name: string): boolean {
-  return LOG_NAME.test(name)
+  return classifyLogFileName(name) !== null
 }
 
 /**
@@ -21,7 +15,7 @@ export function isLogFileName(name: string): boolean {
  * compression of a rotated file), so it is not read again once following has begun.
  */
 export function isLiveLogName(name: string): boolean {
-  return LIVE_NAME.test(name) && !LECTERN_ROTATED.test(name)
+  return classifyLogFileName(name)?.kind === 'live' && !isCompressedName(name)
 }
 
 export function isCompressedName(name: string): boolean {
