@@ -325,6 +325,34 @@ describe('passkeys (CONTRACT §11)', () => {
   })
 })
 
+describe('passkey sign-in with REQUIRE_EMAIL_VERIFICATION', () => {
+  const device = createSoftAuthenticator({ origin: PASSKEY_ORIGIN })
+
+  test('an account whose address is not verified: the right passkey → 403 "Email address not verified"', async () => {
+    await withApp({ env: { ...ENV, REQUIRE_EMAIL_VERIFICATION: 'true' } }, async (t) => {
+      const agent = createAgent(t)
+      const who = { username: 'ada', email: 'ada@example.org', password: 'a long and memorable passphrase' }
+      const created = await agent.post('/api/register', { json: who })
+      assert.equal(created.statusCode, 201)
+      const id: number = created.json().user.id
+      const verified = (value: number) =>
+        t.database.db.updateTable('users').set({ email_verified: value }).where('id', '=', id).execute()
+      await verified(1)
+      const login = await agent.post('/api/login', { json: { username: who.username, password: who.password } })
+      assert.equal(login.statusCode, 200, login.body)
+      const { credential } = await addPasskey(agent, device)
+      // The address changed since, and is not verified yet.
+      await verified(0)
+      const browser = createAgent(t)
+      const res = await passkeySignIn(browser, device, credential)
+      assert.equal(res.statusCode, 403)
+      assert.equal(res.json().error, 'Email address not verified')
+      assert.equal(lastFailureReason(t), 'email_not_verified')
+      assert.equal((await browser.get('/api/me')).statusCode, 401)
+    })
+  })
+})
+
 describe('passkey sign-in and RATE_LIMIT_LOGIN (per address, reserve before verify)', () => {
   const device = createSoftAuthenticator({ origin: PASSKEY_ORIGIN })
 

@@ -38,6 +38,49 @@ function localTarget(path: string | undefined): string {
   return path && path.startsWith('/') && !path.startsWith('//') && !path.startsWith('/\\') ? path : '/'
 }
 
+/** One ceremony run from a button: options from the server, the browser's prompt, the answer back. */
+interface Ceremony {
+  button: HTMLButtonElement
+  status: HTMLElement
+  optionsUrl: string
+  /** What the ceremony is, as the start of a sentence: "Adding the passkey". */
+  what: string
+  /** The browser's part: navigator.credentials.create() or .get() through @simplewebauthn/browser. */
+  prompt(optionsJSON: never): Promise<unknown>
+  /** Sends the answer; resolves to where to go next, or to null when the answer was refused. */
+  answer(credential: unknown): Promise<string | null>
+}
+
+function runOnClick(ceremony: Ceremony, go: (url: string) => void, csrf: CsrfClient): void {
+  const { button, status, what } = ceremony
+  button.addEventListener('click', () => {
+    button.disabled = true
+    status.textContent = ''
+    void (async () => {
+      try {
+        const optionsRes = await postJson(csrf, ceremony.optionsUrl)
+        if (!optionsRes.ok) {
+          status.textContent = await problemOf(optionsRes, `${what} could not be started. Please try again.`)
+          return
+        }
+        let credential
+        try {
+          credential = await ceremony.prompt((await optionsRes.json()) as never)
+        } catch (error) {
+          status.textContent = ceremonyProblem(error, what)
+          return
+        }
+        const next = await ceremony.answer(credential)
+        if (next !== null) go(next)
+      } catch {
+        status.textContent = `${what} failed: the connection broke off. Please try again.`
+      } finally {
+        button.disabled = false
+      }
+    })()
+  })
+}
+
 function enhanceAddPasskey(doc: Document, csrf: CsrfClient, go: (url: string) => void): void {
   const panel = doc.querySelector<HTMLElement>('[data-passkey-add]')
   const button = panel?.querySelector<HTMLButtonElement>('[data-passkey-add-button]')
@@ -51,38 +94,24 @@ function enhanceAddPasskey(doc: Document, csrf: CsrfClient, go: (url: string) =>
   }
   if (needsJs) needsJs.hidden = true
   panel.hidden = false
-
-  button.addEventListener('click', () => {
-    button.disabled = true
-    status.textContent = ''
-    void (async () => {
-      try {
-        const optionsRes = await postJson(csrf, '/api/passkeys/registration/options')
-        if (!optionsRes.ok) {
-          status.textContent = await problemOf(optionsRes, 'The passkey could not be started. Please try again.')
-          return
-        }
-        let credential
-        try {
-          credential = await startRegistration({ optionsJSON: await optionsRes.json() })
-        } catch (error) {
-          status.textContent = ceremonyProblem(error, 'Adding the passkey')
-          return
-        }
+  runOnClick(
+    {
+      button,
+      status,
+      optionsUrl: '/api/passkeys/registration/options',
+      what: 'Adding the passkey',
+      prompt: (optionsJSON) => startRegistration({ optionsJSON }),
+      async answer(credential) {
         const name = nameInput?.value.trim()
         const res = await postJson(csrf, '/api/passkeys', { credential, ...(name ? { name } : {}) })
-        if (res.status === 201) {
-          go('/profile?notice=passkey-added')
-          return
-        }
+        if (res.status === 201) return '/profile?notice=passkey-added'
         status.textContent = await problemOf(res, 'The passkey was not added. Please try again.')
-      } catch {
-        status.textContent = 'The passkey was not added: the connection failed. Please try again.'
-      } finally {
-        button.disabled = false
-      }
-    })()
-  })
+        return null
+      },
+    },
+    go,
+    csrf,
+  )
 }
 
 function enhancePasskeySignIn(doc: Document, csrf: CsrfClient, go: (url: string) => void): void {
@@ -91,37 +120,23 @@ function enhancePasskeySignIn(doc: Document, csrf: CsrfClient, go: (url: string)
   const status = doc.getElementById('passkey-sign-in-status')
   if (!panel || !button || !status || !browserSupportsWebAuthn()) return
   panel.hidden = false
-
-  button.addEventListener('click', () => {
-    button.disabled = true
-    status.textContent = ''
-    void (async () => {
-      try {
-        const optionsRes = await postJson(csrf, '/api/login/passkey/options')
-        if (!optionsRes.ok) {
-          status.textContent = await problemOf(optionsRes, 'Signing in could not be started. Please try again.')
-          return
-        }
-        let credential
-        try {
-          credential = await startAuthentication({ optionsJSON: await optionsRes.json() })
-        } catch (error) {
-          status.textContent = ceremonyProblem(error, 'Signing in with a passkey')
-          return
-        }
+  runOnClick(
+    {
+      button,
+      status,
+      optionsUrl: '/api/login/passkey/options',
+      what: 'Signing in with a passkey',
+      prompt: (optionsJSON) => startAuthentication({ optionsJSON }),
+      async answer(credential) {
         const res = await postJson(csrf, '/api/login/passkey', { credential })
-        if (res.ok) {
-          go(localTarget(panel.dataset.afterSignIn))
-          return
-        }
+        if (res.ok) return localTarget(panel.dataset.afterSignIn)
         status.textContent = await problemOf(res, 'That passkey did not sign you in. Please try again.')
-      } catch {
-        status.textContent = 'Signing in failed: the connection failed. Please try again.'
-      } finally {
-        button.disabled = false
-      }
-    })()
-  })
+        return null
+      },
+    },
+    go,
+    csrf,
+  )
 }
 
 export function enhancePasskeys(doc: Document, csrf: CsrfClient, go: (url: string) => void): void {
