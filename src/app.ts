@@ -31,6 +31,7 @@ import { learnerProgressRoutes } from './modules/progress/learner-progress.route
 import { coursesRoutes } from './modules/courses/courses.routes.ts'
 import { ebooksRoutes } from './modules/ebooks/ebooks.routes.ts'
 import { avatarsRoutes } from './modules/avatars/avatars.routes.ts'
+import { passkeysRoutes } from './modules/passkeys/passkeys.routes.ts'
 import { type ImageProcessor } from './images/index.ts'
 import { authorization } from './security/authz.ts'
 import { csrfGuard } from './security/csrf/index.ts'
@@ -208,6 +209,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(accountsRoutes, { prefix: '/api', accounts, credentials, verification, limits: app.rateLimits })
   await app.register(passwordResetRoutes, { prefix: '/api', resets }) // CONTRACT §10 password recovery
   await app.register(emailVerificationRoutes, { prefix: '/api', accounts, verification }) // CONTRACT §10 verification
+  await app.register(passkeysRoutes, { prefix: '/api', passkeys: services.passkeys, accounts, limits: app.rateLimits }) // CONTRACT §11 passkeys
   await app.register(avatarsRoutes, {
     avatars,
     uploadSlots: services.uploadSlots,

@@ -19,6 +19,9 @@ import { avatarImageLimits, createAvatarsService } from './modules/avatars/avata
 import { createCatalogService } from './modules/catalog/catalog.service.ts'
 import { createMarkdownRenderer } from './modules/catalog/rendering/markdown.ts'
 import { createCoursesService } from './modules/courses/courses.service.ts'
+import { createPasskeysRepository } from './modules/passkeys/passkeys.repository.ts'
+import { createPasskeysService } from './modules/passkeys/passkeys.service.ts'
+import { createPasskeySecondFactor } from './modules/passkeys/second-factor.ts'
 import { createReadingService } from './modules/progress/reading.service.ts'
 import { createKeyedHasher } from './security/keyed-hash.ts'
 import { createPasswordPolicy, loadCommonPasswords } from './security/password-policy.ts'
@@ -99,6 +102,16 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
   const reading = createReadingService({ db, clock, catalog: ebooks })
   const admin = createAdminService({ db, clock, sessions: app.sessions })
   const audit = createAuditService({ repository: deps.auditRepository })
+  const passkeysRepository = createPasskeysRepository(db)
+  const passkeys = createPasskeysService({
+    repository: passkeysRepository,
+    findUser: (userId) => accounts.findUser(userId),
+    clock,
+    publicUrl: config.publicUrl,
+    emailVerificationRequired: config.requireEmailVerification,
+  })
+  // For the two-factor module's list of second factors (SecondFactorSource).
+  const passkeySecondFactor = createPasskeySecondFactor({ repository: passkeysRepository })
   return {
     uploadSlots,
     accounts,
@@ -114,6 +127,8 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
     admin,
     audit,
     mailer,
+    passkeys,
+    passkeySecondFactor,
   }
 }
 

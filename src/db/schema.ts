@@ -181,6 +181,41 @@ export interface AuditEventsTable {
   occurrence: string
 }
 
+/** A WebAuthn credential of an account (CONTRACT §11): its public key, never anything that signs in. */
+export interface PasskeysTable {
+  id: Generated<number>
+  user_id: number
+  /** base64url of the credential id the authenticator chose; unique across accounts. */
+  credential_id: string
+  /** COSE public key. */
+  public_key: Buffer
+  /** The signature counter last seen (0 for authenticators that keep none). */
+  counter: number
+  /** JSON array of transports ("internal", "usb", "hybrid", …), handed back to browsers as hints. */
+  transports: string
+  name: string
+  created_at: number
+  last_used_at: number | null
+}
+
+/** Each account's random WebAuthn user id (base64url): authenticators never see the numeric id. */
+export interface PasskeyUserHandlesTable {
+  user_id: number
+  handle: string
+  created_at: number
+}
+
+/** The challenge of a passkey ceremony under way, one per session and purpose; consumed by deleting it. */
+export interface WebauthnChallengesTable {
+  session_id_hash: string
+  purpose: 'registration' | 'authentication'
+  /** base64url, as sent in the options. */
+  challenge: string
+  /** The account adding a passkey; null for a sign-in. */
+  user_id: number | null
+  expires_at: number
+}
+
 export interface Database {
   users: UsersTable
   app_meta: AppMetaTable
@@ -199,4 +234,7 @@ export interface Database {
   password_reset_tokens: PasswordResetTokensTable
   email_verification_tokens: EmailVerificationTokensTable
   audit_events: AuditEventsTable
+  passkeys: PasskeysTable
+  passkey_user_handles: PasskeyUserHandlesTable
+  webauthn_challenges: WebauthnChallengesTable
 }

@@ -16,6 +16,9 @@ export const SECURITY_EVENTS = [
   'email_verification_requested',
   'email_verified',
   'content_rejected',
+  'passkey_added',
+  'passkey_removed',
+  'passkey_failure',
 ] as const
 
 export const LIFECYCLE_EVENTS = [
@@ -68,4 +71,7 @@ export const SECURITY_EVENT_LEVEL: Record<SecurityEventName, 'info' | 'warning'>
   email_verification_requested: 'info',
   email_verified: 'info',
   content_rejected: 'warning',
+  passkey_added: 'info',
+  passkey_removed: 'info',
+  passkey_failure: 'warning',
 }

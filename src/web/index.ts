@@ -48,6 +48,7 @@ export async function webPages(app: FastifyInstance, opts: WebPagesOptions) {
     verification,
     limits,
     avatars,
+    passkeys: opts.services.passkeys,
     forms,
     maxUploadBytes: opts.maxUploadBytes,
     uploadSlots: opts.services.uploadSlots,

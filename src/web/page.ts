@@ -23,6 +23,8 @@ export const NOTICES = {
   'password-reset':
     'Your password is changed, and every device that was signed in is signed out. Sign in with the new one.',
   'avatar-updated': 'Your new picture is in place.',
+  'passkey-added': 'Your passkey is added. Next time, sign in with it instead of your password.',
+  'passkey-removed': 'The passkey is removed: it no longer signs you in.',
   enrolled: 'You are enrolled. Enjoy the course!',
   completed: 'Lesson marked as complete.',
   'user-updated': 'The account is updated.',

@@ -2,6 +2,7 @@ import { enhanceAvatarPreview } from './avatar-preview.ts'
 import { enhanceMarkComplete } from './complete.ts'
 import { createCsrfClient, keepFormsFresh } from './csrf.ts'
 import { focusErrorSummary } from './focus.ts'
+import { enhancePasskeys } from './passkeys.ts'
 import { enhanceReader } from './reader.ts'
 
 // One small bundle for every page (src/web/assets.ts); each enhancement looks for its own
@@ -13,3 +14,4 @@ focusErrorSummary(document)
 enhanceReader(document, window, csrf)
 enhanceAvatarPreview(document, URL)
 enhanceMarkComplete(document, csrf)
+enhancePasskeys(document, csrf, (url) => window.location.assign(url))

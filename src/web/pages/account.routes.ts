@@ -92,7 +92,8 @@ export async function accountPages(app: FastifyInstance, opts: AccountPagesOptio
       req,
       reply,
       'login',
-      { form, next: nextOf(req), labels: LOGIN_LABELS },
+      // afterSignIn: where the passkey button's script goes once signed in, as the form would.
+      { form, next: nextOf(req), afterSignIn: nextOf(req) ?? DEFAULT_AFTER_SIGN_IN, labels: LOGIN_LABELS },
       { title: 'Sign in', status, forms: true },
     )
   const registerPage = (req: FastifyRequest, reply: FastifyReply, form: FormState, status = 200) =>

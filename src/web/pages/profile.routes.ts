@@ -35,6 +35,11 @@ import type { createFormChecks } from '../form-validation.ts'
 import { emptyForm, formValues, noteFormProblem, submitForm, type FormState } from '../forms.ts'
 import { seeOther, type NoticeKey, type Pages } from '../page.ts'
 import type { UploadSlots } from '../../http/uploads/upload-slots.ts'
+import { notFound } from '../../http/errors.ts'
+import { presentPasskey } from '../../modules/passkeys/passkey.presenter.ts'
+import { PASSKEY_NOT_FOUND_MESSAGE } from '../../modules/passkeys/passkeys.routes.ts'
+import { passkeyIdParamsSchema, type PasskeyIdParams } from '../../modules/passkeys/passkeys.schemas.ts'
+import { PASSKEY_NAME_MAX_LENGTH, type PasskeysService } from '../../modules/passkeys/passkeys.service.ts'
 
 export interface ProfilePagesOptions {
   pages: Pages
@@ -43,6 +48,7 @@ export interface ProfilePagesOptions {
   verification: EmailVerificationService
   limits: RateLimits
   avatars: AvatarsService
+  passkeys: Pick<PasskeysService, 'list' | 'remove'>
   forms: ReturnType<typeof createFormChecks>
   /** MAX_UPLOAD_BYTES. */
   maxUploadBytes: number
@@ -69,6 +75,7 @@ const LIMITS = {
   email: EMAIL_MAX_LENGTH,
   passwordMin: MIN_PASSWORD_LENGTH,
   passwordMax: MAX_PASSWORD_LENGTH,
+  passkeyName: PASSKEY_NAME_MAX_LENGTH,
 }
 
 /** What the profile says after "send the link again", by what came of it. */
@@ -99,7 +106,8 @@ interface ProfileForms {
 
 /**
  * `/profile`: the picture (multipart upload through the avatars module's own reader, checks and
- * service), the public details and the password, each a form that works without JavaScript.
+ * service), the public details, the password and the passkeys, each a form that works without
+ * JavaScript (adding a passkey excepted: WebAuthn is a browser API).
  * The script (src/web/client/avatar-preview.ts) shows the chosen picture before it is sent.
  */
 export async function profilePages(app: FastifyInstance, opts: ProfilePagesOptions) {
@@ -121,6 +129,7 @@ export async function profilePages(app: FastifyInstance, opts: ProfilePagesOptio
         profileForm: forms.profile ?? emptyForm({ display_name: user.display_name, bio: user.bio, email: user.email }),
         passwordForm: forms.password ?? emptyForm(),
         avatarForm: forms.avatar ?? emptyForm(),
+        passkeys: (await opts.passkeys.list(user.id)).map(presentPasskey),
         limits: LIMITS,
         verificationRequired: verification.required,
         maxUploadBytes: opts.maxUploadBytes,
@@ -217,6 +226,18 @@ export async function profilePages(app: FastifyInstance, opts: ProfilePagesOptio
           return seeOther(reply, '/profile', 'password-changed')
         },
       }),
+  )
+
+  // "Remove" next to a passkey: a form per passkey, so removing works without JavaScript. Adding
+  // one needs the browser's WebAuthn API, so it is the script's (src/web/client/passkeys.ts).
+  app.post<{ Params: PasskeyIdParams }>(
+    '/profile/passkeys/:id/delete',
+    { config: { access: 'user', html: true }, schema: { params: passkeyIdParamsSchema } },
+    async (req, reply) => {
+      const removed = await opts.passkeys.remove(signedIn(req), req.params.id, { via: 'form' })
+      if (!removed) throw notFound(PASSKEY_NOT_FOUND_MESSAGE)
+      return seeOther(reply, '/profile', 'passkey-removed')
+    },
   )
 
   // The picture form is multipart: in a scope of its own, as the avatars module does it, so no

@@ -93,6 +93,9 @@ const NO_SECURITY_EVENTS = {
   email_verification_requested: 0,
   email_verified: 0,
   content_rejected: 0,
+  passkey_added: 0,
+  passkey_removed: 0,
+  passkey_failure: 0,
 }
 
 let dir: string
