@@ -20,6 +20,8 @@ import { createCatalogService } from './modules/catalog/catalog.service.ts'
 import { createMarkdownRenderer } from './modules/catalog/rendering/markdown.ts'
 import { createCoursesService } from './modules/courses/courses.service.ts'
 import { createReadingService } from './modules/progress/reading.service.ts'
+import { createCertificatesService } from './modules/certificates/certificates.service.ts'
+import { createQuizService } from './modules/quizzes/quiz.service.ts'
 import { createKeyedHasher } from './security/keyed-hash.ts'
 import { createPasswordPolicy, loadCommonPasswords } from './security/password-policy.ts'
 import { createPasswordHasher, type PasswordHasher } from './security/passwords.ts'
@@ -95,6 +97,8 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
   const markdown = createMarkdownRenderer()
   app.addHook('onClose', () => markdown.close())
   const courses = createCoursesService({ db, clock })
+  const quizzes = createQuizService({ courses, limits: app.rateLimits })
+  const certificates = createCertificatesService({ db, publicUrl: config.publicUrl })
   const ebooks = createCatalogService({ db, kind: 'ebook', clock })
   const reading = createReadingService({ db, clock, catalog: ebooks })
   const admin = createAdminService({ db, clock, sessions: app.sessions })
@@ -109,6 +113,8 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
     avatars,
     markdown,
     courses,
+    quizzes,
+    certificates,
     ebooks,
     reading,
     admin,
