@@ -8,22 +8,7 @@ import { after, before, describe, test } from 'node:test'
 import { createAgent, type Agent } from '../support/agent.ts'
 import { buildTestApp, type TestApp } from '../support/app.ts'
 import { databaseKinds, MANY_USERS_ENV, signedIn, type SignedInUser } from '../support/factories.ts'
-
-export const QUIZ_LESSON = [
-  'Status codes tell the client what happened.',
-  '',
-  '```quiz',
-  '? What does status 429 mean?',
-  '- [ ] Forbidden',
-  '- [x] Too many requests',
-  '? Which formats are accepted as avatars?',
-  '- [x] PNG',
-  '- [x] JPEG',
-  '- [ ] BMP',
-  '```',
-  '',
-  'Read on.',
-].join('\n')
+import { QUIZ_LESSON } from '../support/quizzes.ts'
 
 const RIGHT = { q1: ['q1c2'], q2: ['q2c1', 'q2c2'] }
 const QUIZ_LIMIT = 8
