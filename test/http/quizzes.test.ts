@@ -9,6 +9,7 @@ import { createAgent, type Agent } from '../support/agent.ts'
 import { buildTestApp, type TestApp } from '../support/app.ts'
 import { databaseKinds, MANY_USERS_ENV, signedIn, type SignedInUser } from '../support/factories.ts'
 import { QUIZ_LESSON } from '../support/quizzes.ts'
+import { quizBestPercents } from '../../src/modules/quizzes/quiz.repository.ts'
 
 const RIGHT = { q1: ['q1c2'], q2: ['q2c1', 'q2c2'] }
 const QUIZ_LIMIT = 8
@@ -272,6 +273,33 @@ for (const { kind, postgresUrl } of databaseKinds()) {
       assert.equal(codes.filter((code) => code === 429).length, 25 - QUIZ_LIMIT)
       const attempts = (await learner.agent.get(`/api/courses/${slug}/lessons/2/quiz/attempts`)).json().attempts
       assert.equal(attempts.length, QUIZ_LIMIT)
+    })
+
+    test('quizBestPercents: each learner’s best percent over the course’s quizzes (the learners report)', async () => {
+      const slug = await course([
+        { title: 'One', body: QUIZ_LESSON },
+        { title: 'Two', body: QUIZ_LESSON },
+      ])
+      const [ada, bob] = [await signedIn(t), await signedIn(t)]
+      await signedIn(t) // a learner without an attempt is absent
+      await submit(ada.agent, slug, { q1: ['q1c1'], q2: ['q2c3'] }, 1)
+      await submit(ada.agent, slug, { q1: ['q1c2'], q2: ['q2c3'] }, 2)
+      await submit(bob.agent, slug, RIGHT, 1)
+      await submit(bob.agent, slug, { q1: ['q1c1'], q2: ['q2c3'] }, 2)
+      const { id } = await t.database.db
+        .selectFrom('courses')
+        .select('id')
+        .where('slug', '=', slug)
+        .executeTakeFirstOrThrow()
+      const best = await quizBestPercents(t.database.db)(id)
+      assert.deepEqual(
+        [...best.entries()].sort((a, b) => a[0] - b[0]),
+        [
+          [ada.id, 50],
+          [bob.id, 100],
+        ],
+      )
+      assert.deepEqual(await quizBestPercents(t.database.db)(id + 1000), new Map())
     })
 
     describe('the editor refuses a malformed quiz with 400 naming the line', () => {
