@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict'
+import axe from 'axe-core'
+import type { Page } from 'playwright-core'
 import { after, before, describe, test } from 'node:test'
 import { demoFolder, importContent } from '../http/pages-support.ts'
 import { createAgent } from '../support/agent.ts'
@@ -18,6 +20,18 @@ import {
 } from './harness.ts'
 
 const COURSE = '/courses/web-fundamentals'
+
+/** The WCAG 2 A and AA rules axe-core finds broken on the page, as "rule: target" lines. */
+async function accessibilityViolations(page: Page): Promise<string[]> {
+  // Evaluated by the browser's debugging protocol, which the page's CSP does not govern.
+  await page.evaluate(axe.source)
+  return page.evaluate(async () => {
+    const { violations } = await (window as unknown as { axe: typeof axe }).axe.run(document, {
+      runOnly: ['wcag2a', 'wcag2aa'],
+    })
+    return violations.flatMap((v) => v.nodes.map((node) => `${v.id}: ${node.target.join(' ')}`))
+  })
+}
 const QUIZ_LESSON = 6
 
 describe(
@@ -62,6 +76,7 @@ describe(
       assert.equal(await page.locator('form[action$="/complete"]').count(), 0, 'no "Mark as complete" on a quiz lesson')
       assert.match((await page.textContent('[data-completion]')) ?? '', /Pass the quiz above to complete this lesson/)
       await screenshot(page, 'quiz-lesson-1280')
+      assert.deepEqual(await accessibilityViolations(page), [])
       assert.deepEqual(watch.problems(), [])
     })
 
@@ -82,6 +97,7 @@ describe(
       )
       assert.equal(await page.locator('.badge--done').count(), 0)
       await screenshot(page, 'quiz-failed-1280')
+      assert.deepEqual(await accessibilityViolations(page), [])
       assert.deepEqual(watch.problems(), [])
     })
 
@@ -103,6 +119,7 @@ describe(
     test('"My learning" links the certificate; its public page and PDF verify it', STEP, async () => {
       const { page, watch } = learner
       await page.goto(`${base}/me`)
+      assert.deepEqual(await accessibilityViolations(page), [])
       const link = page.locator('.certificate-list a').first()
       assert.equal(await link.textContent(), 'Web fundamentals')
       await Promise.all([page.waitForNavigation(), link.click()])
@@ -111,6 +128,7 @@ describe(
       assert.match((await page.textContent('.certificate')) ?? '', /Web fundamentals/)
       assert.equal(await page.getAttribute('meta[name="robots"]', 'content'), 'noindex, nofollow')
       await screenshot(page, 'certificate-1280')
+      assert.deepEqual(await accessibilityViolations(page), [])
       const pdf = await page.request.get(`${page.url()}.pdf`)
       assert.equal(pdf.status(), 200)
       assert.equal(pdf.headers()['content-type'], 'application/pdf')
