@@ -10,7 +10,7 @@ import { createCourseProgressRepository } from '../progress/course-progress.repo
 import { progressOf, type Progress } from '../progress/progress.ts'
 import { createCertificatesRepository, type CertificateRow } from '../certificates/certificates.repository.ts'
 import { lessonQuizRules } from '../quizzes/lesson-quiz.ts'
-import { createQuizRepository } from '../quizzes/quiz.repository.ts'
+import { createQuizRepository, type NewQuizAttempt } from '../quizzes/quiz.repository.ts'
 
 /** CONTRACT §12: a lesson with a quiz is completed by passing it. */
 export const PASS_THE_QUIZ_MESSAGE = 'Pass the quiz to complete this lesson'
@@ -134,7 +134,7 @@ export function createCoursesService(deps: { db: Kysely<Database>; clock: Clock 
     async recordQuizAttempt(
       numbered: NumberedPart,
       viewer: RequestUser,
-      attempt: Omit<Parameters<typeof quizzes.insertAttempt>[0], 'userId' | 'lessonId' | 'createdAt'>,
+      attempt: Omit<NewQuizAttempt, 'userId' | 'lessonId' | 'createdAt'>,
     ): Promise<Completion & { completed: boolean }> {
       const { work, part } = numbered
       const nowMs = clock.now()

@@ -28,7 +28,7 @@ export async function certificatePages(app: FastifyInstance, opts: CertificatePa
     {
       config: { access: 'public', html: true },
       schema: {
-        params: { type: 'object', required: ['file'], properties: { file: { type: 'string', maxLength: 64 } } },
+        params: { type: 'object', required: ['file'], properties: { file: { type: 'string', maxLength: 200 } } },
       },
     },
     async (req, reply) => {
