@@ -142,7 +142,13 @@ for (const { kind, postgresUrl } of databaseKinds()) {
         .filter((line) => line.event === 'request_complete' && String(line.path).startsWith('/certificates/'))
       assert.ok(logged.length > 0 && logged.every((line) => line.path === '/certificates/[redacted]'))
 
-      for (const id of ['A'.repeat(24), 'nope', `${certificate!.id.slice(0, -1)}x`, `${certificate!.id}.txt`]) {
+      for (const id of [
+        'A'.repeat(24),
+        'nope',
+        `${certificate!.id.slice(0, -1)}x`,
+        `${certificate!.id}.txt`,
+        'B'.repeat(150),
+      ]) {
         const missing = await anonymous.get(`/certificates/${id}`)
         assert.equal(missing.statusCode, 404, id)
         assert.match(missing.headers['content-type'] as string, /^text\/html/)

@@ -14,15 +14,21 @@ const isWinAnsi = (text: string) =>
     return (code >= 0x20 && code <= 0x7e) || (code >= 0xa0 && code <= 0xff) || WIN_ANSI_EXTRAS.includes(char)
   })
 
+/** Latin letters Unicode does not decompose into a base letter and an accent. */
+const LATIN_WITHOUT_DECOMPOSITION: Readonly<Record<string, string>> = {
+  Ł: 'L', ł: 'l', Đ: 'D', đ: 'd', Ħ: 'H', ħ: 'h', ı: 'i', Ŧ: 'T', ŧ: 't', Ŋ: 'N', ŋ: 'n', Ə: 'E', ə: 'e',
+} // prettier-ignore
+
 /**
  * The text to draw for a name or title: itself when the standard fonts can draw it; else with
- * accents folded away ("Đorđe" keeps its letters that are Latin-1); else what is left readable,
+ * accents folded away ("Łukasz Dvořák" → "Lukasz Dvorak"); else what is left readable,
  * with `fallback` when nothing is.
  */
 export function drawableText(text: string, fallback: string): { text: string; exact: boolean } {
   if (isWinAnsi(text)) return { text, exact: true }
   const folded = [...text.normalize('NFKD')]
     .filter((char) => !/\p{M}/u.test(char))
+    .map((char) => LATIN_WITHOUT_DECOMPOSITION[char] ?? char)
     .map((char) => (isWinAnsi(char) ? char : '?'))
     .join('')
   const readable = folded.replace(/\?+/g, '').trim()
