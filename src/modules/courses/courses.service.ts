@@ -135,7 +135,7 @@ export function createCoursesService(deps: { db: Kysely<Database>; clock: Clock 
       numbered: NumberedPart,
       viewer: RequestUser,
       attempt: Omit<NewQuizAttempt, 'userId' | 'lessonId' | 'createdAt'>,
-    ): Promise<Completion & { completed: boolean }> {
+    ): Promise<Completion> {
       const { work, part } = numbered
       const nowMs = clock.now()
       const certificate = await inCompletion(async (trx) => {
@@ -150,8 +150,7 @@ export function createCoursesService(deps: { db: Kysely<Database>; clock: Clock 
         })
         return attempt.passed ? recordCompletion(trx, viewer, work.id, part.id, nowMs) : null
       })
-      const completed = (await progress.completedLessonIds(viewer.id, work.id)).has(part.id)
-      return { progress: await progressIn(viewer, work.id), certificate, completed }
+      return { progress: await progressIn(viewer, work.id), certificate }
     },
 
     /** The caller's enrolled courses with progress; drafts only for staff. */

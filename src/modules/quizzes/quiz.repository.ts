@@ -1,5 +1,5 @@
-import type { Kysely } from 'kysely'
-import type { Database } from '../../db/schema.ts'
+import type { Kysely, Selectable } from 'kysely'
+import type { Database, QuizAttemptsTable } from '../../db/schema.ts'
 import { DEFAULT_PASS_PERCENT, type Quiz, type QuizQuestion } from './quiz-parser.ts'
 
 export interface QuizAttemptRow {
@@ -26,6 +26,19 @@ export interface NewQuizAttempt {
 }
 
 const ATTEMPT_COLUMNS = ['id', 'answers', 'correct', 'score', 'total', 'percent', 'passed', 'created_at'] as const
+
+type AttemptColumns = Pick<Selectable<QuizAttemptsTable>, (typeof ATTEMPT_COLUMNS)[number]>
+
+const attemptOf = (row: AttemptColumns): QuizAttemptRow => ({
+  id: row.id,
+  answers: JSON.parse(row.answers) as Record<string, string[]>,
+  correct: JSON.parse(row.correct) as Record<string, boolean>,
+  score: row.score,
+  total: row.total,
+  percent: Number(row.percent),
+  passed: row.passed === 1,
+  createdAt: Number(row.created_at),
+})
 
 /** Quizzes, pass marks and attempts. Pass a transaction to run the queries inside it. */
 export function createQuizRepository(db: Kysely<Database>) {
@@ -113,16 +126,21 @@ export function createQuizRepository(db: Kysely<Database>) {
         .orderBy('created_at')
         .orderBy('id')
         .execute()
-      return rows.map((row) => ({
-        id: row.id,
-        answers: JSON.parse(row.answers) as Record<string, string[]>,
-        correct: JSON.parse(row.correct) as Record<string, boolean>,
-        score: row.score,
-        total: row.total,
-        percent: Number(row.percent),
-        passed: row.passed === 1,
-        createdAt: Number(row.created_at),
-      }))
+      return rows.map(attemptOf)
+    },
+
+    /** The user's latest attempt at the lesson's quiz, or null. */
+    async latestAttempt(userId: number, lessonId: number): Promise<QuizAttemptRow | null> {
+      const row = await db
+        .selectFrom('quiz_attempts')
+        .select(ATTEMPT_COLUMNS)
+        .where('user_id', '=', userId)
+        .where('lesson_id', '=', lessonId)
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(1)
+        .executeTakeFirst()
+      return row ? attemptOf(row) : null
     },
 
     async hasPassed(userId: number, lessonId: number): Promise<boolean> {

@@ -58,7 +58,7 @@ export function createQuizService(deps: { courses: CoursesService; limits: RateL
       n: number,
       viewer: RequestUser,
       answers: QuizAnswers,
-    ): Promise<{ grade: QuizGrade; completion: Completion & { completed: boolean } }> {
+    ): Promise<{ grade: QuizGrade; completion: Completion }> {
       const numbered = await courses.lesson(slug, n, viewer)
       const quiz = await quizOf(numbered)
       const { granted, refused } = await limits.reserve([['quiz', `${viewer.id}:${numbered.part.id}`]])
@@ -85,7 +85,7 @@ export function createQuizService(deps: { courses: CoursesService; limits: RateL
     /** The caller's latest attempt, for the lesson page; null for anonymous callers or none yet. */
     async lastAttempt(numbered: NumberedPart, viewer: Viewer): Promise<QuizAttemptRow | null> {
       if (!viewer) return null
-      return (await quizzes.attempts(viewer.id, numbered.part.id)).at(-1) ?? null
+      return quizzes.latestAttempt(viewer.id, numbered.part.id)
     },
   }
 }

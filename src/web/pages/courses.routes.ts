@@ -104,7 +104,14 @@ export async function coursePages(app: FastifyInstance, opts: CoursePagesOptions
         sanitizedHtml: await renderOrRefuse(req, markdown, withoutQuizBlock(lesson.part.body_markdown)),
         completed: lesson.completed,
         quiz,
-        lastAttempt: lastAttempt && { ...lastAttempt, wrong },
+        // The result only: the attempt's answers stay out of the page.
+        lastAttempt: lastAttempt && {
+          score: lastAttempt.score,
+          total: lastAttempt.total,
+          percent: lastAttempt.percent,
+          passed: lastAttempt.passed,
+          wrong,
+        },
         quizForm,
         // Shown once enrolled (completing a lesson enrols); hidden until then, for the script to fill.
         progress: detail.learner.progress,
