@@ -343,6 +343,7 @@ for (const { kind, postgresUrl } of databaseKinds()) {
         })
         assert.equal(res.statusCode, 400)
         assert.ok(res.body.includes('Quiz error on line 3 of the lesson body: the question has no text after'))
+        assert.ok(res.body.includes('A quiz is a ```quiz block: a line &quot;? question&quot;'), 'the field says how')
       })
     })
 
