@@ -29,6 +29,8 @@ import { createAuditRepository, type AuditRepository } from './modules/audit/aud
 import { auditRoutes } from './modules/audit/audit.routes.ts'
 import { learnerProgressRoutes } from './modules/progress/learner-progress.routes.ts'
 import { coursesRoutes } from './modules/courses/courses.routes.ts'
+import { certificatesRoutes } from './modules/certificates/certificates.routes.ts'
+import { quizRoutes } from './modules/quizzes/quiz.routes.ts'
 import { ebooksRoutes } from './modules/ebooks/ebooks.routes.ts'
 import { avatarsRoutes } from './modules/avatars/avatars.routes.ts'
 import { passkeysRoutes } from './modules/passkeys/passkeys.routes.ts'
@@ -216,7 +218,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     maxUploadBytes: config.maxUploadBytes,
   }) // POST /api/upload-avatar and GET /avatars/…
   await app.register(rateLimitAdminRoutes)
-  await app.register(coursesRoutes, { prefix: '/api', courses, markdown }) // CONTRACT §6
+  await app.register(coursesRoutes, { prefix: '/api', courses, markdown, quizzes: services.quizzes }) // CONTRACT §6
+  await app.register(quizRoutes, { prefix: '/api', quizzes: services.quizzes }) // CONTRACT §12 quizzes
+  await app.register(certificatesRoutes, { prefix: '/api', certificates: services.certificates }) // CONTRACT §12
   await app.register(ebooksRoutes, { prefix: '/api', ebooks, reading, markdown })
   await app.register(learnerProgressRoutes, { prefix: '/api', courses, reading })
   await app.register(adminRoutes, { prefix: '/api/admin', admin, resets }) // CONTRACT §5 admin

@@ -23,6 +23,8 @@ import { createPasskeysRepository } from './modules/passkeys/passkeys.repository
 import { createPasskeysService } from './modules/passkeys/passkeys.service.ts'
 import { createPasskeySecondFactor } from './modules/passkeys/second-factor.ts'
 import { createReadingService } from './modules/progress/reading.service.ts'
+import { createCertificatesService } from './modules/certificates/certificates.service.ts'
+import { createQuizService } from './modules/quizzes/quiz.service.ts'
 import { createKeyedHasher } from './security/keyed-hash.ts'
 import { createPasswordPolicy, loadCommonPasswords } from './security/password-policy.ts'
 import { createPasswordHasher, type PasswordHasher } from './security/passwords.ts'
@@ -98,6 +100,8 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
   const markdown = createMarkdownRenderer()
   app.addHook('onClose', () => markdown.close())
   const courses = createCoursesService({ db, clock })
+  const quizzes = createQuizService({ courses, limits: app.rateLimits })
+  const certificates = createCertificatesService({ db, publicUrl: config.publicUrl })
   const ebooks = createCatalogService({ db, kind: 'ebook', clock })
   const reading = createReadingService({ db, clock, catalog: ebooks })
   const admin = createAdminService({ db, clock, sessions: app.sessions })
@@ -122,6 +126,8 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
     avatars,
     markdown,
     courses,
+    quizzes,
+    certificates,
     ebooks,
     reading,
     admin,

@@ -53,6 +53,8 @@ export interface Config {
     readonly emailChangeIp: Limit
     /** Password-reset and verification-email requests per client IP. */
     readonly passwordReset: Limit
+    /** Graded quiz attempts per learner and lesson. */
+    readonly quiz: Limit
   }
   readonly maxUploadBytes: number
   readonly maxImageWidth: number
@@ -131,6 +133,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
       emailChange: parseLimit(get('RATE_LIMIT_EMAIL_CHANGE', '5/1h'), 'RATE_LIMIT_EMAIL_CHANGE'),
       emailChangeIp: parseLimit(get('RATE_LIMIT_EMAIL_CHANGE_IP', '20/1h'), 'RATE_LIMIT_EMAIL_CHANGE_IP'),
       passwordReset: parseLimit(get('RATE_LIMIT_PASSWORD_RESET', '5/1h'), 'RATE_LIMIT_PASSWORD_RESET'),
+      quiz: parseLimit(get('RATE_LIMIT_QUIZ', '30/1h'), 'RATE_LIMIT_QUIZ'),
     }),
     maxUploadBytes: parseInteger(get('MAX_UPLOAD_BYTES', '5242880'), 'MAX_UPLOAD_BYTES', 1024, 1024 * 1024 * 1024),
     maxImageWidth: parseInteger(get('MAX_IMAGE_WIDTH', '4096'), 'MAX_IMAGE_WIDTH', 1, 65535),

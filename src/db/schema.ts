@@ -216,6 +216,48 @@ export interface WebauthnChallengesTable {
   expires_at: number
 }
 
+/** A lesson's quiz with its right answers (modules/quizzes): JSON of QuizQuestion[], never sent to learners. */
+export interface LessonQuizzesTable {
+  lesson_id: number
+  questions: string
+  updated_at: number
+}
+
+/** A course's own settings; no row: the defaults (pass_percent 80). */
+export interface CourseSettingsTable {
+  course_id: number
+  pass_percent: number
+}
+
+/** One graded quiz attempt; every attempt is kept. */
+export interface QuizAttemptsTable {
+  id: Generated<number>
+  user_id: number
+  lesson_id: number
+  /** JSON: question id → the choice ids sent. */
+  answers: string
+  /** JSON: question id → answered right. */
+  correct: string
+  score: number
+  total: number
+  percent: number
+  passed: number
+  created_at: number
+}
+
+/** A course certificate, issued once per (user, course); names and title as they were when issued. */
+export interface CertificatesTable {
+  /** At least 128 random bits, base64url: the public verification address. */
+  id: string
+  user_id: number
+  /** null once the course is deleted: the certificate stays valid. */
+  course_id: number | null
+  learner_name: string
+  course_slug: string
+  course_title: string
+  issued_at: number
+}
+
 export interface Database {
   users: UsersTable
   app_meta: AppMetaTable
@@ -237,4 +279,8 @@ export interface Database {
   passkeys: PasskeysTable
   passkey_user_handles: PasskeyUserHandlesTable
   webauthn_challenges: WebauthnChallengesTable
+  lesson_quizzes: LessonQuizzesTable
+  course_settings: CourseSettingsTable
+  quiz_attempts: QuizAttemptsTable
+  certificates: CertificatesTable
 }

@@ -49,10 +49,11 @@ declare module 'fastify' {
 }
 
 /**
- * Paths whose last segment is a one-time token (a reset, verification or invitation link):
+ * Paths whose last segment is a one-time token (a reset, verification or invitation link) or a
+ * certificate's unguessable id (CONTRACT §12: it shows a learner's name to whoever holds it):
  * whoever reads the logs must not be able to use it (CONTRACT §7).
  */
-const TOKEN_IN_PATH = /^(\/(?:reset-password|verify-email|invite)\/)[^/]+/
+const TOKEN_IN_PATH = /^(\/(?:reset-password|verify-email|invite|certificates)\/)[^/]+/
 
 export const REDACTED = '[redacted]'
 

@@ -42,17 +42,22 @@ export const LIFECYCLE_EVENTS = [
 /** Outgoing email (src/mail): `extra.kind` is the template, `extra.transport` is `smtp` or `outbox`. */
 export const MAIL_EVENTS = ['email_sent', 'email_failed'] as const
 
+/** Learning milestones (modules/certificates): `certificate_issued` with `extra.course_id`. */
+export const LEARNING_EVENTS = ['certificate_issued'] as const
+
 export type RequestEventName = (typeof REQUEST_EVENTS)[number]
 export type SecurityEventName = (typeof SECURITY_EVENTS)[number]
 export type LifecycleEventName = (typeof LIFECYCLE_EVENTS)[number]
 export type MailEventName = (typeof MAIL_EVENTS)[number]
-export type EventName = RequestEventName | SecurityEventName | LifecycleEventName | MailEventName
+export type LearningEventName = (typeof LEARNING_EVENTS)[number]
+export type EventName = RequestEventName | SecurityEventName | LifecycleEventName | MailEventName | LearningEventName
 
 export const ALL_EVENTS: readonly EventName[] = [
   ...REQUEST_EVENTS,
   ...SECURITY_EVENTS,
   ...LIFECYCLE_EVENTS,
   ...MAIL_EVENTS,
+  ...LEARNING_EVENTS,
 ]
 
 /** Denials are warnings (they are what an operator alerts on); successful security actions are info. */

@@ -7,6 +7,7 @@ import { auditPages } from './pages/audit.routes.ts'
 import { contentEditorPages } from './pages/content-editor.routes.ts'
 import { cataloguePages } from './pages/catalogue.routes.ts'
 import { coursePages } from './pages/courses.routes.ts'
+import { certificatePages } from './pages/certificates.routes.ts'
 import { ebookPages } from './pages/ebooks.routes.ts'
 import { passwordResetPages } from './pages/password-reset.routes.ts'
 import { profilePages } from './pages/profile.routes.ts'
@@ -54,8 +55,16 @@ export async function webPages(app: FastifyInstance, opts: WebPagesOptions) {
     uploadSlots: opts.services.uploadSlots,
     imageAccepted: () => app.metrics.imageAccepted(),
   })
-  await app.register(cataloguePages, { pages, accounts, courses, ebooks, reading })
-  await app.register(coursePages, { pages, courses, markdown })
+  await app.register(cataloguePages, {
+    pages,
+    accounts,
+    courses,
+    ebooks,
+    reading,
+    certificates: opts.services.certificates,
+  })
+  await app.register(certificatePages, { pages, certificates: opts.services.certificates, accounts })
+  await app.register(coursePages, { pages, courses, markdown, quizzes: opts.services.quizzes })
   await app.register(ebookPages, { pages, ebooks, reading, markdown })
   await app.register(adminPages, { pages, admin, accounts, resets, courses: courses.catalog, ebooks })
   await app.register(auditPages, { pages, audit: opts.services.audit })

@@ -11,6 +11,7 @@ const FORM_ROUTES: Array<{ path: string; fields: Record<string, string> }> = [
   { path: '/admin/courses', fields: { title: 'T', description: '' } },
   { path: '/admin/courses/intro/parts', fields: { title: 'T', body: 'B' } },
   { path: '/admin/users/1', fields: { role: 'admin' } },
+  { path: '/courses/intro/lessons/1/quiz', fields: { q1: 'q1c1' } },
 ]
 
 describe('access is decided before any body is read or validated (CONTRACT §14)', () => {

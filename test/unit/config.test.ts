@@ -112,6 +112,7 @@ describe('loadConfig (CONTRACT §2)', () => {
     ['MAIL_FROM', { MAIL_FROM: 'Lec<tern <a@example.org>' }],
     ['PASSWORD_RESET_TTL', { PASSWORD_RESET_TTL: 'soon' }],
     ['RATE_LIMIT_PASSWORD_RESET', { RATE_LIMIT_PASSWORD_RESET: '5' }],
+    ['RATE_LIMIT_QUIZ', { RATE_LIMIT_QUIZ: '30 an hour' }],
     ['REQUIRE_EMAIL_VERIFICATION', { REQUIRE_EMAIL_VERIFICATION: 'yes please' }],
     ['AUDIT_RETENTION_DAYS', { AUDIT_RETENTION_DAYS: '0' }],
     ['AUDIT_RETENTION_DAYS', { AUDIT_RETENTION_DAYS: '36501' }],
@@ -205,6 +206,11 @@ describe('mail settings (CONTRACT §2, §10)', () => {
       name: 'Example Courses',
       address: 'courses@mail.example.org',
     })
+  })
+
+  test('RATE_LIMIT_QUIZ is 30/1h unless set', () => {
+    assert.deepEqual(loadConfig({}).rateLimits.quiz, { points: 30, windowMs: 3_600_000 })
+    assert.deepEqual(loadConfig({ RATE_LIMIT_QUIZ: '5/15m' }).rateLimits.quiz, { points: 5, windowMs: 900_000 })
   })
 
   test('PASSWORD_RESET_TTL, RATE_LIMIT_PASSWORD_RESET and REQUIRE_EMAIL_VERIFICATION are read', () => {

@@ -11,6 +11,7 @@ import * as passwordResetTokens from './0009_password_reset_tokens.ts'
 import * as emailVerification from './0010_email_verification.ts'
 import * as auditEvents from './0011_audit_events.ts'
 import * as passkeys from './0014_passkeys.ts'
+import * as quizzesCertificates from './0015_quizzes_certificates.ts'
 
 /**
  * Every migration, in order. Names sort by their number; a new migration is a new file and a
@@ -29,4 +30,5 @@ export const migrations: Record<string, Migration> = {
   '0010_email_verification': emailVerification,
   '0011_audit_events': auditEvents,
   '0014_passkeys': passkeys,
+  '0015_quizzes_certificates': quizzesCertificates,
 }

@@ -76,6 +76,16 @@ export interface NumberedPart {
   n: number
 }
 
+/**
+ * A kind's own rules for a part's Markdown (a lesson may hold a quiz): `check` refuses a body
+ * before anything is written (throwing a 400), `written` keeps what is derived from it in the same
+ * transaction as the body, so the two never disagree.
+ */
+export interface PartContentRules {
+  check(body: string): void
+  written(db: Kysely<Database>, partId: number, body: string, nowMs: number): Promise<void>
+}
+
 /** How many numbered variants of a title's slug to try before giving up. */
 const MAX_SLUG_SUFFIX = 100
 
@@ -106,12 +116,17 @@ export function moved<T>(items: readonly T[], from: number, to: number): T[] {
  * Visibility: published works for everyone, drafts for staff only; a draft is a 404 to anyone
  * else, so its existence does not leak.
  */
-export function createCatalogService(deps: { db: Kysely<Database>; kind: ContentKind; clock: Clock }) {
-  const { db, kind, clock } = deps
+export function createCatalogService(deps: {
+  db: Kysely<Database>
+  kind: ContentKind
+  clock: Clock
+  partContent?: PartContentRules
+}) {
+  const { db, kind, clock, partContent } = deps
   const labels = LABELS[kind]
   const repository = createCatalogRepository(db, kind)
-  const inTransaction = <T>(work: (repo: CatalogRepository) => Promise<T>) =>
-    db.transaction().execute((trx) => work(createCatalogRepository(trx, kind)))
+  const inTransaction = <T>(work: (repo: CatalogRepository, trx: Kysely<Database>) => Promise<T>) =>
+    db.transaction().execute((trx) => work(createCatalogRepository(trx, kind), trx))
 
   const workNotFound = () => notFound(`${labels.work} not found`)
   const partNotFound = () => notFound(`${labels.part} not found`)
@@ -236,7 +251,8 @@ export function createCatalogService(deps: { db: Kysely<Database>; kind: Content
     async addPart(slug: string, input: NewPart, viewer: Viewer): Promise<NumberedPart> {
       const title = cleanTitle(input.title)
       const body = normalizeMarkdown(input.body)
-      return inTransaction(async (repo) => {
+      partContent?.check(body)
+      return inTransaction(async (repo, trx) => {
         const work = await findWork(repo, slug, viewer)
         if (work.part_count >= MAX_PARTS) throw badRequest(`A ${kind} has at most ${MAX_PARTS} ${labels.parts}`)
         const nowMs = clock.now()
@@ -249,6 +265,7 @@ export function createCatalogService(deps: { db: Kysely<Database>; kind: Content
           created_at: nowMs,
           updated_at: nowMs,
         })
+        await partContent?.written(trx, id, body, nowMs)
         await repo.updateWork(work.id, { updated_at: nowMs })
         const n = input.position === undefined ? work.part_count + 1 : await place(repo, work.id, id, input.position)
         return reread(repo, slug, n)
@@ -257,12 +274,15 @@ export function createCatalogService(deps: { db: Kysely<Database>; kind: Content
 
     async updatePart(slug: string, n: number, changes: PartChanges, viewer: Viewer): Promise<NumberedPart> {
       const title = changes.title === undefined ? undefined : cleanTitle(changes.title)
-      return inTransaction(async (repo) => {
+      const body = changes.body === undefined ? undefined : normalizeMarkdown(changes.body)
+      if (body !== undefined) partContent?.check(body)
+      return inTransaction(async (repo, trx) => {
         const { work, part } = await findPart(repo, slug, n, viewer)
         const patch: Parameters<CatalogRepository['updatePart']>[1] = {}
         if (title !== undefined) patch.title = title
-        if (changes.body !== undefined) patch.body_markdown = normalizeMarkdown(changes.body)
+        if (body !== undefined) patch.body_markdown = body
         if (Object.keys(patch).length > 0) await repo.updatePart(part.id, { ...patch, updated_at: clock.now() })
+        if (body !== undefined) await partContent?.written(trx, part.id, body, clock.now())
         const number = changes.position === undefined ? n : await place(repo, work.id, part.id, changes.position)
         await repo.updateWork(work.id, { updated_at: clock.now() })
         return reread(repo, slug, number)

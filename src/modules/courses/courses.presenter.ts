@@ -3,6 +3,7 @@ import type { PartSummary, WorkWithCount } from '../catalog/catalog.repository.t
 import type { NumberedPart } from '../catalog/catalog.service.ts'
 import type { LearnerState } from './courses.service.ts'
 import type { Progress } from '../progress/progress.ts'
+import type { PublicQuiz } from '../quizzes/quiz.service.ts'
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
 
@@ -17,8 +18,9 @@ export function presentCourse(work: WorkWithCount, lessons: readonly PartSummary
   }
 }
 
-export function presentLesson(numbered: NumberedPart, bodyHtml: string, completed: boolean) {
-  return presentPart('course', numbered, bodyHtml, { completed })
+/** A lesson; `quiz` is the learner's view of its quiz (modules/quizzes/quiz.service.ts publicQuiz), or null. */
+export function presentLesson(numbered: NumberedPart, bodyHtml: string, completed: boolean, quiz: PublicQuiz | null) {
+  return presentPart('course', numbered, bodyHtml, { completed, quiz })
 }
 
 /** A course in the caller's own progress list. */

@@ -20,10 +20,14 @@ import {
 } from './courses.schemas.ts'
 import { signedIn } from '../../security/authz.ts'
 import type { CoursesService } from './courses.service.ts'
+import { logCertificateIssued } from '../certificates/certificate-events.ts'
+import { withoutQuizBlock } from '../quizzes/quiz-parser.ts'
+import type { QuizService } from '../quizzes/quiz.service.ts'
 
 export interface CoursesRoutesOptions {
   courses: CoursesService
   markdown: MarkdownRenderer
+  quizzes: QuizService
 }
 
 /**
@@ -56,13 +60,9 @@ export async function coursesRoutes(app: FastifyInstance, opts: CoursesRoutesOpt
     { config: { access: 'public' }, schema: { params: partParamsSchema, response: { 200: lessonResponseSchema } } },
     async (req) => {
       const lesson = await courses.lesson(req.params.slug, req.params.n, req.user)
-      return {
-        lesson: presentLesson(
-          lesson,
-          await renderOrRefuse(req, opts.markdown, lesson.part.body_markdown),
-          lesson.completed,
-        ),
-      }
+      // The quiz block is the quiz form, never a code block that would show the right choices.
+      const html = await renderOrRefuse(req, opts.markdown, withoutQuizBlock(lesson.part.body_markdown))
+      return { lesson: presentLesson(lesson, html, lesson.completed, await opts.quizzes.view(lesson)) }
     },
   )
 
@@ -86,7 +86,11 @@ export async function coursesRoutes(app: FastifyInstance, opts: CoursesRoutesOpt
       preValidation: refuseBodyFields,
       schema: { params: partParamsSchema, response: { 200: progressResponseSchema } },
     },
-    async (req) => ({ progress: await courses.complete(req.params.slug, req.params.n, signedIn(req).user) }),
+    async (req) => {
+      const completion = await courses.complete(req.params.slug, req.params.n, signedIn(req).user)
+      logCertificateIssued(req, completion.certificate)
+      return { progress: completion.progress }
+    },
   )
 
   await catalogEditingRoutes(app, { catalog: courses.catalog, markdown: opts.markdown })

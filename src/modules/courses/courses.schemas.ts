@@ -1,4 +1,5 @@
 import { envelope, partListSchema, partSchema, workSchema } from '../catalog/catalog.presenter.ts'
+import { publicQuizSchema } from '../quizzes/quiz.schemas.ts'
 
 export const progressSchema = {
   type: 'object',
@@ -22,7 +23,10 @@ export const courseResponseSchema = envelope(
   }),
 )
 
-export const lessonResponseSchema = envelope('lesson', partSchema('course', { completed: { type: 'boolean' } }))
+export const lessonResponseSchema = envelope(
+  'lesson',
+  partSchema('course', { completed: { type: 'boolean' }, quiz: publicQuizSchema }),
+)
 
 export const enrollResponseSchema = {
   type: 'object',

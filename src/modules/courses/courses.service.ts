@@ -1,13 +1,26 @@
 import type { Kysely } from 'kysely'
 import { isForeignKeyViolation } from '../../db/errors.ts'
 import type { Database } from '../../db/schema.ts'
-import { notFound } from '../../http/errors.ts'
+import { conflict, notFound } from '../../http/errors.ts'
 import type { RequestUser } from '../../http/request-context.ts'
 import type { Clock } from '../../lib/clock.ts'
 import type { PartSummary, WorkWithCount } from '../catalog/catalog.repository.ts'
 import { createCatalogService, isStaff, type NumberedPart, type Viewer } from '../catalog/catalog.service.ts'
 import { createCourseProgressRepository } from '../progress/course-progress.repository.ts'
 import { progressOf, type Progress } from '../progress/progress.ts'
+import { createCertificatesRepository, type CertificateRow } from '../certificates/certificates.repository.ts'
+import { lessonQuizRules } from '../quizzes/lesson-quiz.ts'
+import { createQuizRepository, type NewQuizAttempt } from '../quizzes/quiz.repository.ts'
+
+/** CONTRACT §12: a lesson with a quiz is completed by passing it. */
+export const PASS_THE_QUIZ_MESSAGE = 'Pass the quiz to complete this lesson'
+
+/** What completing a lesson did: the course's progress now, and the certificate it issued, if any. */
+export interface Completion {
+  progress: Progress
+  /** Issued by this completion (the course's last lesson); null when none was, or one was before. */
+  certificate: CertificateRow | null
+}
 
 /** What the signed-in caller has done in a course; null fields for anonymous callers. */
 export interface LearnerState {
@@ -24,8 +37,41 @@ const ANONYMOUS: LearnerState = { enrolledAt: null, completedLessonIds: new Set(
  */
 export function createCoursesService(deps: { db: Kysely<Database>; clock: Clock }) {
   const { db, clock } = deps
-  const catalog = createCatalogService({ db, kind: 'course', clock })
+  const catalog = createCatalogService({ db, kind: 'course', clock, partContent: lessonQuizRules })
   const progress = createCourseProgressRepository(db)
+  const quizzes = createQuizRepository(db)
+
+  /**
+   * Enrols (if needed), marks the lesson complete and issues the course's certificate when that
+   * was its last lesson, inside the caller's transaction. The certificate is judged on the
+   * lessons that exist at that moment.
+   */
+  async function recordCompletion(
+    trx: Kysely<Database>,
+    viewer: RequestUser,
+    courseId: number,
+    lessonId: number,
+    nowMs: number,
+  ): Promise<CertificateRow | null> {
+    const inside = createCourseProgressRepository(trx)
+    await inside.enroll(viewer.id, courseId, nowMs)
+    await inside.complete(viewer.id, lessonId, nowMs)
+    return createCertificatesRepository(trx).issueIfComplete(viewer.id, courseId, nowMs)
+  }
+
+  /** Runs a completion's writes in one transaction; a lesson deleted meanwhile is a 404. */
+  async function inCompletion<T>(write: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+    try {
+      return await db.transaction().execute(write)
+    } catch (error) {
+      // A foreign key refused the completion: the lesson was deleted a moment ago.
+      if (isForeignKeyViolation(error)) throw notFound('Lesson not found')
+      throw error
+    }
+  }
+
+  const progressIn = async (viewer: RequestUser, courseId: number) =>
+    progressOf((await progress.counts(viewer.id, [courseId])).get(courseId))
 
   async function learnerState(viewer: Viewer, courseId: number): Promise<LearnerState> {
     if (!viewer) return ANONYMOUS
@@ -39,6 +85,7 @@ export function createCoursesService(deps: { db: Kysely<Database>; clock: Clock 
 
   return {
     catalog,
+    quizzes,
 
     async detail(
       slug: string,
@@ -63,22 +110,47 @@ export function createCoursesService(deps: { db: Kysely<Database>; clock: Clock 
       return { enrolledAt: state.enrolledAt!, progress: state.progress! }
     },
 
-    /** Marks lesson n complete (enrolling if needed). Completing twice changes nothing. */
-    async complete(slug: string, n: number, viewer: RequestUser): Promise<Progress> {
+    /**
+     * Marks lesson n complete (enrolling if needed). Completing twice changes nothing. A lesson
+     * with a quiz is completed by passing it: without a pass, 409.
+     */
+    async complete(slug: string, n: number, viewer: RequestUser): Promise<Completion> {
       const { work, part } = await catalog.part(slug, n, viewer)
       const nowMs = clock.now()
-      try {
-        await db.transaction().execute(async (trx) => {
-          const inside = createCourseProgressRepository(trx)
-          await inside.enroll(viewer.id, work.id, nowMs)
-          await inside.complete(viewer.id, part.id, nowMs)
+      const certificate = await inCompletion(async (trx) => {
+        const inside = createQuizRepository(trx)
+        if ((await inside.findQuiz(part.id)) !== null && !(await inside.hasPassed(viewer.id, part.id))) {
+          throw conflict(PASS_THE_QUIZ_MESSAGE)
+        }
+        return recordCompletion(trx, viewer, work.id, part.id, nowMs)
+      })
+      return { progress: await progressIn(viewer, work.id), certificate }
+    },
+
+    /**
+     * Keeps a graded quiz attempt and, when it passed, completes the lesson: both in one
+     * transaction, so a pass is never kept without its completion (or a certificate without both).
+     */
+    async recordQuizAttempt(
+      numbered: NumberedPart,
+      viewer: RequestUser,
+      attempt: Omit<NewQuizAttempt, 'userId' | 'lessonId' | 'createdAt'>,
+    ): Promise<Completion> {
+      const { work, part } = numbered
+      const nowMs = clock.now()
+      const certificate = await inCompletion(async (trx) => {
+        const progressInside = createCourseProgressRepository(trx)
+        // Enrolment rules as for completing: an attempt enrols.
+        await progressInside.enroll(viewer.id, work.id, nowMs)
+        await createQuizRepository(trx).insertAttempt({
+          ...attempt,
+          userId: viewer.id,
+          lessonId: part.id,
+          createdAt: nowMs,
         })
-      } catch (error) {
-        // A foreign key refused the completion: the lesson was deleted a moment ago.
-        if (isForeignKeyViolation(error)) throw notFound('Lesson not found')
-        throw error
-      }
-      return progressOf((await progress.counts(viewer.id, [work.id])).get(work.id))
+        return attempt.passed ? recordCompletion(trx, viewer, work.id, part.id, nowMs) : null
+      })
+      return { progress: await progressIn(viewer, work.id), certificate }
     },
 
     /** The caller's enrolled courses with progress; drafts only for staff. */

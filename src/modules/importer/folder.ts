@@ -16,6 +16,7 @@ import {
 import { FrontMatterError, parseFrontMatter } from './front-matter.ts'
 import type { MarkdownRenderer } from '../catalog/rendering/markdown.ts'
 import { ContentTooComplexError } from '../catalog/rendering/render-pool.ts'
+import { parseLessonQuiz, parsePassPercent, QuizSyntaxError, type Quiz } from '../quizzes/quiz-parser.ts'
 
 /** What a course or ebook folder holds, checked and ready to store (docs/content.md). */
 export interface ContentFolder {
@@ -25,6 +26,8 @@ export interface ContentFolder {
   description: string
   /** From front matter `published`; null when not given (new: published; existing: unchanged). */
   published: boolean | null
+  /** A course's front matter `pass_percent` (1..100); null when not given: the default (80). */
+  passPercent: number | null
   parts: ContentFolderPart[]
 }
 
@@ -39,6 +42,8 @@ export interface ContentFolderPart {
   file: string
   title: string
   markdown: string
+  /** A lesson's quiz block, parsed (CONTRACT §12); always null for a chapter. */
+  quiz: Quiz | null
 }
 
 /** Everything wrong with a folder, each problem on its own line, so one run shows them all. */
@@ -55,7 +60,10 @@ export class ContentFolderError extends Error {
 }
 
 const MANIFESTS: Record<string, ContentKind> = { 'course.md': 'course', 'ebook.md': 'ebook' }
-const MANIFEST_KEYS = new Set(['title', 'slug', 'description', 'published'])
+const MANIFEST_KEYS: Record<ContentKind, ReadonlySet<string>> = {
+  course: new Set(['title', 'slug', 'description', 'published', 'pass_percent']),
+  ebook: new Set(['title', 'slug', 'description', 'published']),
+}
 const PART_KEYS = new Set(['title'])
 const NUMBERED = /^(\d{1,6})(?:[-_](.+))?\.md$/i
 /** Files people keep beside content that are not content. */
@@ -156,16 +164,22 @@ export async function readContentFolder(
   const kind = MANIFESTS[manifestFile.toLowerCase()]!
   const partName = PART_NAME[kind]
 
-  const meta = { slug: '', title: '', description: '', published: null as boolean | null }
+  const meta = {
+    slug: '',
+    title: '',
+    description: '',
+    published: null as boolean | null,
+    passPercent: null as number | null,
+  }
   try {
     const front = parseFrontMatter(await readText(join(folder, manifestFile)))
     if (!front.present) {
       problems.push(`${manifestFile}: missing front matter (a --- block with title, slug and description)`)
     } else {
       for (const key of Object.keys(front.data)) {
-        if (!MANIFEST_KEYS.has(key)) problems.push(`${manifestFile}: unknown front matter key "${key}"`)
+        if (!MANIFEST_KEYS[kind].has(key)) problems.push(`${manifestFile}: unknown front matter key "${key}"`)
       }
-      const { title = '', slug = '', description = '', published } = front.data
+      const { title = '', slug = '', description = '', published, pass_percent: passPercent } = front.data
       meta.title = normalizeTitle(title)
       meta.slug = slug.trim()
       meta.description = normalizeDescription(description)
@@ -185,6 +199,11 @@ export async function readContentFolder(
       if (published !== undefined) {
         meta.published = parseBoolean(published) ?? null
         if (meta.published === null) problems.push(`${manifestFile}: published must be true or false`)
+      }
+      if (passPercent !== undefined && kind === 'course') {
+        const parsed = parsePassPercent(passPercent)
+        if (typeof parsed === 'string') problems.push(`${manifestFile}: ${parsed}`)
+        else meta.passPercent = parsed
       }
     }
   } catch (error) {
@@ -243,7 +262,18 @@ export async function readContentFolder(
     const titleProblem = textProblem('title', title, { maxChars: TITLE_MAX_CHARS, required: true })
     if (titleProblem) problems.push(`${file}: ${titleProblem}`)
     if (body.length > BODY_MAX_CHARS) problems.push(`${file}: longer than ${BODY_MAX_CHARS} characters`)
-    parts.push({ number, key, file: basename(file), title, markdown: body.trim() + '\n' })
+    let quiz: Quiz | null = null
+    if (kind === 'course') {
+      try {
+        // Parsed in the text after the front matter, so its lines count from the file's first line.
+        quiz = parseLessonQuiz(front.body).quiz
+      } catch (error) {
+        if (!(error instanceof QuizSyntaxError)) throw error
+        const frontMatterLines = text.replace(/\r\n?/g, '\n').split('\n').length - front.body.split('\n').length
+        problems.push(`${file}:${error.line + frontMatterLines}: quiz: ${error.problem}`)
+      }
+    }
+    parts.push({ number, key, file: basename(file), title, markdown: body.trim() + '\n', quiz })
   }
 
   if (byNumber.size === 0) problems.push(`no numbered ${partName} files (01-intro.md, 02-….md, …)`)

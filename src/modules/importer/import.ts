@@ -4,6 +4,7 @@ import type { Clock } from '../../lib/clock.ts'
 import { createCatalogRepository } from '../catalog/catalog.repository.ts'
 import type { ContentKind } from '../catalog/content-kind.ts'
 import type { ContentFolder } from './folder.ts'
+import { createQuizRepository } from '../quizzes/quiz.repository.ts'
 
 export interface ImportSummary {
   kind: ContentKind
@@ -73,6 +74,10 @@ export async function importIntoCatalog(
     })
   }
 
+  // A course's quizzes and pass mark are kept with its lessons, in the same transaction.
+  const quizzes = folder.kind === 'course' ? createQuizRepository(db) : null
+  await quizzes?.setPassPercent(work.id, folder.passPercent)
+
   const before = await repo.listPartsWithBodies(work.id)
   const byKey = new Map(before.flatMap((part) => (part.source_key === null ? [] : [[part.source_key, part] as const])))
   const keep = new Set<number>()
@@ -81,7 +86,7 @@ export async function importIntoCatalog(
     const position = index + 1
     const current = byKey.get(part.key)
     if (!current) {
-      await repo.insertPart({
+      const id = await repo.insertPart({
         work_id: work.id,
         position,
         source_key: part.key,
@@ -90,6 +95,7 @@ export async function importIntoCatalog(
         created_at: nowMs,
         updated_at: nowMs,
       })
+      await quizzes?.saveQuiz(id, part.quiz, nowMs)
       summary.added++
       continue
     }
@@ -103,6 +109,7 @@ export async function importIntoCatalog(
         ...(contentChanged ? { updated_at: nowMs } : {}),
       })
     }
+    await quizzes?.saveQuiz(current.id, part.quiz, nowMs)
     if (contentChanged) summary.updated++
     else summary.unchanged++
   }

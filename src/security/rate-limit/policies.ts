@@ -23,9 +23,10 @@ export const PASSWORD_CHECKS_ONLY: ReadonlySet<RoutePolicyName> = new Set(['pass
 
 /**
  * Policies counted by a service once the body says what the request is: failed logins per
- * attempted username, and changes of email address (a PATCH that changes only a bio is not one).
+ * attempted username, changes of email address (a PATCH that changes only a bio is not one), and
+ * quiz attempts per learner and lesson (value `USER_ID:LESSON_ID`).
  */
-export const SERVICE_POLICIES = ['login_user', 'email_change', 'email_change_ip'] as const
+export const SERVICE_POLICIES = ['login_user', 'email_change', 'email_change_ip', 'quiz'] as const
 export type ServicePolicyName = (typeof SERVICE_POLICIES)[number]
 
 export type PolicyName = RoutePolicyName | ServicePolicyName
@@ -44,6 +45,7 @@ export const POLICY_KEY_KIND: Readonly<Record<PolicyName, KeyKind>> = {
   login_user: 'username',
   email_change: 'user',
   email_change_ip: 'ip',
+  quiz: 'user',
 }
 
 export function policyLimits(config: Config): Readonly<Record<PolicyName, Limit>> {
@@ -57,6 +59,7 @@ export function policyLimits(config: Config): Readonly<Record<PolicyName, Limit>
     emailChange,
     emailChangeIp,
     passwordReset,
+    quiz,
   } = config.rateLimits
   return {
     login,
@@ -68,6 +71,7 @@ export function policyLimits(config: Config): Readonly<Record<PolicyName, Limit>
     login_user: loginUser,
     email_change: emailChange,
     email_change_ip: emailChangeIp,
+    quiz,
   }
 }
 

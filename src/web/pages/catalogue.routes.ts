@@ -3,6 +3,7 @@ import type { AccountsService } from '../../modules/accounts/accounts.service.ts
 import type { CatalogService } from '../../modules/catalog/catalog.service.ts'
 import type { CoursesService } from '../../modules/courses/courses.service.ts'
 import type { ReadingService } from '../../modules/progress/reading.service.ts'
+import type { CertificatesService } from '../../modules/certificates/certificates.service.ts'
 import type { Pages } from '../page.ts'
 import { CREATE_ADMIN_COMMAND } from '../../modules/accounts/first-admin.ts'
 import { signedIn } from '../../security/authz.ts'
@@ -13,6 +14,7 @@ export interface CataloguePagesOptions {
   courses: CoursesService
   ebooks: CatalogService
   reading: ReadingService
+  certificates: CertificatesService
 }
 
 /**
@@ -20,7 +22,7 @@ export interface CataloguePagesOptions {
  * `/me`, the learner's dashboard: their courses with progress and the ebooks they are reading.
  */
 export async function cataloguePages(app: FastifyInstance, opts: CataloguePagesOptions) {
-  const { pages, courses, ebooks, reading, accounts } = opts
+  const { pages, courses, ebooks, reading, accounts, certificates } = opts
 
   app.get('/', { config: { access: 'public', html: true } }, async (req, reply) => {
     const [courseList, ebookList, hasAdmin] = await Promise.all([
@@ -41,16 +43,26 @@ export async function cataloguePages(app: FastifyInstance, opts: CataloguePagesO
 
   app.get('/me', { config: { access: 'user', html: true } }, async (req, reply) => {
     const viewer = signedIn(req).user
-    const [user, enrolled, read] = await Promise.all([
+    const [user, enrolled, read, certified] = await Promise.all([
       accounts.findUser(viewer.id),
       courses.mine(viewer),
       reading.mine(viewer),
+      certificates.mine(viewer),
     ])
     return pages.send(
       req,
       reply,
       'dashboard',
-      { name: user?.display_name || user?.username || '', courses: enrolled, ebooks: read },
+      {
+        name: user?.display_name || user?.username || '',
+        courses: enrolled,
+        ebooks: read,
+        certificates: certified.map((row) => ({
+          id: row.id,
+          courseTitle: row.course_title,
+          issuedOn: new Date(row.issued_at).toISOString().slice(0, 10),
+        })),
+      },
       { title: 'My learning' },
     )
   })
