@@ -24,6 +24,7 @@ import { createKeyedHasher } from './security/keyed-hash.ts'
 import { createPasswordPolicy, loadCommonPasswords } from './security/password-policy.ts'
 import { createPasswordHasher, type PasswordHasher } from './security/passwords.ts'
 import { createUploadSlots, DEFAULT_MAX_UPLOADS_IN_FLIGHT } from './http/uploads/upload-slots.ts'
+import { createDoctorService } from './operations/doctor/doctor.service.ts'
 
 export interface ServicesDeps {
   config: Config
@@ -36,6 +37,10 @@ export interface ServicesDeps {
   mailer?: Mailer
   /** The audit trail's table (or a test's stand-in), shared with its writer. */
   auditRepository: AuditRepository
+  /** The readiness checks' PING of the shared Redis (REDIS_URL), over the app's client. */
+  pingRedis?: () => Promise<void>
+  /** Usernames of admins without a second factor (operations/doctor/two-factor-adapter.ts). */
+  adminsWithoutSecondFactor?: () => Promise<string[]>
 }
 
 /**
@@ -99,6 +104,13 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
   const reading = createReadingService({ db, clock, catalog: ebooks })
   const admin = createAdminService({ db, clock, sessions: app.sessions })
   const audit = createAuditService({ repository: deps.auditRepository })
+  const doctor = createDoctorService({
+    config,
+    database: deps.database,
+    clock,
+    pingRedis: deps.pingRedis,
+    adminsWithoutSecondFactor: deps.adminsWithoutSecondFactor,
+  })
   return {
     uploadSlots,
     accounts,
@@ -114,6 +126,7 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
     admin,
     audit,
     mailer,
+    doctor,
   }
 }
 

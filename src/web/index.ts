@@ -56,7 +56,15 @@ export async function webPages(app: FastifyInstance, opts: WebPagesOptions) {
   await app.register(cataloguePages, { pages, accounts, courses, ebooks, reading })
   await app.register(coursePages, { pages, courses, markdown })
   await app.register(ebookPages, { pages, ebooks, reading, markdown })
-  await app.register(adminPages, { pages, admin, accounts, resets, courses: courses.catalog, ebooks })
+  await app.register(adminPages, {
+    pages,
+    admin,
+    accounts,
+    resets,
+    courses: courses.catalog,
+    ebooks,
+    readiness: opts.services.doctor,
+  })
   await app.register(auditPages, { pages, audit: opts.services.audit })
   for (const catalog of [courses.catalog, ebooks])
     await app.register(contentEditorPages, { pages, catalog, forms, markdown })
