@@ -128,7 +128,13 @@ export async function createBackup(
     }
     for (const relative of contents.files) {
       const path = `${DATA_FOLDER}/${relative}`
-      files.push({ path, ...(await copyWithChecksum(join(config.dataDir, relative), join(staging, path))) })
+      const copied = await copyWithChecksum(join(config.dataDir, relative), join(staging, path)).catch(
+        (error: NodeJS.ErrnoException) => {
+          if (error.code === 'ENOENT') return null // removed since it was listed (a message sent, say)
+          throw error
+        },
+      )
+      if (copied !== null) files.push({ path, ...copied })
     }
 
     const manifest: Manifest = {

@@ -5,6 +5,12 @@ import { SQLITE_FILE_NAME } from '../../db/database.ts'
 /** The live database and its journals: the snapshot stands for them (a copy could be torn). */
 const LIVE_DATABASE_NAMES = new Set(['', '-wal', '-shm', '-journal'].map((suffix) => `${SQLITE_FILE_NAME}${suffix}`))
 
+/**
+ * A file still being written (`.NAME.tmp`, renamed to NAME once whole, as the outbox does): the
+ * finished file is what counts, and a half-written one must not come back from a restore.
+ */
+const isInFlight = (name: string) => name.startsWith('.') && name.endsWith('.tmp')
+
 export interface DataDirContents {
   /** Relative, `/`-separated paths of the folders, parents first. */
   folders: string[]
@@ -27,8 +33,12 @@ export async function listDataDir(dataDir: string, excluded: (absolutePath: stri
     const names = (await readdir(folder)).sort()
     for (const name of names) {
       const path = join(folder, name)
-      if ((top && LIVE_DATABASE_NAMES.has(name)) || excluded(path)) continue
-      const stats = await lstat(path)
+      if ((top && LIVE_DATABASE_NAMES.has(name)) || isInFlight(name) || excluded(path)) continue
+      const stats = await lstat(path).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return null // gone since the folder was read: nothing to keep
+        throw error
+      })
+      if (stats === null) continue
       if (stats.isDirectory()) {
         contents.folders.push(toPosix(path))
         await walk(path, false)
