@@ -25,7 +25,9 @@ const UNDEFINED_TABLE = '42P01'
 export async function migrationStatus(db: Kysely<any>): Promise<MigrationStatus> {
   let applied: string[]
   try {
-    const { rows } = await sql<{ name: string }>`select name from ${sql.table(DEFAULT_MIGRATION_TABLE)} order by name`.execute(db)
+    const { rows } = await sql<{
+      name: string
+    }>`select name from ${sql.table(DEFAULT_MIGRATION_TABLE)} order by name`.execute(db)
     applied = rows.map((row) => row.name)
   } catch (error) {
     // No migration table: a database nothing was ever migrated in.

@@ -128,7 +128,8 @@ describe('lectern backup and restore on SQLite (CONTRACT §16)', () => {
     assert.match(result.stdout, /^Restored the backup of .* \(Lectern .*, schema 0011_audit_events\) into /)
     assert.equal(modeOf(target), '700')
     assert.equal(modeOf(join(target, 'outbox')), '700')
-    for (const name of ['lectern.sqlite', 'session-secret', 'outbox/welcome.eml']) assert.equal(modeOf(join(target, name)), '600')
+    for (const name of ['lectern.sqlite', 'session-secret', 'outbox/welcome.eml'])
+      assert.equal(modeOf(join(target, name)), '600')
     assert.deepEqual(readdirSync(target).sort(), ['lectern.sqlite', 'outbox', 'session-secret'])
     assert.ok(readdirSync(join(target, 'outbox')).includes('welcome.eml'))
 
@@ -159,7 +160,9 @@ describe('lectern backup and restore on SQLite (CONTRACT §16)', () => {
       assert.equal((me.json() as { user: { username: string } }).user.username, 'ada')
       const login = await createAgent(app.t).post('/api/login', { json: { username: 'ada', password: PASSWORD } })
       assert.equal(login.statusCode, 200, login.body)
-      const wrong = await createAgent(app.t).post('/api/login', { json: { username: 'ada', password: 'not it at all' } })
+      const wrong = await createAgent(app.t).post('/api/login', {
+        json: { username: 'ada', password: 'not it at all' },
+      })
       assert.equal(wrong.statusCode, 401)
     } finally {
       await app.close()
@@ -172,7 +175,10 @@ describe('lectern backup and restore on SQLite (CONTRACT §16)', () => {
     writeFileSync(join(target, 'keep.txt'), 'mine')
     const result = await restore(archive, target)
     assert.equal(result.code, 2)
-    assert.match(result.stderr, /DATA_DIR .* is not empty: restore only into an empty \(or new\) DATA_DIR; nothing was changed/)
+    assert.match(
+      result.stderr,
+      /DATA_DIR .* is not empty: restore only into an empty \(or new\) DATA_DIR; nothing was changed/,
+    )
     assert.deepEqual(readdirSync(target), ['keep.txt'])
     assert.equal(readFileSync(join(target, 'keep.txt'), 'utf8'), 'mine')
   })

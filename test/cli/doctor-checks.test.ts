@@ -167,7 +167,9 @@ describe('doctor checks (CONTRACT §16)', () => {
       assert.match(pending!.message, /0011_audit_events/)
       const at = NOW.toISOString()
       await sql`insert into ${recorded} (name, timestamp) values (${'0011_audit_events'}, ${at})`.execute(database.db)
-      await sql`insert into ${recorded} (name, timestamp) values (${'9999_from_the_future'}, ${at})`.execute(database.db)
+      await sql`insert into ${recorded} (name, timestamp) values (${'9999_from_the_future'}, ${at})`.execute(
+        database.db,
+      )
       const [newer] = await findings(databaseCheck, { ...ctx, database })
       assert.equal(newer!.level, 'FAIL')
       assert.match(newer!.message, /newer Lectern \(9999_from_the_future\)/)
@@ -237,7 +239,9 @@ describe('doctor checks (CONTRACT §16)', () => {
       await levels(trustProxyCheck, contextFor({ PUBLIC_URL: 'http://LOCALHOST:3000', HOST: 'localhost' })),
       ['OK'],
     )
-    assert.deepEqual(await levels(trustProxyCheck, contextFor({ PUBLIC_URL: 'http://[::1]:3000', HOST: '::1' })), ['OK'])
+    assert.deepEqual(await levels(trustProxyCheck, contextFor({ PUBLIC_URL: 'http://[::1]:3000', HOST: '::1' })), [
+      'OK',
+    ])
     assert.deepEqual(await levels(trustProxyCheck, contextFor()), ['OK'])
   })
 
@@ -276,7 +280,9 @@ describe('doctor checks (CONTRACT §16)', () => {
       const [warn] = await findings(adminTwoFactorCheck, without)
       assert.equal(warn!.level, 'WARN')
       assert.match(warn!.message, /2 admin\(s\) sign in with a password alone: ada, grace/)
-      assert.deepEqual(await levels(adminTwoFactorCheck, { ...without, adminsWithoutSecondFactor: async () => [] }), ['OK'])
+      assert.deepEqual(await levels(adminTwoFactorCheck, { ...without, adminsWithoutSecondFactor: async () => [] }), [
+        'OK',
+      ])
       assert.deepEqual(await levels(adminTwoFactorCheck, { ...without, require2faFor: 'admin' }), ['OK'])
       assert.deepEqual(await levels(adminTwoFactorCheck, { ...without, require2faFor: 'staff' }), ['OK'])
     })
@@ -297,12 +303,14 @@ describe('doctor checks (CONTRACT §16)', () => {
     assert.deepEqual(await levels(metricsTokenCheck, contextFor({ METRICS_TOKEN: 'c'.repeat(32) })), ['OK'])
   })
 
-  test("log-file: unset OK; a writable folder OK; a missing or read-only folder FAIL", async () => {
+  test('log-file: unset OK; a writable folder OK; a missing or read-only folder FAIL', async () => {
     assert.deepEqual(await levels(logFileCheck, contextFor()), ['OK'])
     const folder = join(root, 'logs')
     mkdirSync(folder)
     assert.deepEqual(await levels(logFileCheck, contextFor({ LOG_FILE: join(folder, 'lectern.log') })), ['OK'])
-    assert.deepEqual(await levels(logFileCheck, contextFor({ LOG_FILE: join(root, 'nowhere', 'lectern.log') })), ['FAIL'])
+    assert.deepEqual(await levels(logFileCheck, contextFor({ LOG_FILE: join(root, 'nowhere', 'lectern.log') })), [
+      'FAIL',
+    ])
     if (process.getuid!() !== 0) {
       // root may write anywhere: the read-only side holds for anyone else.
       chmodSync(folder, 0o500)
@@ -313,7 +321,8 @@ describe('doctor checks (CONTRACT §16)', () => {
 
   test('disk-space: FAIL under 100 MiB, WARN under 1 GiB or under 5%, OK above both; a missing DATA_DIR looks above', async () => {
     const space = (free: number, total: number) => async () => ({ bavail: free, bsize: 1, blocks: total })
-    const at = (free: number, total = 1000 * GIB) => levels(diskSpaceCheck, contextFor({}, { statfs: space(free, total) }))
+    const at = (free: number, total = 1000 * GIB) =>
+      levels(diskSpaceCheck, contextFor({}, { statfs: space(free, total) }))
     assert.deepEqual(await at(100 * MIB - 1), ['FAIL'])
     assert.deepEqual(await at(100 * MIB), ['WARN'])
     assert.deepEqual(await at(GIB - 1), ['WARN'])

@@ -116,7 +116,10 @@ describe('lectern doctor (CONTRACT §16)', () => {
     const summary = lines.pop()!
     assert.equal(lines.pop(), '')
     for (const line of lines) assert.match(line, LINE)
-    assert.ok(lines.every((line) => line.startsWith('OK ')), run.stdout)
+    assert.ok(
+      lines.every((line) => line.startsWith('OK ')),
+      run.stdout,
+    )
     assert.match(summary, /^\d+ ok, 0 warning\(s\), 0 failure\(s\)$/)
     assert.doesNotMatch(run.stdout, /\u001b\[/)
     assert.match(run.stdout, /^OK smtp: the relay at 127\.0\.0\.1:\d+ answers EHLO$/m)
@@ -148,7 +151,10 @@ describe('lectern doctor (CONTRACT §16)', () => {
     try {
       const run = await doctor([], healthy, { admins: async () => [] })
       assert.equal(run.code, 1)
-      assert.match(run.stdout, /^FAIL database-file: the database file .* has mode 0644, others may read it — chmod 0600 /m)
+      assert.match(
+        run.stdout,
+        /^FAIL database-file: the database file .* has mode 0644, others may read it — chmod 0600 /m,
+      )
     } finally {
       chmodSync(file, 0o600)
     }
@@ -160,7 +166,10 @@ describe('lectern doctor (CONTRACT §16)', () => {
     assert.match(run.stdout, /^FAIL configuration: RATE_LIMIT_LOGIN: .+ — correct that variable/m)
     const json = await doctor(['--json'], { ...healthy, SESSION_SECRET: 'short' })
     assert.equal(json.code, 1)
-    assert.deepEqual(findingsOf(json).map((finding) => [finding.check, finding.level]), [['configuration', 'FAIL']])
+    assert.deepEqual(
+      findingsOf(json).map((finding) => [finding.check, finding.level]),
+      [['configuration', 'FAIL']],
+    )
     assert.match(findingsOf(json)[0]!.message, /^SESSION_SECRET: /)
     assert.doesNotMatch(json.stdout, /"short"/)
   })
@@ -182,9 +191,13 @@ describe('lectern doctor (CONTRACT §16)', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     const { port } = server.address() as AddressInfo
     await new Promise<void>((resolve) => server.close(() => resolve()))
-    const run = await doctor(['--json'], { ...healthy, REDIS_URL: `redis://:${SECRETS.redis}@127.0.0.1:${port}` }, {
-      admins: async () => [],
-    })
+    const run = await doctor(
+      ['--json'],
+      { ...healthy, REDIS_URL: `redis://:${SECRETS.redis}@127.0.0.1:${port}` },
+      {
+        admins: async () => [],
+      },
+    )
     assert.equal(run.code, 1)
     const redis = findingsOf(run).find((finding) => finding.check === 'redis')!
     assert.equal(redis.level, 'FAIL')

@@ -71,7 +71,10 @@ describe('GET /api/admin/doctor and the Readiness panel (CONTRACT §16)', () => 
     withoutSecondFactor = [admin.username]
     const browser = createPageClient(t.app)
     await browser.open('/login')
-    assert.equal((await browser.submit('/login', { username: admin.username, password: admin.password })).statusCode, 303)
+    assert.equal(
+      (await browser.submit('/login', { username: admin.username, password: admin.password })).statusCode,
+      303,
+    )
     const page = await browser.open('/admin')
     assert.equal(page.statusCode, 200)
     assert.match(page.body, /<h2 id="readiness-heading">Readiness<\/h2>/)

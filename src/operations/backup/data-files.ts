@@ -26,7 +26,10 @@ export interface DataDirContents {
  * DATA_DIR) and neither are they copied. `excluded(path)` leaves out what must not be in a backup:
  * the log files, the archive being written, backups kept inside DATA_DIR.
  */
-export async function listDataDir(dataDir: string, excluded: (absolutePath: string) => boolean): Promise<DataDirContents> {
+export async function listDataDir(
+  dataDir: string,
+  excluded: (absolutePath: string) => boolean,
+): Promise<DataDirContents> {
   const contents: DataDirContents = { folders: [], files: [], skipped: [] }
   const toPosix = (path: string) => relative(dataDir, path).split(sep).join('/')
   async function walk(folder: string, top: boolean): Promise<void> {

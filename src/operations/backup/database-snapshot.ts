@@ -74,7 +74,9 @@ function run(program: string, args: string[], env: Env): Promise<void> {
 async function tool(name: 'pg_dump' | 'pg_restore', env: Env): Promise<string> {
   const found = await findOnPath(name, env.PATH ?? '')
   if (!found) {
-    throw new BackupError(`${name} is not on PATH: install PostgreSQL's client tools (e.g. apt install postgresql-client)`)
+    throw new BackupError(
+      `${name} is not on PATH: install PostgreSQL's client tools (e.g. apt install postgresql-client)`,
+    )
   }
   return found
 }
@@ -83,7 +85,13 @@ async function tool(name: 'pg_dump' | 'pg_restore', env: Env): Promise<string> {
 export async function dumpPostgres(databaseUrl: string, destination: string, env: Env): Promise<void> {
   const program = await tool('pg_dump', env)
   const connection = libpqConnection(databaseUrl, env)
-  const args = ['--format=custom', '--no-owner', '--no-privileges', `--file=${destination}`, `--dbname=${connection.dbname}`]
+  const args = [
+    '--format=custom',
+    '--no-owner',
+    '--no-privileges',
+    `--file=${destination}`,
+    `--dbname=${connection.dbname}`,
+  ]
   await run(program, args, connection.env)
 }
 
@@ -91,6 +99,13 @@ export async function dumpPostgres(databaseUrl: string, destination: string, env
 export async function restorePostgres(databaseUrl: string, dump: string, env: Env): Promise<void> {
   const program = await tool('pg_restore', env)
   const connection = libpqConnection(databaseUrl, env)
-  const args = ['--no-owner', '--no-privileges', '--single-transaction', '--exit-on-error', `--dbname=${connection.dbname}`, dump]
+  const args = [
+    '--no-owner',
+    '--no-privileges',
+    '--single-transaction',
+    '--exit-on-error',
+    `--dbname=${connection.dbname}`,
+    dump,
+  ]
   await run(program, args, connection.env)
 }

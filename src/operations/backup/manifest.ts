@@ -71,6 +71,6 @@ export function parseManifest(text: string): Manifest {
     (value.database === 'sqlite' || value.database === 'postgres') &&
     Array.isArray(value.files) &&
     value.files.every(isFile)
-  if (!valid) throw new BackupError('the backup\'s manifest.json is incomplete or malformed')
+  if (!valid) throw new BackupError("the backup's manifest.json is incomplete or malformed")
   return value as unknown as Manifest
 }

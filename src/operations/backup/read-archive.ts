@@ -30,7 +30,8 @@ export function pathProblem(path: string): string | null {
   const steps = path.split('/')
   if (steps.includes('..')) return 'a path with ".."'
   if (steps.some((step) => step === '' || step === '.')) return 'a path with an empty or "." step'
-  if (path !== MANIFEST_PATH && steps[0] !== DATA_FOLDER && steps[0] !== DATABASE_FOLDER) return 'a path outside the backup layout'
+  if (path !== MANIFEST_PATH && steps[0] !== DATA_FOLDER && steps[0] !== DATABASE_FOLDER)
+    return 'a path outside the backup layout'
   return null
 }
 
@@ -55,10 +56,15 @@ export async function readArchive(archive: string, staging: string): Promise<Arc
         await mkdir(join(staging, path), { recursive: true, mode: PRIVATE_DIR_MODE })
       } else if (entry.type === 'File' || entry.type === 'OldFile') {
         await mkdir(dirname(join(staging, path)), { recursive: true, mode: PRIVATE_DIR_MODE })
-        const written = await writeWithChecksum(Readable.from(entry.body as unknown as AsyncIterable<Uint8Array>), join(staging, path))
+        const written = await writeWithChecksum(
+          Readable.from(entry.body as unknown as AsyncIterable<Uint8Array>),
+          join(staging, path),
+        )
         contents.files.set(path, written)
       } else {
-        throw new BackupError(`the archive holds a ${entry.type} (only files and folders are restored): ${JSON.stringify(path)}`)
+        throw new BackupError(
+          `the archive holds a ${entry.type} (only files and folders are restored): ${JSON.stringify(path)}`,
+        )
       }
     }
   } catch (error) {

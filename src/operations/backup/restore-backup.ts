@@ -70,7 +70,8 @@ function verify(manifest: Manifest, contents: ArchiveContents, config: Config): 
     }
   }
   for (const path of contents.files.keys()) {
-    if (path !== MANIFEST_PATH && !listed.has(path)) throw new BackupError(`the archive holds ${path}, which its manifest does not list`)
+    if (path !== MANIFEST_PATH && !listed.has(path))
+      throw new BackupError(`the archive holds ${path}, which its manifest does not list`)
   }
   const kind = config.databaseUrl ? 'postgres' : 'sqlite'
   if (manifest.database !== kind) {
@@ -146,7 +147,8 @@ export async function restoreBackup(config: Config, archive: string, opts: { env
   const staging = await mkdtemp(join(tmpdir(), 'lectern-restore-')) // 0700: it holds password hashes
   try {
     const contents = await readArchive(archive, staging)
-    if (!contents.files.has(MANIFEST_PATH)) throw new BackupError('the archive is not a Lectern backup: it has no manifest.json')
+    if (!contents.files.has(MANIFEST_PATH))
+      throw new BackupError('the archive is not a Lectern backup: it has no manifest.json')
     const manifest = parseManifest(await readFile(join(staging, MANIFEST_PATH), 'utf8'))
     verify(manifest, contents, config)
     await requireEmptyTarget(config)

@@ -62,8 +62,7 @@ export function createCliDoctorContext(
     ...(redisUrl ? { pingRedis: () => probeRedis(redisUrl) } : {}),
     ...(smtp ? { verifySmtp: () => probeSmtp(smtp) } : {}),
     adminsWithoutSecondFactor:
-      opts.adminsWithoutSecondFactor ??
-      (database ? adminsWithoutSecondFactorFrom(database.db) : async () => []),
+      opts.adminsWithoutSecondFactor ?? (database ? adminsWithoutSecondFactorFrom(database.db) : async () => []),
     require2faFor: require2faForOf(config),
     uid: process.getuid?.() ?? null,
     now: opts.now,

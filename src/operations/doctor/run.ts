@@ -8,7 +8,12 @@ function findingsOf(check: DoctorCheck, outcomes: Outcome[]): Finding[] {
   return outcomes.map((outcome) =>
     outcome.ok
       ? { check: check.name, level: 'OK', message: outcome.message, fix: null }
-      : { check: check.name, level: outcome.level ?? check.level, message: outcome.message, fix: outcome.fix ?? check.fix },
+      : {
+          check: check.name,
+          level: outcome.level ?? check.level,
+          message: outcome.message,
+          fix: outcome.fix ?? check.fix,
+        },
   )
 }
 

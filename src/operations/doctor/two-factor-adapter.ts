@@ -30,7 +30,8 @@ export function adminsWithoutSecondFactorFrom(
 ): () => Promise<string[]> {
   return async () => {
     const admins = await createDoctorRepository(db).activeAdmins()
-    const flags = await Promise.all(admins.map((admin) => (hasSecondFactor ? hasSecondFactor(admin.id) : false)))
+    if (!hasSecondFactor) return admins.map((admin) => admin.username)
+    const flags = await Promise.all(admins.map((admin) => hasSecondFactor(admin.id)))
     return admins.filter((_, index) => !flags[index]).map((admin) => admin.username)
   }
 }

@@ -19,8 +19,7 @@ export interface DoctorReport {
 
 /** What a check answers: all is well, or a problem (at the check's level unless it says another). */
 export type Outcome =
-  | { ok: true; message: string }
-  | { ok: false; message: string; level?: 'WARN' | 'FAIL'; fix?: string }
+  { ok: true; message: string } | { ok: false; message: string; level?: 'WARN' | 'FAIL'; fix?: string }
 
 export const ok = (message: string): Outcome => ({ ok: true, message })
 export const problem = (message: string, more: { level?: 'WARN' | 'FAIL'; fix?: string } = {}): Outcome => ({

@@ -9,7 +9,8 @@ export const FAIL_BELOW_BYTES = 100 * MIB
 export const WARN_BELOW_BYTES = GIB
 export const WARN_BELOW_FRACTION = 0.05
 
-const describe = (bytes: number) => (bytes >= GIB ? `${(bytes / GIB).toFixed(1)} GiB` : `${Math.floor(bytes / MIB)} MiB`)
+const describe = (bytes: number) =>
+  bytes >= GIB ? `${(bytes / GIB).toFixed(1)} GiB` : `${Math.floor(bytes / MIB)} MiB`
 
 /** DATA_DIR, or the nearest folder above it that exists (before the first start). */
 async function statfsNearest(ctx: DoctorContext, path: string) {

@@ -13,14 +13,19 @@ export const publicUrlCheck: DoctorCheck = {
     const https = config.publicUrl.startsWith('https:')
     const outcomes: Outcome[] = []
     if (!config.publicUrlConfigured) {
-      outcomes.push(problem(`PUBLIC_URL is not set: links in emails point at the listening address ${config.publicUrl}`))
+      outcomes.push(
+        problem(`PUBLIC_URL is not set: links in emails point at the listening address ${config.publicUrl}`),
+      )
     }
     if (config.cookieSecure === 'true' && !https) {
       outcomes.push(
-        problem(`COOKIE_SECURE=true but PUBLIC_URL ${config.publicUrl} is not https: browsers will not send the cookie`, {
-          level: 'FAIL',
-          fix: 'serve Lectern over https and say so in PUBLIC_URL, or set COOKIE_SECURE=auto',
-        }),
+        problem(
+          `COOKIE_SECURE=true but PUBLIC_URL ${config.publicUrl} is not https: browsers will not send the cookie`,
+          {
+            level: 'FAIL',
+            fix: 'serve Lectern over https and say so in PUBLIC_URL, or set COOKIE_SECURE=auto',
+          },
+        ),
       )
     }
     if (config.cookieSecure === 'false' && https) {
