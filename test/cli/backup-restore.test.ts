@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import {
+  chmodSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -167,6 +168,16 @@ describe('lectern backup and restore on SQLite (CONTRACT §16)', () => {
     } finally {
       await app.close()
     }
+  })
+
+  test('an existing empty DATA_DIR is restored into, and made 0700', async () => {
+    const target = fresh('empty-existing')
+    mkdirSync(target, { mode: 0o755 })
+    chmodSync(target, 0o755)
+    const result = await restore(archive, target)
+    assert.equal(result.code, 0, result.stderr)
+    assert.equal(modeOf(target), '700')
+    assert.deepEqual(readdirSync(target).sort(), ['lectern.sqlite', 'outbox', 'session-secret'])
   })
 
   test('a DATA_DIR that is not empty is refused: exit 2, its file untouched, nothing added', async () => {

@@ -93,13 +93,16 @@ function verify(manifest: Manifest, contents: ArchiveContents, config: Config): 
 }
 
 /**
- * DATA_DIR built whole in a folder beside it, then renamed into place: a failure part-way leaves
- * DATA_DIR as it was. Folders 0700, files 0600, whatever the archive or the umask say.
+ * DATA_DIR built whole in a hidden folder inside it, then its entries moved up one by one (a
+ * rename each, on the same file system): the service user may own DATA_DIR without being able to
+ * write beside it. DATA_DIR was empty, so on any failure it is emptied again (and removed if this
+ * created it): nothing changed. Folders 0700, files 0600, whatever the archive or the umask say.
  */
 async function writeDataDir(config: Config, staging: string, contents: ArchiveContents): Promise<void> {
   const { dataDir } = config
-  await mkdir(dirname(dataDir), { recursive: true })
-  const building = await mkdtemp(join(dirname(dataDir), `.${basename(dataDir)}.restoring-`))
+  const created = await mkdir(dataDir, { recursive: true, mode: PRIVATE_DIR_MODE })
+  const building = await mkdtemp(join(dataDir, '.restoring-'))
+  const moved: string[] = []
   try {
     const prefix = `${DATA_FOLDER}/`
     const folders = contents.folders.filter((path) => path.startsWith(prefix)).sort()
@@ -116,18 +119,21 @@ async function writeDataDir(config: Config, staging: string, contents: ArchiveCo
       await copyFile(join(staging, path), destination)
       await chmod(destination, PRIVATE_FILE_MODE)
     }
-    await chmod(building, PRIVATE_DIR_MODE)
-    // An empty DATA_DIR gives way; one that filled up meanwhile makes rmdir fail, and stays.
-    await rmdir(dataDir).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return
-      if (error.code === 'ENOTEMPTY' || error.code === 'EEXIST') {
-        throw new BackupError(`DATA_DIR ${dataDir} is not empty: restore only into an empty (or new) DATA_DIR`)
-      }
-      throw error
-    })
-    await rename(building, dataDir)
+    // Something else appeared in DATA_DIR meanwhile: it is not ours to overwrite.
+    const others = (await readdir(dataDir)).filter((name) => name !== basename(building))
+    if (others.length > 0) {
+      throw new BackupError(`DATA_DIR ${dataDir} is not empty: restore only into an empty (or new) DATA_DIR`)
+    }
+    for (const name of await readdir(building)) {
+      await rename(join(building, name), join(dataDir, name))
+      moved.push(name)
+    }
+    await rmdir(building)
+    await chmod(dataDir, PRIVATE_DIR_MODE)
   } catch (error) {
+    for (const name of moved) await rm(join(dataDir, name), { recursive: true, force: true })
     await rm(building, { recursive: true, force: true })
+    if (created !== undefined) await rm(created, { recursive: true, force: true }) // the folders this made
     throw error
   }
 }
