@@ -120,6 +120,15 @@ if (serverUrl) {
       }
     })
 
+    test('an installation on PostgreSQL that never made a DATA_DIR: the backup is the database alone', async () => {
+      const file = join(root, 'database-only.tar.gz')
+      const result = await runCommand(backupCommand, [file], {
+        env: { ...env(), DATA_DIR: join(root, 'never-made'), DATABASE_URL: sourceUrl },
+      })
+      assert.equal(result.code, 0, result.stderr)
+      assert.match(result.stdout, /the postgres database \(schema 0011_audit_events\) and 0 other file\(s\)/)
+    })
+
     test('a database that is not empty is refused: exit 2, DATA_DIR not created', async () => {
       const dataDir = join(root, 'second')
       const result = await runCommand(restoreCommand, [archive], {

@@ -52,6 +52,13 @@ export async function listDataDir(
       }
     }
   }
-  await walk(dataDir, true)
+  try {
+    await walk(dataDir, true)
+  } catch (error) {
+    // With PostgreSQL and SESSION_SECRET set, DATA_DIR may never have been made: nothing to keep.
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || contents.folders.length + contents.files.length > 0) {
+      throw error
+    }
+  }
   return contents
 }
