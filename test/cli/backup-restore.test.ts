@@ -18,6 +18,7 @@ import {
   writeFileSync,
 } from 'node:fs'
 import { tmpdir } from 'node:os'
+import { sql } from 'kysely'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { backupCommand } from '../../src/cli/backup.ts'
@@ -144,6 +145,13 @@ describe('lectern backup and restore on SQLite (CONTRACT §16)', () => {
       assert.ok(crowd.length >= registeredBefore.length, `${crowd.length} ≥ ${registeredBefore.length}`)
       assert.ok(crowd.length < registeredAfter.length, 'accounts registered after the backup are not in it')
       for (const row of rows) assert.deepEqual(row, sourceUsers.get(row.username), `${row.username} as it was`)
+      // Nothing in the copy points at an account that is not in it (sessions, tokens, audit rows…).
+      const { rows: dangling } = await sql`pragma foreign_key_check`.execute(app.database.db)
+      assert.deepEqual(dangling, [])
+      const { rows: integrity } = await sql<{ integrity_check: string }>`pragma integrity_check`.execute(
+        app.database.db,
+      )
+      assert.deepEqual(integrity, [{ integrity_check: 'ok' }])
     } finally {
       await app.close()
     }
