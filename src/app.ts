@@ -35,6 +35,7 @@ import { ebooksRoutes } from './modules/ebooks/ebooks.routes.ts'
 import { avatarsRoutes } from './modules/avatars/avatars.routes.ts'
 import { passkeysRoutes } from './modules/passkeys/passkeys.routes.ts'
 import { type ImageProcessor } from './images/index.ts'
+import { doctorRoutes } from './operations/doctor/doctor.routes.ts'
 import { authorization } from './security/authz.ts'
 import { csrfGuard } from './security/csrf/index.ts'
 import { createMetrics, metricsRoutes, type Metrics } from './observability/metrics.ts'
@@ -71,6 +72,11 @@ export interface AppDeps {
    * given) and the writer's bounds (tests put a failing or stalled database behind it).
    */
   audit?: { repository?: AuditRepository } & Partial<Pick<AuditWriterDeps, 'maxPendingRows' | 'closeTimeoutMs'>>
+  /**
+   * The readiness checks' "admins without a second factor" (CONTRACT §16); every active admin when
+   * not given. WIRING: the two-factor module's answer (operations/doctor/two-factor-adapter.ts).
+   */
+  adminsWithoutSecondFactor?: () => Promise<string[]>
 }
 
 declare module 'fastify' {
@@ -205,6 +211,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     imageProcessor: deps.imageProcessor,
     mailer: deps.mailer,
     auditRepository,
+    ...(redis ? { pingRedis: () => pingRedis(redis) } : {}),
+    adminsWithoutSecondFactor: deps.adminsWithoutSecondFactor,
   })
   const { accounts, credentials, resets, verification, avatars, markdown, courses, ebooks, reading, admin } = services
   // [routes] one plugin per module, under /api
@@ -225,6 +233,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(learnerProgressRoutes, { prefix: '/api', courses, reading })
   await app.register(adminRoutes, { prefix: '/api/admin', admin, resets }) // CONTRACT §5 admin
   await app.register(auditRoutes, { prefix: '/api/admin', audit: services.audit }) // CONTRACT §13 audit trail
+  await app.register(doctorRoutes, { prefix: '/api/admin', doctor: services.doctor }) // CONTRACT §16 readiness
   // [pages] server-rendered HTML for people, outside /api, over the same services
   await app.register(webPages, { site, services, maxUploadBytes: config.maxUploadBytes })
 

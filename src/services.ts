@@ -29,6 +29,7 @@ import { createKeyedHasher } from './security/keyed-hash.ts'
 import { createPasswordPolicy, loadCommonPasswords } from './security/password-policy.ts'
 import { createPasswordHasher, type PasswordHasher } from './security/passwords.ts'
 import { createUploadSlots, DEFAULT_MAX_UPLOADS_IN_FLIGHT } from './http/uploads/upload-slots.ts'
+import { createDoctorService } from './operations/doctor/doctor.service.ts'
 
 export interface ServicesDeps {
   config: Config
@@ -41,6 +42,10 @@ export interface ServicesDeps {
   mailer?: Mailer
   /** The audit trail's table (or a test's stand-in), shared with its writer. */
   auditRepository: AuditRepository
+  /** The readiness checks' PING of the shared Redis (REDIS_URL), over the app's client. */
+  pingRedis?: () => Promise<void>
+  /** Usernames of admins without a second factor (operations/doctor/two-factor-adapter.ts). */
+  adminsWithoutSecondFactor?: () => Promise<string[]>
 }
 
 /**
@@ -116,6 +121,14 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
   })
   // For the two-factor module's list of second factors (SecondFactorSource).
   const passkeySecondFactor = createPasskeySecondFactor({ repository: passkeysRepository })
+
+  const doctor = createDoctorService({
+    config,
+    database: deps.database,
+    clock,
+    pingRedis: deps.pingRedis,
+    adminsWithoutSecondFactor: deps.adminsWithoutSecondFactor,
+  })
   return {
     uploadSlots,
     accounts,
@@ -135,6 +148,7 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
     mailer,
     passkeys,
     passkeySecondFactor,
+    doctor,
   }
 }
 

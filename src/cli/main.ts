@@ -49,6 +49,24 @@ const COMMANDS: CommandEntry[] = [
     summary: 'list and clear current rate-limit blocks',
     run: async (argv, io) => (await import('./rate-limits.ts')).rateLimitsCommand.run(argv, io),
   },
+  {
+    name: 'doctor',
+    readsServerEnv: true,
+    summary: 'check the installation the server would run with and say what to fix',
+    run: async (argv, io) => (await import('./doctor.ts')).doctorCommand.run(argv, io),
+  },
+  {
+    name: 'backup',
+    readsServerEnv: true,
+    summary: 'write a consistent backup of the database and DATA_DIR to a .tar.gz file',
+    run: async (argv, io) => (await import('./backup.ts')).backupCommand.run(argv, io),
+  },
+  {
+    name: 'restore',
+    readsServerEnv: true,
+    summary: 'restore a backup into an empty DATA_DIR (and an empty PostgreSQL database)',
+    run: async (argv, io) => (await import('./restore.ts')).restoreCommand.run(argv, io),
+  },
 ]
 
 export function usage(): string {

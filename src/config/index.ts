@@ -63,6 +63,8 @@ export interface Config {
   readonly metricsToken: string | null
   /** Where people reach Lectern, without a trailing slash: every link in an email starts with it. */
   readonly publicUrl: string
+  /** false: PUBLIC_URL was not set and publicUrl is the listening address (doctor warns). */
+  readonly publicUrlConfigured: boolean
   /** null: no relay, every message is written to DATA_DIR/outbox/ (src/mail/outbox.ts). */
   readonly smtp: SmtpSettings | null
   readonly mailFrom: MailAddress
@@ -71,6 +73,8 @@ export interface Config {
   readonly requireEmailVerification: boolean
   /** Days the audit trail keeps a security event in the database (modules/audit). */
   readonly auditRetentionDays: number
+  /** BACKUP_DIR: where backups are kept, for `doctor` to find the newest; null: not said. */
+  readonly backupDir: string | null
 }
 
 type Env = Readonly<Record<string, string | undefined>>
@@ -140,6 +144,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     maxImageHeight: parseInteger(get('MAX_IMAGE_HEIGHT', '4096'), 'MAX_IMAGE_HEIGHT', 1, 65535),
     metricsToken: env.METRICS_TOKEN?.trim() ? env.METRICS_TOKEN.trim() : null,
     publicUrl: parsePublicUrl(env.PUBLIC_URL, host, port),
+    publicUrlConfigured: Boolean(env.PUBLIC_URL?.trim()),
     smtp: parseSmtpUrl(env.SMTP_URL),
     mailFrom: parseMailAddress(get('MAIL_FROM', 'Lectern <no-reply@localhost>')),
     passwordResetTtlMs: parseDuration(get('PASSWORD_RESET_TTL', '30m'), 'PASSWORD_RESET_TTL'),
@@ -150,6 +155,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
       1,
       MAX_AUDIT_RETENTION_DAYS,
     ),
+    backupDir: env.BACKUP_DIR?.trim() ? resolve(cwd, env.BACKUP_DIR.trim()) : null,
   }
   if (config.metricsToken !== null && config.metricsToken.length < MIN_METRICS_TOKEN_LENGTH) {
     throw new ConfigError('METRICS_TOKEN', `must be at least ${MIN_METRICS_TOKEN_LENGTH} characters`)

@@ -66,7 +66,15 @@ export async function webPages(app: FastifyInstance, opts: WebPagesOptions) {
   await app.register(certificatePages, { pages, certificates: opts.services.certificates, accounts })
   await app.register(coursePages, { pages, courses, markdown, quizzes: opts.services.quizzes })
   await app.register(ebookPages, { pages, ebooks, reading, markdown })
-  await app.register(adminPages, { pages, admin, accounts, resets, courses: courses.catalog, ebooks })
+  await app.register(adminPages, {
+    pages,
+    admin,
+    accounts,
+    resets,
+    courses: courses.catalog,
+    ebooks,
+    readiness: opts.services.doctor,
+  })
   await app.register(auditPages, { pages, audit: opts.services.audit })
   for (const catalog of [courses.catalog, ebooks])
     await app.register(contentEditorPages, { pages, catalog, forms, markdown })

@@ -145,6 +145,19 @@ describe('mail settings (CONTRACT §2, §10)', () => {
     assert.equal(loadConfig({ HOST: '::1', PORT: '8080' }).publicUrl, 'http://[::1]:8080')
   })
 
+  test('PUBLIC_URL set or not is kept apart from its value, for doctor (CONTRACT §16)', () => {
+    assert.equal(loadConfig({}).publicUrlConfigured, false)
+    assert.equal(loadConfig({ PUBLIC_URL: '  ' }).publicUrlConfigured, false)
+    assert.equal(loadConfig({ PUBLIC_URL: 'https://learn.example.org' }).publicUrlConfigured, true)
+  })
+
+  test('BACKUP_DIR: unset is null; a relative path is resolved against the working directory', () => {
+    assert.equal(loadConfig({}).backupDir, null)
+    assert.equal(loadConfig({ BACKUP_DIR: ' ' }).backupDir, null)
+    assert.equal(loadConfig({ BACKUP_DIR: 'backups' }, '/srv/lectern').backupDir, '/srv/lectern/backups')
+    assert.equal(loadConfig({ BACKUP_DIR: '/var/backups/lectern' }).backupDir, '/var/backups/lectern')
+  })
+
   test('PUBLIC_URL loses its trailing slashes and keeps a path (a sub-folder behind a proxy)', () => {
     assert.equal(loadConfig({ PUBLIC_URL: 'https://learn.example.org/' }).publicUrl, 'https://learn.example.org')
     assert.equal(loadConfig({ PUBLIC_URL: 'https://learn.example.org' }).publicUrl, 'https://learn.example.org')

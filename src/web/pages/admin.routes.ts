@@ -13,6 +13,7 @@ import {
 import type { AccountsService } from '../../modules/accounts/accounts.service.ts'
 import type { PasswordResetService } from '../../modules/accounts/password-reset.service.ts'
 import type { CatalogService } from '../../modules/catalog/catalog.service.ts'
+import type { DoctorService } from '../../operations/doctor/doctor.service.ts'
 import { hasAccess } from '../../security/authz.ts'
 import { formValues, noteFormProblem } from '../forms.ts'
 import { noReferrer, seeOther, type Pages } from '../page.ts'
@@ -25,6 +26,8 @@ export interface AdminPagesOptions {
   resets: Pick<PasswordResetService, 'issueLink'>
   courses: CatalogService
   ebooks: CatalogService
+  /** The readiness checks, shown to admins in their own panel (CONTRACT §16). */
+  readiness: DoctorService
 }
 
 const ROLES: readonly Role[] = ['learner', 'instructor', 'admin']
@@ -61,15 +64,16 @@ function adminAction(req: FastifyRequest, action: string, targetId: number, deta
  * the last active admin cannot be demoted, disabled or deleted (409, shown on the page).
  */
 export async function adminPages(app: FastifyInstance, opts: AdminPagesOptions) {
-  const { pages, admin, accounts, resets, courses, ebooks } = opts
+  const { pages, admin, accounts, resets, courses, ebooks, readiness } = opts
 
   async function overview(req: FastifyRequest, reply: FastifyReply, problem: string | null = null, status = 200) {
     const isAdmin = hasAccess(req.user, 'admin')
     const { q, page } = listQuery(req)
-    const [users, courseList, ebookList] = await Promise.all([
+    const [users, courseList, ebookList, readinessReport] = await Promise.all([
       isAdmin ? admin.list({ query: q, page, perPage: USERS_PER_PAGE }) : null,
       courses.list(req.user),
       ebooks.list(req.user),
+      isAdmin ? readiness.report() : null,
     ])
     const pageCount = users ? Math.max(1, Math.ceil(users.total / users.perPage)) : 1
     return pages.send(
@@ -85,6 +89,7 @@ export async function adminPages(app: FastifyInstance, opts: AdminPagesOptions) 
         ebooks: ebookList,
         problem,
         selfId: signedIn(req).user.id,
+        readiness: readinessReport,
       },
       { title: 'Admin', status },
     )

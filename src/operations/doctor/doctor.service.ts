@@ -1,0 +1,50 @@
+import { statfs } from 'node:fs/promises'
+import type { Config } from '../../config/index.ts'
+import type { DatabaseHandle } from '../../db/database.ts'
+import type { Clock } from '../../lib/clock.ts'
+import { probeSmtp } from './probes.ts'
+import { runDoctor } from './run.ts'
+import { adminsWithoutSecondFactorFrom, require2faForOf } from './two-factor-adapter.ts'
+import type { DoctorReport } from './types.ts'
+
+export interface DoctorServiceDeps {
+  config: Config
+  database: DatabaseHandle
+  clock: Clock
+  /** PING over the server's own Redis client, when REDIS_URL is set. */
+  pingRedis?: () => Promise<void>
+  /** The two-factor module's answer (two-factor-adapter.ts); every active admin until it is wired. */
+  adminsWithoutSecondFactor?: () => Promise<string[]>
+}
+
+/**
+ * The readiness checks a running server can make of itself (GET /api/admin/doctor, the /admin
+ * panel): the same checks as `bin/lectern doctor` but "configuration", which the server passed
+ * when it started. They look at this process: its user, its Node.js, its database and Redis.
+ */
+export function createDoctorService(deps: DoctorServiceDeps) {
+  const { config, database, clock } = deps
+  const { smtp } = config
+  return {
+    report(): Promise<DoctorReport> {
+      return runDoctor(
+        {
+          config,
+          database,
+          databaseError: null,
+          ...(deps.pingRedis ? { pingRedis: deps.pingRedis } : {}),
+          ...(smtp ? { verifySmtp: () => probeSmtp(smtp) } : {}),
+          adminsWithoutSecondFactor: deps.adminsWithoutSecondFactor ?? adminsWithoutSecondFactorFrom(database.db),
+          require2faFor: require2faForOf(config),
+          uid: process.getuid?.() ?? null,
+          now: () => new Date(clock.now()),
+          nodeVersion: process.versions.node,
+          statfs: (path) => statfs(path),
+        },
+        { scope: 'server' },
+      )
+    },
+  }
+}
+
+export type DoctorService = ReturnType<typeof createDoctorService>
