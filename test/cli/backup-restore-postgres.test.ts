@@ -18,6 +18,7 @@ import { createAgent } from '../support/agent.ts'
 import { appOnDataDir } from '../support/backups.ts'
 import { runCommand } from '../support/factories.ts'
 import { testDatabaseUrl } from '../support/services.ts'
+import { LATEST_MIGRATION } from '../../src/db/migration-status.ts'
 
 const PASSWORD = 'a passphrase kept through a restore'
 const serverUrl = testDatabaseUrl()
@@ -95,7 +96,7 @@ if (serverUrl) {
         env: { ...env(), DATA_DIR: join(root, 'source'), DATABASE_URL: sourceUrl },
       })
       assert.equal(backup.code, 0, backup.stderr)
-      assert.match(backup.stdout, /the postgres database \(schema 0011_audit_events\)/)
+      assert.match(backup.stdout, new RegExp(String.raw`the postgres database \(schema ${LATEST_MIGRATION}\)`))
 
       const dataDir = join(root, 'restored')
       const restore = await runCommand(restoreCommand, [archive], {
@@ -126,7 +127,10 @@ if (serverUrl) {
         env: { ...env(), DATA_DIR: join(root, 'never-made'), DATABASE_URL: sourceUrl },
       })
       assert.equal(result.code, 0, result.stderr)
-      assert.match(result.stdout, /the postgres database \(schema 0011_audit_events\) and 0 other file\(s\)/)
+      assert.match(
+        result.stdout,
+        new RegExp(String.raw`the postgres database \(schema ${LATEST_MIGRATION}\) and 0 other file\(s\)`),
+      )
     })
 
     test('a database that is not empty is refused: exit 2, DATA_DIR not created', async () => {

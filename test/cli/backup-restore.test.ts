@@ -28,6 +28,7 @@ import { readArchive } from '../../src/operations/backup/read-archive.ts'
 import { createAgent } from '../support/agent.ts'
 import { appOnDataDir, handMadeArchive, repack, tarEntry } from '../support/backups.ts'
 import { runCommand } from '../support/factories.ts'
+import { LATEST_MIGRATION } from '../../src/db/migration-status.ts'
 
 const PASSWORD = 'a passphrase kept through a restore'
 const modeOf = (path: string) => (statSync(path).mode & 0o777).toString(8)
@@ -88,7 +89,10 @@ describe('lectern backup and restore on SQLite (CONTRACT §16)', () => {
       const result = await backup(archive)
       stopAt = registered.length + 3
       assert.equal(result.code, 0, result.stderr)
-      assert.match(result.stdout, /^Wrote .*lectern\.tar\.gz: the sqlite database \(schema 0011_audit_events\)/)
+      assert.match(
+        result.stdout,
+        new RegExp(String.raw`^Wrote .*lectern\.tar\.gz: the sqlite database \(schema ${LATEST_MIGRATION}\)`),
+      )
       assert.match(result.stderr, /left out outside-link/)
       await crowd
       registeredAfter = [...registered]
@@ -107,7 +111,7 @@ describe('lectern backup and restore on SQLite (CONTRACT §16)', () => {
     const manifest = JSON.parse(readFileSync(join(staging, 'manifest.json'), 'utf8')) as Record<string, unknown>
     assert.equal(manifest.format, 'lectern-backup')
     assert.equal(manifest.format_version, 1)
-    assert.equal(manifest.schema_version, '0011_audit_events')
+    assert.equal(manifest.schema_version, LATEST_MIGRATION)
     assert.equal(manifest.database, 'sqlite')
     assert.match(String(manifest.created_at), /^\d{4}-\d\d-\d\dT/)
     const files = manifest.files as Array<{ path: string; size: number; sha256: string }>
@@ -127,7 +131,10 @@ describe('lectern backup and restore on SQLite (CONTRACT §16)', () => {
     const target = fresh('restored')
     const result = await restore(archive, target)
     assert.equal(result.code, 0, result.stderr)
-    assert.match(result.stdout, /^Restored the backup of .* \(Lectern .*, schema 0011_audit_events\) into /)
+    assert.match(
+      result.stdout,
+      new RegExp(String.raw`^Restored the backup of .* \(Lectern .*, schema ${LATEST_MIGRATION}\) into `),
+    )
     assert.equal(modeOf(target), '700')
     assert.equal(modeOf(join(target, 'outbox')), '700')
     for (const name of ['lectern.sqlite', 'session-secret', 'outbox/welcome.eml'])
@@ -272,7 +279,10 @@ describe('lectern backup and restore on SQLite (CONTRACT §16)', () => {
     const manifest = JSON.parse(readFileSync(join(folder, 'manifest.json'), 'utf8')) as Record<string, unknown>
     writeFileSync(join(folder, 'manifest.json'), JSON.stringify({ ...manifest, schema_version: '9999_future' }))
     await repack(folder, join(root, 'newer.tar.gz'))
-    await refused(join(root, 'newer.tar.gz'), /schema 9999_future is newer than this Lectern's \(0011_audit_events\)/)
+    await refused(
+      join(root, 'newer.tar.gz'),
+      new RegExp(String.raw`schema 9999_future is newer than this Lectern's \(${LATEST_MIGRATION}\)`),
+    )
   })
 
   test('an entry with "..", an absolute path, a symbolic or hard link is refused before anything is written', async () => {
