@@ -181,6 +181,25 @@ export interface AuditEventsTable {
   occurrence: string
 }
 
+/** A lesson image, re-encoded, named by the SHA-256 of its bytes (modules/media). */
+export interface MediaTable {
+  sha256: string
+  content_type: 'image/jpeg' | 'image/png'
+  data: Buffer
+  width: number
+  height: number
+  created_by: number | null
+  created_at: number
+}
+
+/** Who may change a course or an ebook: exactly one of course_id and ebook_id is set. */
+export interface WorkOwnersTable {
+  id: Generated<number>
+  course_id: number | null
+  ebook_id: number | null
+  user_id: number
+}
+
 export interface Database {
   users: UsersTable
   app_meta: AppMetaTable
@@ -199,4 +218,6 @@ export interface Database {
   password_reset_tokens: PasswordResetTokensTable
   email_verification_tokens: EmailVerificationTokensTable
   audit_events: AuditEventsTable
+  media: MediaTable
+  work_owners: WorkOwnersTable
 }

@@ -16,6 +16,7 @@ export const SECURITY_EVENTS = [
   'email_verification_requested',
   'email_verified',
   'content_rejected',
+  'media_uploaded',
 ] as const
 
 export const LIFECYCLE_EVENTS = [
@@ -68,4 +69,5 @@ export const SECURITY_EVENT_LEVEL: Record<SecurityEventName, 'info' | 'warning'>
   email_verification_requested: 'info',
   email_verified: 'info',
   content_rejected: 'warning',
+  media_uploaded: 'info',
 }
