@@ -31,6 +31,7 @@ import { learnerProgressRoutes } from './modules/progress/learner-progress.route
 import { coursesRoutes } from './modules/courses/courses.routes.ts'
 import { ebooksRoutes } from './modules/ebooks/ebooks.routes.ts'
 import { avatarsRoutes } from './modules/avatars/avatars.routes.ts'
+import { mediaRoutes } from './modules/media/media.routes.ts'
 import { type ImageProcessor } from './images/index.ts'
 import { authorization } from './security/authz.ts'
 import { csrfGuard } from './security/csrf/index.ts'
@@ -213,6 +214,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     uploadSlots: services.uploadSlots,
     maxUploadBytes: config.maxUploadBytes,
   }) // POST /api/upload-avatar and GET /avatars/…
+  await app.register(mediaRoutes, {
+    media: services.media,
+    mayUpload: services.mayUploadMedia,
+    uploadSlots: services.uploadSlots,
+    maxUploadBytes: config.maxUploadBytes,
+  }) // CONTRACT §12: POST /api/media and GET /media/…
   await app.register(rateLimitAdminRoutes)
   await app.register(coursesRoutes, { prefix: '/api', courses, markdown }) // CONTRACT §6
   await app.register(ebooksRoutes, { prefix: '/api', ebooks, reading, markdown })

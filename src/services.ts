@@ -20,6 +20,9 @@ import { createCatalogService } from './modules/catalog/catalog.service.ts'
 import { createMarkdownRenderer } from './modules/catalog/rendering/markdown.ts'
 import { createCoursesService } from './modules/courses/courses.service.ts'
 import { createReadingService } from './modules/progress/reading.service.ts'
+import { createMediaRepository } from './modules/media/media.repository.ts'
+import { createMediaService } from './modules/media/media.service.ts'
+import type { RequestUser } from './http/request-context.ts'
 import { createKeyedHasher } from './security/keyed-hash.ts'
 import { createPasswordPolicy, loadCommonPasswords } from './security/password-policy.ts'
 import { createPasswordHasher, type PasswordHasher } from './security/passwords.ts'
@@ -97,6 +100,15 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
   const courses = createCoursesService({ db, clock })
   const ebooks = createCatalogService({ db, kind: 'ebook', clock })
   const reading = createReadingService({ db, clock, catalog: ebooks })
+  // Lesson images go through the avatars' processor and queue (CONTRACT §12).
+  const media = createMediaService({ repository: createMediaRepository(db), processor: imageProcessor, clock })
+  /** Admins, and instructors who own a course or an ebook, may upload lesson media. */
+  const mayUploadMedia = async (user: RequestUser): Promise<boolean> => {
+    if (user.role === 'admin') return true
+    if (user.role !== 'instructor') return false
+    for (const owners of [courses.catalog.owners, ebooks.owners]) if ((await owners.ownedBy(user.id)).size > 0) return true
+    return false
+  }
   const admin = createAdminService({ db, clock, sessions: app.sessions })
   const audit = createAuditService({ repository: deps.auditRepository })
   return {
@@ -111,6 +123,8 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
     courses,
     ebooks,
     reading,
+    media,
+    mayUploadMedia,
     admin,
     audit,
     mailer,
