@@ -32,6 +32,8 @@ import { coursesRoutes } from './modules/courses/courses.routes.ts'
 import { ebooksRoutes } from './modules/ebooks/ebooks.routes.ts'
 import { avatarsRoutes } from './modules/avatars/avatars.routes.ts'
 import { mediaRoutes } from './modules/media/media.routes.ts'
+import { learnersReportRoutes } from './modules/reports/learners.routes.ts'
+import type { QuizBestPercents } from './modules/reports/learners.service.ts'
 import { type ImageProcessor } from './images/index.ts'
 import { authorization } from './security/authz.ts'
 import { csrfGuard } from './security/csrf/index.ts'
@@ -69,6 +71,11 @@ export interface AppDeps {
    * given) and the writer's bounds (tests put a failing or stalled database behind it).
    */
   audit?: { repository?: AuditRepository } & Partial<Pick<AuditWriterDeps, 'maxPendingRows' | 'closeTimeoutMs'>>
+  /**
+   * Learners' best quiz scores by user, for a course's learners report (CONTRACT §12); every
+   * `quiz_best_percent` is null when not given. The quizzes module's repository provides it.
+   */
+  quizBestPercents?: QuizBestPercents
 }
 
 declare module 'fastify' {
@@ -203,6 +210,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     imageProcessor: deps.imageProcessor,
     mailer: deps.mailer,
     auditRepository,
+    quizBestPercents: deps.quizBestPercents,
   })
   const { accounts, credentials, resets, verification, avatars, markdown, courses, ebooks, reading, admin } = services
   // [routes] one plugin per module, under /api
@@ -224,6 +232,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(coursesRoutes, { prefix: '/api', courses, markdown }) // CONTRACT §6
   await app.register(ebooksRoutes, { prefix: '/api', ebooks, reading, markdown })
   await app.register(learnerProgressRoutes, { prefix: '/api', courses, reading })
+  await app.register(learnersReportRoutes, {
+    prefix: '/api',
+    report: services.learners,
+    owners: courses.catalog.owners,
+  }) // CONTRACT §12 reports
   await app.register(adminRoutes, { prefix: '/api/admin', admin, resets }) // CONTRACT §5 admin
   await app.register(auditRoutes, { prefix: '/api/admin', audit: services.audit }) // CONTRACT §13 audit trail
   // [pages] server-rendered HTML for people, outside /api, over the same services

@@ -23,6 +23,7 @@ import { createReadingService } from './modules/progress/reading.service.ts'
 import { createMediaRepository } from './modules/media/media.repository.ts'
 import { createMediaService } from './modules/media/media.service.ts'
 import type { RequestUser } from './http/request-context.ts'
+import { createLearnersReport, type QuizBestPercents } from './modules/reports/learners.service.ts'
 import { createKeyedHasher } from './security/keyed-hash.ts'
 import { createPasswordPolicy, loadCommonPasswords } from './security/password-policy.ts'
 import { createPasswordHasher, type PasswordHasher } from './security/passwords.ts'
@@ -39,6 +40,8 @@ export interface ServicesDeps {
   mailer?: Mailer
   /** The audit trail's table (or a test's stand-in), shared with its writer. */
   auditRepository: AuditRepository
+  /** Learners' best quiz scores for the learners report; none until the quizzes module provides them. */
+  quizBestPercents?: QuizBestPercents
 }
 
 /**
@@ -106,9 +109,11 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
   const mayUploadMedia = async (user: RequestUser): Promise<boolean> => {
     if (user.role === 'admin') return true
     if (user.role !== 'instructor') return false
-    for (const owners of [courses.catalog.owners, ebooks.owners]) if ((await owners.ownedBy(user.id)).size > 0) return true
+    for (const owners of [courses.catalog.owners, ebooks.owners])
+      if ((await owners.ownedBy(user.id)).size > 0) return true
     return false
   }
+  const learners = createLearnersReport({ db, courses: courses.catalog, quizBestPercents: deps.quizBestPercents })
   const admin = createAdminService({ db, clock, sessions: app.sessions })
   const audit = createAuditService({ repository: deps.auditRepository })
   return {
@@ -125,6 +130,7 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
     reading,
     media,
     mayUploadMedia,
+    learners,
     admin,
     audit,
     mailer,

@@ -112,7 +112,11 @@ describe('markdown sanitizing: known XSS payloads are inert', () => {
     ['upper-case script', '<SCRIPT SRC=//evil.example/x.js></SCRIPT>'],
     ['img onerror', '<img src=x onerror=alert(1)>', ''],
     ['img onerror, quoted', '<img src="x" onerror="alert(1)">', ''],
-    ['img onerror on a media image', '<img src="/media/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.png" onerror="alert(1)">', '<img src="/media/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.png" />'],
+    [
+      'img onerror on a media image',
+      '<img src="/media/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.png" onerror="alert(1)">',
+      '<img src="/media/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.png" />',
+    ],
     ['img javascript src', '<IMG SRC=JaVaScRiPt:alert(1)>', ''],
     ['img with no quotes around the handler', '<img src=x onerror=alert(1)//>'],
     ['markdown javascript link', '[x](javascript:alert(1))', '<p><a>x</a></p>\n'],
@@ -177,7 +181,11 @@ describe('markdown sanitizing: known XSS payloads are inert', () => {
     ['meta refresh', '<meta http-equiv="refresh" content="0;url=javascript:alert(1)">', ''],
     ['base href', '<base href="https://evil.example/">', ''],
     ['link stylesheet', '<link rel="stylesheet" href="https://evil.example/x.css">', ''],
-    ['id and name clobbering', '<img name="getElementById" id="csrf_token" src="/media/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.png">', '<img src="/media/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.png" />'],
+    [
+      'id and name clobbering',
+      '<img name="getElementById" id="csrf_token" src="/media/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.png">',
+      '<img src="/media/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.png" />',
+    ],
     ['template', '<template><img src=x onerror=alert(1)></template>'],
     ['autolink with javascript', '<javascript:alert(1)>'],
   ]
@@ -254,7 +262,10 @@ describe("markdown images: only the site's own media are images (CONTRACT §12)"
       assert.equal(html, '<p><a href="https://cdn.example/flow.png" rel="noopener noreferrer">The flow</a></p>\n')
       assert.doesNotMatch(html, /<img/)
       const bare = md.render('![](http://cdn.example/x.png)')
-      assert.equal(bare, '<p><a href="http://cdn.example/x.png" rel="noopener noreferrer">http://cdn.example/x.png</a></p>\n')
+      assert.equal(
+        bare,
+        '<p><a href="http://cdn.example/x.png" rel="noopener noreferrer">http://cdn.example/x.png</a></p>\n',
+      )
     }
   })
 

@@ -36,7 +36,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
     .addCheckConstraint('work_owners_one_work', sql`(course_id IS NULL) <> (ebook_id IS NULL)`)
     .execute()
-  await db.schema.createIndex('work_owners_course').unique().on('work_owners').columns(['course_id', 'user_id']).execute()
+  await db.schema
+    .createIndex('work_owners_course')
+    .unique()
+    .on('work_owners')
+    .columns(['course_id', 'user_id'])
+    .execute()
   await db.schema.createIndex('work_owners_ebook').unique().on('work_owners').columns(['ebook_id', 'user_id']).execute()
   await db.schema.createIndex('work_owners_user').on('work_owners').column('user_id').execute()
 }

@@ -53,7 +53,13 @@ export function createOwnersService(deps: { db: Kysely<Database>; kind: ContentK
         const work = await works.findWorkBySlug(slug)
         if (!work || (await mayChange(req.user, work.id))) return
         requestEvent(req, 'warning', 'permission_denied', {
-          extra: { required: 'owner', role: req.user?.role ?? null, route: req.routeOptions.url, kind, work_id: work.id },
+          extra: {
+            required: 'owner',
+            role: req.user?.role ?? null,
+            route: req.routeOptions.url,
+            kind,
+            work_id: work.id,
+          },
         })
         throw forbidden()
       },

@@ -26,6 +26,8 @@ export interface ContentFolder {
   /** From front matter `published`; null when not given (new: published; existing: unchanged). */
   published: boolean | null
   parts: ContentFolderPart[]
+  /** The folder's real path: images are read from inside it (folder-images.ts). */
+  root: string
 }
 
 export interface ContentFolderPart {
@@ -39,6 +41,8 @@ export interface ContentFolderPart {
   file: string
   title: string
   markdown: string
+  /** The whole file as read, front matter included: where an image reference's line is found. */
+  source: string
 }
 
 /** Everything wrong with a folder, each problem on its own line, so one run shows them all. */
@@ -243,7 +247,7 @@ export async function readContentFolder(
     const titleProblem = textProblem('title', title, { maxChars: TITLE_MAX_CHARS, required: true })
     if (titleProblem) problems.push(`${file}: ${titleProblem}`)
     if (body.length > BODY_MAX_CHARS) problems.push(`${file}: longer than ${BODY_MAX_CHARS} characters`)
-    parts.push({ number, key, file: basename(file), title, markdown: body.trim() + '\n' })
+    parts.push({ number, key, file: basename(file), title, markdown: body.trim() + '\n', source: text })
   }
 
   if (byNumber.size === 0) problems.push(`no numbered ${partName} files (01-intro.md, 02-….md, …)`)
@@ -251,7 +255,7 @@ export async function readContentFolder(
   if (problems.length > 0) throw new ContentFolderError(folder, problems)
 
   parts.sort((a, b) => a.number - b.number)
-  return { kind, ...meta, parts }
+  return { kind, ...meta, parts, root: folder }
 }
 
 /**

@@ -20,6 +20,17 @@ function storedType(image: ProcessedImage): StoredMediaType {
 }
 
 /**
+ * Validates and re-encodes a lesson image (at most MEDIA_MAX_EDGE_PX on the longer edge); throws
+ * ImageRejectedError for a refused image. Stores nothing: the importer stores inside its transaction.
+ */
+export async function prepareMedia(processor: ImageProcessor, upload: Buffer) {
+  const image = await processor.process(upload, { maxEdgePx: MEDIA_MAX_EDGE_PX })
+  const contentType = storedType(image)
+  const sha256 = createHash('sha256').update(image.data).digest('hex')
+  return { image, contentType, sha256 }
+}
+
+/**
  * Lesson images: validated and re-encoded by the avatars' processor (src/images: format by bytes,
  * header dimensions, frame bombs; at most 1600 px on the longer edge, metadata gone), then kept
  * in the database named by the SHA-256 of the re-encoded bytes. Never a byte of the upload is kept.
@@ -27,21 +38,13 @@ function storedType(image: ProcessedImage): StoredMediaType {
 export function createMediaService(deps: { repository: MediaRepository; processor: ImageProcessor; clock: Clock }) {
   const { repository, processor, clock } = deps
 
-  /** Validates and re-encodes; throws ImageRejectedError for a refused image. Stores nothing. */
-  async function prepare(upload: Buffer) {
-    const image = await processor.process(upload, { maxEdgePx: MEDIA_MAX_EDGE_PX })
-    const contentType = storedType(image)
-    const sha256 = createHash('sha256').update(image.data).digest('hex')
-    return { image, contentType, sha256 }
-  }
+  const prepare = (upload: Buffer) => prepareMedia(processor, upload)
 
   return {
-    prepare,
-
     /** Validates, re-encodes and stores an image; its URL. The same image twice is one stored copy. */
-    async store(upload: Buffer, userId: number | null, store: MediaRepository = repository): Promise<StoredMedia> {
+    async store(upload: Buffer, userId: number | null): Promise<StoredMedia> {
       const { image, contentType, sha256 } = await prepare(upload)
-      await store.store({
+      await repository.store({
         sha256,
         content_type: contentType,
         data: image.data,

@@ -160,6 +160,30 @@ export function splitTitle(markdown: string): { title: string | null; body: stri
   }
 }
 
+/**
+ * The source of every image the Markdown shows (inline and reference-style), as the renderer
+ * will see it, with the 0-based line of the block it is in. For the importer, which replaces
+ * the images of a folder by stored media; parsing only, like splitTitle.
+ */
+export function imageSources(markdown: string): Array<{ src: string; line: number }> {
+  const found: Array<{ src: string; line: number }> = []
+  const walk = (tokens: ReturnType<typeof parser.parse>, line: number) => {
+    for (const token of tokens) {
+      const at = token.map ? token.map[0] : line
+      if (token.type === 'image') found.push({ src: String(token.attrGet('src') ?? ''), line: at })
+      if (token.children) walk(token.children, at)
+    }
+  }
+  walk(parser.parse(markdown, {}), 0)
+  return found
+}
+
+/** A link destination as written (`<a b.png>`, `a%20b.png`, `a\_b.png`) the way the renderer normalizes it. */
+export function normalizeLinkDestination(raw: string): string {
+  const bare = raw.startsWith('<') && raw.endsWith('>') ? raw.slice(1, -1) : raw
+  return parser.normalizeLink(parser.utils.unescapeAll(bare))
+}
+
 export interface MarkdownRendererOptions {
   /** Characters of HTML the cache holds (default 20 M). */
   cacheChars?: number
