@@ -30,7 +30,7 @@ import { normalizeMarkdown } from './fields.ts'
 import type { MarkdownRenderer } from './rendering/markdown.ts'
 import { renderOrRefuse } from './rendering/render-refusal.ts'
 import { forbidden } from '../../http/errors.ts'
-import { requestEvent } from '../../http/request-context.ts'
+import { requestEvent, securityEvent } from '../../http/request-context.ts'
 import { hasAccess } from '../../security/authz.ts'
 
 /**
@@ -98,7 +98,15 @@ export async function catalogEditingRoutes(
       if (Object.keys(changes).length > 0) slug = (await catalog.update(slug, changes, req.user)).slug
       if (owners !== undefined) {
         const { work } = await catalog.get(slug, req.user)
-        await catalog.owners.setOwners(work, owners)
+        const named = await catalog.owners.setOwners(work, owners)
+        securityEvent(req, 'admin_action', {
+          action: 'set_owners',
+          actor_id: req.user?.id ?? null,
+          kind,
+          work_id: work.id,
+          owners: named.map((owner) => owner.username),
+          via: 'api',
+        })
       }
       return workView(slug, req.user)
     },
