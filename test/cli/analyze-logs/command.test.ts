@@ -93,6 +93,7 @@ const NO_SECURITY_EVENTS = {
   email_verification_requested: 0,
   email_verified: 0,
   content_rejected: 0,
+  media_uploaded: 0,
 }
 
 let dir: string
