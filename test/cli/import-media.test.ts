@@ -123,6 +123,19 @@ for (const { kind, postgresUrl } of databaseKinds()) {
       assert.equal(await mediaCount(), count)
     })
 
+    test('ebook chapters the same: a relative image is stored media, one from elsewhere a link', async () => {
+      const result = await importFolder({
+        'ebook.md': '---\ntitle: Pictured book\nslug: pictured-book\ndescription: x\n---\n',
+        '01-one.md': '# One\n\n![Local](pics/a.png) and ![Remote](https://cdn.example/b.png)\n',
+        'pics/a.png': await makePng(30, 20),
+      })
+      assert.equal(result.code, 0, result.stderr)
+      const chapter = await createAgent(await app()).get('/api/ebooks/pictured-book/chapters/1')
+      const html = chapter.json().chapter.body_html as string
+      assert.match(html, /<img src="\/media\/[0-9a-f]{64}\.png" alt="Local" \/>/)
+      assert.match(html, /<a href="https:\/\/cdn\.example\/b\.png" rel="noopener noreferrer">Remote<\/a>/)
+    })
+
     test('an image from another site is left as it is and shown as a link', async () => {
       const result = await importFolder({
         'course.md': course('external-image'),
