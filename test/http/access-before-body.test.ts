@@ -11,6 +11,8 @@ const FORM_ROUTES: Array<{ path: string; fields: Record<string, string> }> = [
   { path: '/admin/courses', fields: { title: 'T', description: '' } },
   { path: '/admin/courses/intro/parts', fields: { title: 'T', body: 'B' } },
   { path: '/admin/users/1', fields: { role: 'admin' } },
+  { path: '/admin/courses/intro/owners', fields: { owners: 'someone' } },
+  { path: '/admin/ebooks/intro/owners', fields: { owners: 'someone' } },
 ]
 
 describe('access is decided before any body is read or validated (CONTRACT §14)', () => {
@@ -44,6 +46,11 @@ describe('access is decided before any body is read or validated (CONTRACT §14)
       csrfIn: 'field',
     })
     assert.equal(res.statusCode, 303)
+    const media = await createAgent(t).post('/admin/media', {
+      multipart: [{ name: 'file', filename: 'a.png', contentType: 'image/png', data: Buffer.from('x') }],
+      csrfIn: 'field',
+    })
+    assert.equal(media.statusCode, 303)
     noErrorLines()
   })
 
