@@ -50,6 +50,16 @@ for (const { kind, postgresUrl } of databaseKinds()) {
       const set = await admin.agent.patch('/api/courses/mine', { json: { owners: [other.username, gone.username] } })
       assert.equal(set.statusCode, 200, set.body)
       assert.deepEqual(set.json().course.owners, [gone.username, other.username])
+      // Two admins replacing the list at once take turns: one list wins whole, no error.
+      const racing = await Promise.all([
+        admin.agent.patch('/api/courses/mine', { json: { owners: [other.username] } }),
+        admin.agent.patch('/api/courses/mine', { json: { owners: [gone.username, other.username] } }),
+        admin.agent.patch('/api/courses/mine', { json: { owners: [other.username] } }),
+        admin.agent.patch('/api/courses/mine', { json: { owners: [gone.username, other.username] } }),
+      ])
+      for (const res of racing) assert.equal(res.statusCode, 200, res.body)
+      const final = await admin.agent.patch('/api/courses/mine', { json: { owners: [gone.username, other.username] } })
+      assert.deepEqual(final.json().course.owners, [gone.username, other.username])
       await t.database.db.deleteFrom('users').where('id', '=', gone.id).execute()
       const after = await admin.agent.patch('/api/courses/mine', { json: { title: 'Still mine' } })
       assert.deepEqual(after.json().course.owners, [other.username])

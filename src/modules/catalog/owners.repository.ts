@@ -4,6 +4,7 @@ import type { ContentKind } from './content-kind.ts'
 
 /** The column of work_owners naming a work of this kind (exactly one of the two is set). */
 const OWNER_COLUMN = { course: 'course_id', ebook: 'ebook_id' } as const satisfies Record<ContentKind, string>
+const WORK_TABLE = { course: 'courses', ebook: 'ebooks' } as const satisfies Record<ContentKind, string>
 
 export interface OwnerRow {
   id: number
@@ -64,8 +65,13 @@ export function createOwnersRepository(db: Kysely<Database>, kind: ContentKind) 
         .execute()
     },
 
-    /** Makes these users the work's owners, and only them. Run it in a transaction. */
+    /**
+     * Makes these users the work's owners, and only them. Run it in a transaction: the first
+     * statement locks the work's row (an update that changes nothing), so two admins replacing
+     * the list at once take turns, and the second's list wins whole instead of a unique-key error.
+     */
     async replace(workId: number, userIds: readonly number[]): Promise<void> {
+      await db.updateTable(WORK_TABLE[kind]).set({ id: workId }).where('id', '=', workId).execute()
       await db.deleteFrom('work_owners').where(column, '=', workId).execute()
       if (userIds.length === 0) return
       await db

@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache'
 import MarkdownIt from 'markdown-it'
 import sanitizeHtml from 'sanitize-html'
 import { ContentTooComplexError, createRenderPool } from './render-pool.ts'
+import { MEDIA_URL_PATTERN } from '../../media/media-url.ts'
 
 /**
  * Markdown → HTML that is safe to put in a page, whatever the author wrote (docs/adr/0011).
@@ -63,7 +64,7 @@ const LINK_SCHEMES = ['http', 'https', 'mailto']
  * Markdown images from anywhere else are rendered as links (the image rule below); an `<img>`
  * written as raw HTML with any other source is dropped.
  */
-const MEDIA_IMAGE_SOURCE = /^\/media\/[0-9a-f]{64}\.(?:jpg|png)$/
+const MEDIA_IMAGE_SOURCE = MEDIA_URL_PATTERN
 
 export const SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
   allowedTags: ALLOWED_TAGS,
