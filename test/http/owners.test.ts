@@ -151,7 +151,7 @@ describe('owners', () => {
       test('owners must exist and be instructors or admins: 400, and nothing changes', async () => {
         const slug = await ownedWork()
         const unknown = await admin.agent.patch(`/api/${names.works}/${slug}`, {
-          json: { owners: [other.username, 'nobody_here'] },
+          json: { title: 'Not applied', owners: [other.username, 'nobody_here'] },
         })
         assert.equal(unknown.statusCode, 400)
         assert.equal(unknown.json().error, 'Unknown username: nobody_here')
@@ -162,6 +162,8 @@ describe('owners', () => {
         assert.match(asLearner.json().error, /is a learner: owners must be instructors or admins/)
         const invalid = await admin.agent.patch(`/api/${names.works}/${slug}`, { json: { owners: ['a b'] } })
         assert.equal(invalid.statusCode, 400)
+        const unchanged = await owner.agent.get(`/api/${names.works}/${slug}`)
+        assert.notEqual(unchanged.json()[names.work].title, 'Not applied')
         const after = await owner.agent.patch(`/api/${names.works}/${slug}`, { json: { title: 'Still mine' } })
         assert.equal(after.statusCode, 200)
         assert.deepEqual(after.json()[names.work].owners, [owner.username])

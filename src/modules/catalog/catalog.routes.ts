@@ -94,11 +94,13 @@ export async function catalogEditingRoutes(
         })
         throw forbidden()
       }
+      // The names are checked first: an unknown one is a 400 with nothing changed.
+      const ownerIds = owners === undefined ? undefined : await catalog.owners.resolve(owners)
       let slug = req.params.slug
       if (Object.keys(changes).length > 0) slug = (await catalog.update(slug, changes, req.user)).slug
-      if (owners !== undefined) {
+      if (ownerIds !== undefined) {
         const { work } = await catalog.get(slug, req.user)
-        const named = await catalog.owners.setOwners(work, owners)
+        const named = await catalog.owners.replace(work, ownerIds)
         securityEvent(req, 'admin_action', {
           action: 'set_owners',
           actor_id: req.user?.id ?? null,

@@ -31,6 +31,31 @@ export function createOwnersService(deps: { db: Kysely<Database>; kind: ContentK
     return repository.isOwner(workId, user.id)
   }
 
+  async function resolveOwners(usernames: readonly string[]): Promise<number[]> {
+    const wanted = [...new Set(usernames.map(lowerKey))]
+    if (wanted.length > MAX_OWNERS) throw badRequest(`At most ${MAX_OWNERS} owners`)
+    const users =
+      wanted.length === 0
+        ? []
+        : await db
+            .selectFrom('users')
+            .select(['id', 'username_lower', 'role'])
+            .where('username_lower', 'in', wanted)
+            .execute()
+    const byName = new Map(users.map((user) => [user.username_lower, user]))
+    for (const name of usernames) {
+      const user = byName.get(lowerKey(name))
+      if (!user) throw badRequest(`Unknown username: ${name}`)
+      if (user.role === 'learner') throw badRequest(`${name} is a learner: owners must be instructors or admins`)
+    }
+    return users.map((user) => user.id)
+  }
+
+  async function replaceOwners(work: Pick<WorkRow, 'id'>, userIds: readonly number[]): Promise<OwnerRow[]> {
+    await db.transaction().execute((trx) => createOwnersRepository(trx, kind).replace(work.id, userIds))
+    return repository.list(work.id)
+  }
+
   return {
     kind,
     repository,
@@ -66,34 +91,17 @@ export function createOwnersService(deps: { db: Kysely<Database>; kind: ContentK
     ),
 
     /**
-     * Makes exactly these users (by username, any case) the work's owners. Unknown names and
-     * learners are refused with 400 naming the first of them; nothing changes then.
+     * The ids of these users (by username, any case), checked as owners: an unknown name or a
+     * learner is refused with 400 naming the first of them. Checked before anything is changed.
      */
-    async setOwners(work: Pick<WorkRow, 'id'>, usernames: readonly string[]): Promise<OwnerRow[]> {
-      const wanted = [...new Set(usernames.map(lowerKey))]
-      if (wanted.length > MAX_OWNERS) throw badRequest(`At most ${MAX_OWNERS} owners`)
-      const users =
-        wanted.length === 0
-          ? []
-          : await db
-              .selectFrom('users')
-              .select(['id', 'username_lower', 'role'])
-              .where('username_lower', 'in', wanted)
-              .execute()
-      const byName = new Map(users.map((user) => [user.username_lower, user]))
-      for (const name of usernames) {
-        const user = byName.get(lowerKey(name))
-        if (!user) throw badRequest(`Unknown username: ${name}`)
-        if (user.role === 'learner') throw badRequest(`${name} is a learner: owners must be instructors or admins`)
-      }
-      await db.transaction().execute(async (trx) => {
-        await createOwnersRepository(trx, kind).replace(
-          work.id,
-          users.map((user) => user.id),
-        )
-      })
-      return repository.list(work.id)
-    },
+    resolve: (usernames: readonly string[]) => resolveOwners(usernames),
+
+    /** Makes exactly these users the work's owners, in one transaction; the owners now. */
+    replace: replaceOwners,
+
+    /** resolve() then replace(): the owners named by these usernames, and only them. */
+    setOwners: async (work: Pick<WorkRow, 'id'>, usernames: readonly string[]) =>
+      replaceOwners(work, await resolveOwners(usernames)),
   }
 }
 
