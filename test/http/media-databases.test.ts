@@ -60,6 +60,13 @@ for (const { kind, postgresUrl } of databaseKinds()) {
       for (const res of racing) assert.equal(res.statusCode, 200, res.body)
       const final = await admin.agent.patch('/api/courses/mine', { json: { owners: [gone.username, other.username] } })
       assert.deepEqual(final.json().course.owners, [gone.username, other.username])
+      // /admin lists them (one query for every work's owners) and marks what an instructor may edit.
+      const overview = await admin.agent.get('/admin', { headers: { accept: 'text/html' } })
+      assert.ok(overview.body.includes(`Owners: ${gone.username}, ${other.username}`))
+      const theirs = await other.agent.get('/admin', { headers: { accept: 'text/html' } })
+      assert.match(theirs.body, /href="\/admin\/courses\/mine">Edit/)
+      // And the report of the course they own.
+      assert.equal((await other.agent.get('/api/courses/mine/learners')).statusCode, 200)
       await t.database.db.deleteFrom('users').where('id', '=', gone.id).execute()
       const after = await admin.agent.patch('/api/courses/mine', { json: { title: 'Still mine' } })
       assert.deepEqual(after.json().course.owners, [other.username])
