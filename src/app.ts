@@ -34,6 +34,9 @@ import { quizRoutes } from './modules/quizzes/quiz.routes.ts'
 import { ebooksRoutes } from './modules/ebooks/ebooks.routes.ts'
 import { avatarsRoutes } from './modules/avatars/avatars.routes.ts'
 import { passkeysRoutes } from './modules/passkeys/passkeys.routes.ts'
+import { mediaRoutes } from './modules/media/media.routes.ts'
+import { learnersReportRoutes } from './modules/reports/learners.routes.ts'
+import type { QuizBestPercents } from './modules/reports/learners.service.ts'
 import { type ImageProcessor } from './images/index.ts'
 import { doctorRoutes } from './operations/doctor/doctor.routes.ts'
 import { authorization } from './security/authz.ts'
@@ -77,6 +80,11 @@ export interface AppDeps {
    * not given. WIRING: the two-factor module's answer (operations/doctor/two-factor-adapter.ts).
    */
   adminsWithoutSecondFactor?: () => Promise<string[]>
+  /**
+   * Learners' best quiz scores by user, for a course's learners report (CONTRACT §12); from
+   * the quizzes module's repository when not given (tests replace it).
+   */
+  quizBestPercents?: QuizBestPercents
 }
 
 declare module 'fastify' {
@@ -213,6 +221,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     auditRepository,
     ...(redis ? { pingRedis: () => pingRedis(redis) } : {}),
     adminsWithoutSecondFactor: deps.adminsWithoutSecondFactor,
+    quizBestPercents: deps.quizBestPercents,
   })
   const { accounts, credentials, resets, verification, avatars, markdown, courses, ebooks, reading, admin } = services
   // [routes] one plugin per module, under /api
@@ -225,12 +234,23 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     uploadSlots: services.uploadSlots,
     maxUploadBytes: config.maxUploadBytes,
   }) // POST /api/upload-avatar and GET /avatars/…
+  await app.register(mediaRoutes, {
+    media: services.media,
+    mayUpload: services.mayUploadMedia,
+    uploadSlots: services.uploadSlots,
+    maxUploadBytes: config.maxUploadBytes,
+  }) // CONTRACT §12: POST /api/media and GET /media/…
   await app.register(rateLimitAdminRoutes)
   await app.register(coursesRoutes, { prefix: '/api', courses, markdown, quizzes: services.quizzes }) // CONTRACT §6
   await app.register(quizRoutes, { prefix: '/api', quizzes: services.quizzes }) // CONTRACT §12 quizzes
   await app.register(certificatesRoutes, { prefix: '/api', certificates: services.certificates }) // CONTRACT §12
   await app.register(ebooksRoutes, { prefix: '/api', ebooks, reading, markdown })
   await app.register(learnerProgressRoutes, { prefix: '/api', courses, reading })
+  await app.register(learnersReportRoutes, {
+    prefix: '/api',
+    report: services.learners,
+    owners: courses.catalog.owners,
+  }) // CONTRACT §12 reports
   await app.register(adminRoutes, { prefix: '/api/admin', admin, resets }) // CONTRACT §5 admin
   await app.register(auditRoutes, { prefix: '/api/admin', audit: services.audit }) // CONTRACT §13 audit trail
   await app.register(doctorRoutes, { prefix: '/api/admin', doctor: services.doctor }) // CONTRACT §16 readiness

@@ -25,6 +25,11 @@ import { createPasskeySecondFactor } from './modules/passkeys/second-factor.ts'
 import { createReadingService } from './modules/progress/reading.service.ts'
 import { createCertificatesService } from './modules/certificates/certificates.service.ts'
 import { createQuizService } from './modules/quizzes/quiz.service.ts'
+import { quizBestPercents } from './modules/quizzes/quiz.repository.ts'
+import { createMediaRepository } from './modules/media/media.repository.ts'
+import { createMediaService } from './modules/media/media.service.ts'
+import type { RequestUser } from './http/request-context.ts'
+import { createLearnersReport, type QuizBestPercents } from './modules/reports/learners.service.ts'
 import { createKeyedHasher } from './security/keyed-hash.ts'
 import { createPasswordPolicy, loadCommonPasswords } from './security/password-policy.ts'
 import { createPasswordHasher, type PasswordHasher } from './security/passwords.ts'
@@ -46,6 +51,8 @@ export interface ServicesDeps {
   pingRedis?: () => Promise<void>
   /** Usernames of admins without a second factor (operations/doctor/two-factor-adapter.ts). */
   adminsWithoutSecondFactor?: () => Promise<string[]>
+  /** Learners' best quiz scores for the learners report; the quizzes module's repository when not given. */
+  quizBestPercents?: QuizBestPercents
 }
 
 /**
@@ -109,6 +116,21 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
   const certificates = createCertificatesService({ db, publicUrl: config.publicUrl })
   const ebooks = createCatalogService({ db, kind: 'ebook', clock })
   const reading = createReadingService({ db, clock, catalog: ebooks })
+  // Lesson images go through the avatars' processor and queue (CONTRACT §12).
+  const media = createMediaService({ repository: createMediaRepository(db), processor: imageProcessor, clock })
+  /** Admins, and instructors who own a course or an ebook, may upload lesson media. */
+  const mayUploadMedia = async (user: RequestUser): Promise<boolean> => {
+    if (user.role === 'admin') return true
+    if (user.role !== 'instructor') return false
+    for (const owners of [courses.catalog.owners, ebooks.owners])
+      if ((await owners.ownedBy(user.id)).size > 0) return true
+    return false
+  }
+  const learners = createLearnersReport({
+    db,
+    courses: courses.catalog,
+    quizBestPercents: deps.quizBestPercents ?? quizBestPercents(db),
+  })
   const admin = createAdminService({ db, clock, sessions: app.sessions })
   const audit = createAuditService({ repository: deps.auditRepository })
   const passkeysRepository = createPasskeysRepository(db)
@@ -143,6 +165,9 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
     certificates,
     ebooks,
     reading,
+    media,
+    mayUploadMedia,
+    learners,
     admin,
     audit,
     mailer,

@@ -6,6 +6,9 @@ import { NAMES } from '../modules/catalog/catalog.presenter.ts'
 import { ContentFolderError, readContentFolder, refuseUnrenderableParts } from '../modules/importer/folder.ts'
 import { importIntoCatalog, type ImportSummary } from '../modules/importer/import.ts'
 import { createMarkdownRenderer } from '../modules/catalog/rendering/markdown.ts'
+import { resolveFolderImages, storeFolderMedia, type FolderMedia } from '../modules/importer/folder-images.ts'
+import { createImageProcessor } from '../images/index.ts'
+import { avatarImageLimits } from '../modules/avatars/avatars.service.ts'
 import { describeArgsProblem, parseCommandLine } from './args.ts'
 import { EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, type CliIo, type Command } from './io.ts'
 
@@ -25,6 +28,10 @@ lesson or chapter each:
                        ---
     01-intro.md        # Introduction        (the first # heading is the title,
     02-html.md         # HTML                 or front matter "title:")
+
+Images shown by a path relative to the folder (![Diagram](images/flow.png)) are checked like
+avatars, re-encoded (at most 1600 px) and served from /media/; a missing or refused image, or a
+path leading outside the folder, stops the import. Images from other sites become links.
 
 Importing again updates the course in place: lessons are matched by their file name without
 the number, so learners keep their progress in lessons that still exist. See docs/content.md.
@@ -87,9 +94,14 @@ export const importCommand: Command = {
 
     const path = resolve(args.positionals[0]!)
     let folder
+    let media: FolderMedia[]
     const markdown = createMarkdownRenderer()
     try {
-      folder = await readContentFolder(path, markdown)
+      // Images shown by relative paths pass the avatar rules and become stored media (CONTRACT §12).
+      ;({ folder, media } = await resolveFolderImages(await readContentFolder(path, markdown), {
+        processor: createImageProcessor({ limits: avatarImageLimits(config) }),
+        maxFileBytes: config.maxUploadBytes,
+      }))
       await refuseUnrenderableParts(path, folder, markdown)
     } catch (error) {
       if (!(error instanceof ContentFolderError)) throw error
@@ -104,9 +116,10 @@ export const importCommand: Command = {
     let database: DatabaseHandle | undefined
     try {
       database = await openConfiguredDatabase(config)
-      const summary = await database.db
-        .transaction()
-        .execute((trx) => importIntoCatalog(trx, folder, { clock: systemClock }))
+      const summary = await database.db.transaction().execute(async (trx) => {
+        await storeFolderMedia(trx, media, systemClock)
+        return importIntoCatalog(trx, folder, { clock: systemClock })
+      })
       io.stdout.write(describe(summary))
       return EXIT_OK
     } catch (error) {

@@ -258,6 +258,25 @@ export interface CertificatesTable {
   issued_at: number
 }
 
+/** A lesson image, re-encoded, named by the SHA-256 of its bytes (modules/media). */
+export interface MediaTable {
+  sha256: string
+  content_type: 'image/jpeg' | 'image/png'
+  data: Buffer
+  width: number
+  height: number
+  created_by: number | null
+  created_at: number
+}
+
+/** Who may change a course or an ebook: exactly one of course_id and ebook_id is set. */
+export interface WorkOwnersTable {
+  id: Generated<number>
+  course_id: number | null
+  ebook_id: number | null
+  user_id: number
+}
+
 export interface Database {
   users: UsersTable
   app_meta: AppMetaTable
@@ -283,4 +302,6 @@ export interface Database {
   course_settings: CourseSettingsTable
   quiz_attempts: QuizAttemptsTable
   certificates: CertificatesTable
+  media: MediaTable
+  work_owners: WorkOwnersTable
 }

@@ -18,6 +18,8 @@ export interface ReencodeOptions {
   limits: ImageLimits
   /** Wall-clock budget for decoding and encoding, whole seconds (sharp's granularity). */
   timeoutSeconds: number
+  /** The longest edge of the re-encoded image (avatars: 512; lesson media: 1600). */
+  maxEdgePx?: number
 }
 
 /**
@@ -35,7 +37,8 @@ export function applySharpSettingsForUntrustedInput(): void {
 
 /**
  * Decodes the first frame only, under sharp's own pixel limit lowered to ours and a time
- * budget, turns it upright from its EXIF orientation, shrinks it to fit 512×512 (never
+ * budget, turns it upright from its EXIF orientation, shrinks it to fit the edge (512×512 for
+ * avatars; never
  * enlarging) and encodes it afresh. sharp writes no metadata unless asked, so EXIF (GPS
  * included), XMP, ICC profiles and text chunks are all gone; pixels are converted to sRGB.
  */
@@ -73,9 +76,10 @@ export async function reencodeFirstFrame(
     }
 
     const outputFormat = OUTPUT_FORMAT[header.format]
+    const maxEdgePx = options.maxEdgePx ?? AVATAR_MAX_EDGE_PX
     const pipeline = image
       .autoOrient()
-      .resize({ width: AVATAR_MAX_EDGE_PX, height: AVATAR_MAX_EDGE_PX, fit: 'inside', withoutEnlargement: true })
+      .resize({ width: maxEdgePx, height: maxEdgePx, fit: 'inside', withoutEnlargement: true })
       .timeout({ seconds: options.timeoutSeconds })
     const encoded = outputFormat === 'jpeg' ? pipeline.jpeg({ quality: JPEG_QUALITY }) : pipeline.png()
     const { data, info } = await encoded.toBuffer({ resolveWithObject: true })

@@ -19,6 +19,7 @@ export const SECURITY_EVENTS = [
   'passkey_added',
   'passkey_removed',
   'passkey_failure',
+  'media_uploaded',
 ] as const
 
 export const LIFECYCLE_EVENTS = [
@@ -79,4 +80,5 @@ export const SECURITY_EVENT_LEVEL: Record<SecurityEventName, 'info' | 'warning'>
   passkey_added: 'info',
   passkey_removed: 'info',
   passkey_failure: 'warning',
+  media_uploaded: 'info',
 }

@@ -12,6 +12,9 @@ import { ebookPages } from './pages/ebooks.routes.ts'
 import { passwordResetPages } from './pages/password-reset.routes.ts'
 import { profilePages } from './pages/profile.routes.ts'
 import { emailVerificationPages } from './pages/email-verification.routes.ts'
+import { learnersPages } from './pages/learners.routes.ts'
+import { mediaPages } from './pages/media.routes.ts'
+import { ownersPages } from './pages/owners.routes.ts'
 import type { Services } from '../services.ts'
 import type { Site } from './site.ts'
 
@@ -76,6 +79,18 @@ export async function webPages(app: FastifyInstance, opts: WebPagesOptions) {
     readiness: opts.services.doctor,
   })
   await app.register(auditPages, { pages, audit: opts.services.audit })
-  for (const catalog of [courses.catalog, ebooks])
+  for (const catalog of [courses.catalog, ebooks]) {
     await app.register(contentEditorPages, { pages, catalog, forms, markdown })
+    await app.register(ownersPages, { catalog }) // CONTRACT §12 owners, the /admin form
+  }
+  // CONTRACT §12: the editor's image upload and a course's learners report
+  await app.register(mediaPages, {
+    pages,
+    media: opts.services.media,
+    mayUpload: opts.services.mayUploadMedia,
+    maxUploadBytes: opts.maxUploadBytes,
+    uploadSlots: opts.services.uploadSlots,
+    imageAccepted: () => app.metrics.imageAccepted(),
+  })
+  await app.register(learnersPages, { pages, report: opts.services.learners, owners: courses.catalog.owners })
 }

@@ -540,8 +540,9 @@ for (const { kind, postgresUrl } of databaseKinds()) {
         try {
           const res = await createAgent(t).get('/api/courses/imported-xss/lessons/1')
           assert.equal(res.statusCode, 200)
-          // The script block is gone (its line break stays), the handler and the javascript: URL too.
-          assert.equal(res.json().lesson.body_html, '\n<img src="x" />\n<p><a>x</a></p>\n')
+          // The script block is gone (its line break stays), the handler and the javascript: URL too;
+          // a raw <img> of no stored media is dropped whole (CONTRACT §12: only /media/ images).
+          assert.equal(res.json().lesson.body_html, '\n\n<p><a>x</a></p>\n')
         } finally {
           await t.close()
         }

@@ -12,6 +12,8 @@ const FORM_ROUTES: Array<{ path: string; fields: Record<string, string> }> = [
   { path: '/admin/courses/intro/parts', fields: { title: 'T', body: 'B' } },
   { path: '/admin/users/1', fields: { role: 'admin' } },
   { path: '/courses/intro/lessons/1/quiz', fields: { q1: 'q1c1' } },
+  { path: '/admin/courses/intro/owners', fields: { owners: 'someone' } },
+  { path: '/admin/ebooks/intro/owners', fields: { owners: 'someone' } },
 ]
 
 describe('access is decided before any body is read or validated (CONTRACT §14)', () => {
@@ -45,6 +47,11 @@ describe('access is decided before any body is read or validated (CONTRACT §14)
       csrfIn: 'field',
     })
     assert.equal(res.statusCode, 303)
+    const media = await createAgent(t).post('/admin/media', {
+      multipart: [{ name: 'file', filename: 'a.png', contentType: 'image/png', data: Buffer.from('x') }],
+      csrfIn: 'field',
+    })
+    assert.equal(media.statusCode, 303)
     noErrorLines()
   })
 

@@ -32,8 +32,13 @@ for (const { kind, postgresUrl } of databaseKinds()) {
       test('published courses for everyone; drafts only for instructors and admins', async () => {
         const open = slug('open')
         const draft = slug('draft')
-        await createWork(t.database.db, 'course', { slug: open, parts: ['One', 'Two'] })
-        await createWork(t.database.db, 'course', { slug: draft, published: false, parts: ['Secret'] })
+        await createWork(t.database.db, 'course', { owners: [instructor.id], slug: open, parts: ['One', 'Two'] })
+        await createWork(t.database.db, 'course', {
+          owners: [instructor.id],
+          slug: draft,
+          published: false,
+          parts: ['Secret'],
+        })
 
         for (const agent of [anonymous, learner.agent]) {
           const res = await agent.get('/api/courses')
@@ -58,7 +63,12 @@ for (const { kind, postgresUrl } of databaseKinds()) {
 
       test('a draft, its lessons and enrollment are 404 to learners and anonymous callers, 200 to staff', async () => {
         const draft = slug('draft')
-        await createWork(t.database.db, 'course', { slug: draft, published: false, parts: ['Secret'] })
+        await createWork(t.database.db, 'course', {
+          owners: [instructor.id],
+          slug: draft,
+          published: false,
+          parts: ['Secret'],
+        })
         for (const agent of [anonymous, learner.agent]) {
           const course = await agent.get(`/api/courses/${draft}`)
           assert.equal(course.statusCode, 404)
@@ -81,7 +91,11 @@ for (const { kind, postgresUrl } of databaseKinds()) {
     describe('a course and its lessons', () => {
       test('the course lists its lessons in order with 1-based numbers; signed out there is no progress', async () => {
         const s = slug('course')
-        await createWork(t.database.db, 'course', { slug: s, parts: ['Alpha', 'Beta', 'Gamma'] })
+        await createWork(t.database.db, 'course', {
+          owners: [instructor.id],
+          slug: s,
+          parts: ['Alpha', 'Beta', 'Gamma'],
+        })
         const course = (await anonymous.get(`/api/courses/${s}`)).json().course
         assert.deepEqual(
           course.lessons.map((l: { n: number; title: string }) => [l.n, l.title]),
@@ -108,7 +122,11 @@ for (const { kind, postgresUrl } of databaseKinds()) {
           '<iframe src="https://evil.example/"></iframe>',
           '<a href="https://example.org" onclick="steal()">out</a>',
         ].join('\n\n')
-        await createWork(t.database.db, 'course', { slug: s, parts: [{ title: 'Payloads', body }] })
+        await createWork(t.database.db, 'course', {
+          owners: [instructor.id],
+          slug: s,
+          parts: [{ title: 'Payloads', body }],
+        })
         const res = await learner.agent.get(`/api/courses/${s}/lessons/1`)
         assert.equal(res.statusCode, 200)
         const lesson = res.json().lesson
@@ -124,7 +142,7 @@ for (const { kind, postgresUrl } of databaseKinds()) {
 
       test('lesson numbers outside the course are 404; non-numbers and 0 are 400', async () => {
         const s = slug('bounds')
-        await createWork(t.database.db, 'course', { slug: s, parts: ['Only'] })
+        await createWork(t.database.db, 'course', { owners: [instructor.id], slug: s, parts: ['Only'] })
         assert.equal((await anonymous.get(`/api/courses/${s}/lessons/1`)).statusCode, 200)
         const beyond = await anonymous.get(`/api/courses/${s}/lessons/2`)
         assert.equal(beyond.statusCode, 404)
@@ -135,7 +153,11 @@ for (const { kind, postgresUrl } of databaseKinds()) {
 
       test('the Markdown source is for staff: 200 for instructors, 403 for learners, 401 signed out', async () => {
         const s = slug('source')
-        await createWork(t.database.db, 'course', { slug: s, parts: [{ title: 'T', body: '# Kept *as written*' }] })
+        await createWork(t.database.db, 'course', {
+          owners: [instructor.id],
+          slug: s,
+          parts: [{ title: 'T', body: '# Kept *as written*' }],
+        })
         const source = await instructor.agent.get(`/api/courses/${s}/lessons/1/source`)
         assert.equal(source.statusCode, 200)
         assert.equal(source.json().lesson.body_markdown, '# Kept *as written*')
@@ -147,7 +169,7 @@ for (const { kind, postgresUrl } of databaseKinds()) {
     describe('enrollment, completion and progress', () => {
       test('enrolling answers 200 with progress and is idempotent (the first date stays)', async () => {
         const s = slug('enroll')
-        await createWork(t.database.db, 'course', { slug: s, parts: ['A', 'B'] })
+        await createWork(t.database.db, 'course', { owners: [instructor.id], slug: s, parts: ['A', 'B'] })
         const first = await learner.agent.post(`/api/courses/${s}/enroll`)
         assert.equal(first.statusCode, 200)
         assert.deepEqual(first.json().progress, { completed: 0, total: 2, percent: 0 })
@@ -163,7 +185,7 @@ for (const { kind, postgresUrl } of databaseKinds()) {
 
       test('an action takes no fields: an unknown one is 400', async () => {
         const s = slug('fields')
-        await createWork(t.database.db, 'course', { slug: s, parts: ['A'] })
+        await createWork(t.database.db, 'course', { owners: [instructor.id], slug: s, parts: ['A'] })
         const enroll = await learner.agent.post(`/api/courses/${s}/enroll`, { json: { user_id: admin.id } })
         assert.equal(enroll.statusCode, 400)
         assert.equal(enroll.json().error, 'Unknown field: user_id')
@@ -174,7 +196,7 @@ for (const { kind, postgresUrl } of databaseKinds()) {
 
       test('completing counts live, with one decimal, and completing twice changes nothing', async () => {
         const s = slug('complete')
-        await createWork(t.database.db, 'course', { slug: s, parts: ['A', 'B', 'C'] })
+        await createWork(t.database.db, 'course', { owners: [instructor.id], slug: s, parts: ['A', 'B', 'C'] })
         const first = await learner.agent.post(`/api/courses/${s}/lessons/1/complete`)
         assert.equal(first.statusCode, 200)
         assert.deepEqual(first.json(), { progress: { completed: 1, total: 3, percent: 33.3 } })
@@ -192,7 +214,7 @@ for (const { kind, postgresUrl } of databaseKinds()) {
 
       test('completion is per learner', async () => {
         const s = slug('mine')
-        await createWork(t.database.db, 'course', { slug: s, parts: ['A', 'B'] })
+        await createWork(t.database.db, 'course', { owners: [instructor.id], slug: s, parts: ['A', 'B'] })
         const other = await signedIn(t, 'learner', 'other')
         await learner.agent.post(`/api/courses/${s}/lessons/1/complete`)
         assert.deepEqual(await progressOf(other.agent, s), { completed: 0, total: 2, percent: 0 })
@@ -200,7 +222,7 @@ for (const { kind, postgresUrl } of databaseKinds()) {
 
       test('completing a lesson enrolls the learner, so the course shows in their progress', async () => {
         const s = slug('auto')
-        await createWork(t.database.db, 'course', { slug: s, parts: ['A', 'B'] })
+        await createWork(t.database.db, 'course', { owners: [instructor.id], slug: s, parts: ['A', 'B'] })
         const who = await signedIn(t, 'learner', 'auto')
         await who.agent.post(`/api/courses/${s}/lessons/2/complete`)
         const mine = (await who.agent.get('/api/me/progress')).json()
@@ -212,7 +234,7 @@ for (const { kind, postgresUrl } of databaseKinds()) {
 
       test('deleting a completed lesson: totals and percent follow the lessons that exist now', async () => {
         const s = slug('shrink')
-        await createWork(t.database.db, 'course', { slug: s, parts: ['A', 'B', 'C', 'D'] })
+        await createWork(t.database.db, 'course', { owners: [instructor.id], slug: s, parts: ['A', 'B', 'C', 'D'] })
         for (const n of [1, 2]) await learner.agent.post(`/api/courses/${s}/lessons/${n}/complete`)
         assert.deepEqual(await progressOf(learner.agent, s), { completed: 2, total: 4, percent: 50 })
 
@@ -228,7 +250,7 @@ for (const { kind, postgresUrl } of databaseKinds()) {
 
       test('adding a lesson lowers the percent at once; deleting every lesson gives 0 of 0 and 0 %', async () => {
         const s = slug('grow')
-        await createWork(t.database.db, 'course', { slug: s, parts: ['A'] })
+        await createWork(t.database.db, 'course', { owners: [instructor.id], slug: s, parts: ['A'] })
         await learner.agent.post(`/api/courses/${s}/lessons/1/complete`)
         assert.deepEqual(await progressOf(learner.agent, s), { completed: 1, total: 1, percent: 100 })
         await instructor.agent.post(`/api/courses/${s}/lessons`, { json: { title: 'B', body: 'New' } })
@@ -240,7 +262,7 @@ for (const { kind, postgresUrl } of databaseKinds()) {
 
       test('GET /api/me/progress lists enrolled courses; a course made a draft disappears for learners', async () => {
         const s = slug('me')
-        await createWork(t.database.db, 'course', { slug: s, parts: ['A', 'B'] })
+        await createWork(t.database.db, 'course', { owners: [instructor.id], slug: s, parts: ['A', 'B'] })
         const who = await signedIn(t, 'learner', 'me')
         await who.agent.post(`/api/courses/${s}/enroll`)
         await who.agent.post(`/api/courses/${s}/lessons/2/complete`)
@@ -257,7 +279,7 @@ for (const { kind, postgresUrl } of databaseKinds()) {
 
       test('signed out: enroll, complete and my progress are 401', async () => {
         const s = slug('anon')
-        await createWork(t.database.db, 'course', { slug: s, parts: ['A'] })
+        await createWork(t.database.db, 'course', { owners: [instructor.id], slug: s, parts: ['A'] })
         assert.equal((await anonymous.post(`/api/courses/${s}/enroll`)).statusCode, 401)
         assert.equal((await anonymous.post(`/api/courses/${s}/lessons/1/complete`)).statusCode, 401)
         assert.equal((await anonymous.get('/api/me/progress')).statusCode, 401)
@@ -276,7 +298,7 @@ for (const { kind, postgresUrl } of databaseKinds()) {
 
       test('learners get 403 on every editing route, each logged as permission_denied; nothing changes', async () => {
         const s = slug('guarded')
-        await createWork(t.database.db, 'course', { slug: s, parts: ['Kept'] })
+        await createWork(t.database.db, 'course', { owners: [instructor.id], slug: s, parts: ['Kept'] })
         for (const request of editing(s)) {
           const before = t.events('permission_denied').length
           const res = await learner.agent.request(request)
@@ -300,7 +322,7 @@ for (const { kind, postgresUrl } of databaseKinds()) {
 
       test('signed out, every editing route is 401', async () => {
         const s = slug('anon-edit')
-        await createWork(t.database.db, 'course', { slug: s, parts: ['Kept'] })
+        await createWork(t.database.db, 'course', { owners: [instructor.id], slug: s, parts: ['Kept'] })
         for (const request of editing(s)) {
           const res = await anonymous.request(request)
           assert.equal(res.statusCode, 401, `${request.method} ${request.url}`)
@@ -376,8 +398,8 @@ for (const { kind, postgresUrl } of databaseKinds()) {
       test('PATCH changes title, description and slug; an empty PATCH or a taken slug is refused', async () => {
         const s = slug('rename')
         const other = slug('other')
-        await createWork(t.database.db, 'course', { slug: s, parts: ['A'] })
-        await createWork(t.database.db, 'course', { slug: other })
+        await createWork(t.database.db, 'course', { owners: [instructor.id], slug: s, parts: ['A'] })
+        await createWork(t.database.db, 'course', { owners: [instructor.id], slug: other })
         const renamed = `${s}-renamed`
         const res = await instructor.agent.patch(`/api/courses/${s}`, {
           json: { slug: renamed, title: 'Renamed', description: 'New words' },
@@ -396,7 +418,11 @@ for (const { kind, postgresUrl } of databaseKinds()) {
 
       test('DELETE removes the course with its lessons and everyone’s progress in it', async () => {
         const s = slug('doomed')
-        const { id } = await createWork(t.database.db, 'course', { slug: s, parts: ['A', 'B'] })
+        const { id } = await createWork(t.database.db, 'course', {
+          owners: [instructor.id],
+          slug: s,
+          parts: ['A', 'B'],
+        })
         await learner.agent.post(`/api/courses/${s}/lessons/1/complete`)
         assert.equal((await admin.agent.delete(`/api/courses/${s}`)).statusCode, 204)
         assert.equal((await anonymous.get(`/api/courses/${s}`)).statusCode, 404)
@@ -411,7 +437,7 @@ for (const { kind, postgresUrl } of databaseKinds()) {
 
       test('lessons: add at the end or at a place, edit, move, delete; numbers stay 1..N', async () => {
         const s = slug('lessons')
-        await createWork(t.database.db, 'course', { slug: s, parts: ['A', 'B', 'C'] })
+        await createWork(t.database.db, 'course', { owners: [instructor.id], slug: s, parts: ['A', 'B', 'C'] })
         const titles = async () =>
           (await anonymous.get(`/api/courses/${s}`)).json().course.lessons.map((l: { title: string }) => l.title)
 
@@ -459,7 +485,7 @@ for (const { kind, postgresUrl } of databaseKinds()) {
 
       test('a lesson needs a title and a body, and takes no other field', async () => {
         const s = slug('lesson-fields')
-        await createWork(t.database.db, 'course', { slug: s })
+        await createWork(t.database.db, 'course', { owners: [instructor.id], slug: s })
         for (const body of [
           { title: 'T' },
           { body: 'B' },
@@ -477,7 +503,7 @@ for (const { kind, postgresUrl } of databaseKinds()) {
 
       test('completion survives a reorder: progress belongs to the lesson, not its number', async () => {
         const s = slug('reorder')
-        await createWork(t.database.db, 'course', { slug: s, parts: ['A', 'B', 'C'] })
+        await createWork(t.database.db, 'course', { owners: [instructor.id], slug: s, parts: ['A', 'B', 'C'] })
         await learner.agent.post(`/api/courses/${s}/lessons/1/complete`)
         await instructor.agent.patch(`/api/courses/${s}/lessons/1`, { json: { position: 3 } })
         const lessons = (await learner.agent.get(`/api/courses/${s}`)).json().course.lessons

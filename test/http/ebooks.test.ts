@@ -18,7 +18,12 @@ for (const { kind, postgresUrl } of databaseKinds()) {
     /** A published ebook with four chapters. */
     async function ebook(name = 'book', published = true) {
       const s = slug(name)
-      await createWork(t.database.db, 'ebook', { slug: s, published, parts: ['One', 'Two', 'Three', 'Four'] })
+      await createWork(t.database.db, 'ebook', {
+        owners: [instructor.id],
+        slug: s,
+        published,
+        parts: ['One', 'Two', 'Three', 'Four'],
+      })
       return s
     }
 

@@ -46,7 +46,10 @@ describe('pages: /admin, users and the catalogue editor (CONTRACT §5, §6)', ()
     const instructor = await (await signIn('teacher')).open('/admin')
     assert.equal(instructor.statusCode, 200)
     assert.doesNotMatch(instructor.body, /users-heading/)
-    assert.match(instructor.body, /href="\/admin\/courses\/web-fundamentals">Edit/)
+    // The demo course was imported: it has no owner until an admin names one (CONTRACT §12).
+    assert.doesNotMatch(instructor.body, /href="\/admin\/courses\/web-fundamentals">Edit/)
+    assert.match(instructor.body, /<span class="badge">Read only<\/span>/)
+    assert.match(admin.body, /href="\/admin\/courses\/web-fundamentals">Edit/)
     assert.equal((await (await signIn('teacher')).open('/admin/users/1/delete')).statusCode, 403)
 
     const learner = await (await signIn('ada')).open('/admin')

@@ -2,6 +2,8 @@ import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
 import { readContentFolder } from '../../src/modules/importer/folder.ts'
 import { importIntoCatalog } from '../../src/modules/importer/import.ts'
+import { resolveFolderImages, storeFolderMedia } from '../../src/modules/importer/folder-images.ts'
+import { createImageProcessor, DEFAULT_IMAGE_LIMITS } from '../../src/images/index.ts'
 import { createMarkdownRenderer } from '../../src/modules/catalog/rendering/markdown.ts'
 import { createAgent, type Agent, type AgentResponse } from '../support/agent.ts'
 import type { TestApp } from '../support/app.ts'
@@ -115,9 +117,16 @@ export const DEMO_FOLDERS = ['web-fundamentals', 'http-in-brief'] as const
 
 export async function importContent(t: TestApp, folders: readonly string[] = DEMO_FOLDERS.map(demoFolder)) {
   const markdown = createMarkdownRenderer()
+  const processor = createImageProcessor({ limits: DEFAULT_IMAGE_LIMITS })
   for (const path of folders) {
-    const folder = await readContentFolder(path, markdown)
-    await t.database.db.transaction().execute((trx) => importIntoCatalog(trx, folder, { clock: t.clock }))
+    const { folder, media } = await resolveFolderImages(await readContentFolder(path, markdown), {
+      processor,
+      maxFileBytes: 5 * 1024 * 1024,
+    })
+    await t.database.db.transaction().execute(async (trx) => {
+      await storeFolderMedia(trx, media, t.clock)
+      return importIntoCatalog(trx, folder, { clock: t.clock })
+    })
   }
 }
 

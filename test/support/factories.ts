@@ -7,6 +7,7 @@ import type { CliIo, Command } from '../../src/cli/io.ts'
 import type { Database } from '../../src/db/schema.ts'
 import { createCatalogRepository } from '../../src/modules/catalog/catalog.repository.ts'
 import type { ContentKind } from '../../src/modules/catalog/content-kind.ts'
+import { createOwnersRepository } from '../../src/modules/catalog/owners.repository.ts'
 import { createAgent, type Agent } from './agent.ts'
 import type { TestApp } from './app.ts'
 import type { TestDatabaseKind } from './database.ts'
@@ -69,6 +70,8 @@ export interface WorkSpec {
   published?: boolean
   /** Titles (with a short body each), or titles with bodies. */
   parts?: Array<string | { title: string; body: string }>
+  /** Users who own it (CONTRACT §12); none, like an imported work, when not given. */
+  owners?: number[]
 }
 
 /** A course or ebook with its lessons or chapters, written straight to the database. */
@@ -88,6 +91,7 @@ export async function createWork(
     created_at: nowMs,
     updated_at: nowMs,
   })
+  for (const userId of spec.owners ?? []) await createOwnersRepository(db, kind).add(id, userId)
   const partIds: number[] = []
   for (const [index, part] of (spec.parts ?? []).entries()) {
     const { title, body } = typeof part === 'string' ? { title: part, body: `About ${part}.` } : part

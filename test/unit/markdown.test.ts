@@ -110,8 +110,13 @@ describe('markdown sanitizing: known XSS payloads are inert', () => {
     ['unclosed script', 'Intro\n\n<script>alert(1)'],
     ['split script tag', '<scr<script>ipt>alert(1)</script>'],
     ['upper-case script', '<SCRIPT SRC=//evil.example/x.js></SCRIPT>'],
-    ['img onerror', '<img src=x onerror=alert(1)>', '<img src="x" />'],
-    ['img onerror, quoted', '<img src="x" onerror="alert(1)">', '<img src="x" />'],
+    ['img onerror', '<img src=x onerror=alert(1)>', ''],
+    ['img onerror, quoted', '<img src="x" onerror="alert(1)">', ''],
+    [
+      'img onerror on a media image',
+      '<img src="/media/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.png" onerror="alert(1)">',
+      '<img src="/media/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.png" />',
+    ],
     ['img javascript src', '<IMG SRC=JaVaScRiPt:alert(1)>', ''],
     ['img with no quotes around the handler', '<img src=x onerror=alert(1)//>'],
     ['markdown javascript link', '[x](javascript:alert(1))', '<p><a>x</a></p>\n'],
@@ -134,7 +139,8 @@ describe('markdown sanitizing: known XSS payloads are inert', () => {
     ['vbscript and file links', '<a href="vbscript:msgbox(1)">v</a> <a href="file:///etc/passwd">f</a>'],
     ['data: text/html link', '[x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)', '<p><a>x</a></p>\n'],
     ['data: HTML href', '<a href="data:text/html,<script>alert(1)</script>">x</a>', '<p><a>x</a></p>\n'],
-    ['data: image', '![x](data:image/png;base64,iVBORw0KGgo=)', '<p></p>\n'],
+    // A Markdown image from elsewhere is a link; this one's href is refused.
+    ['data: image', '![x](data:image/png;base64,iVBORw0KGgo=)', '<p><a>x</a></p>\n'],
     ['data: svg image', '<img src="data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+">', ''],
     ['protocol-relative link', '<a href="//evil.example">x</a>', '<p><a>x</a></p>\n'],
     ['foreign iframe', '<iframe src="//evil.example"></iframe>', ''],
@@ -175,7 +181,11 @@ describe('markdown sanitizing: known XSS payloads are inert', () => {
     ['meta refresh', '<meta http-equiv="refresh" content="0;url=javascript:alert(1)">', ''],
     ['base href', '<base href="https://evil.example/">', ''],
     ['link stylesheet', '<link rel="stylesheet" href="https://evil.example/x.css">', ''],
-    ['id and name clobbering', '<img name="getElementById" id="csrf_token" src="x">', '<img src="x" />'],
+    [
+      'id and name clobbering',
+      '<img name="getElementById" id="csrf_token" src="/media/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.png">',
+      '<img src="/media/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.png" />',
+    ],
     ['template', '<template><img src=x onerror=alert(1)></template>'],
     ['autolink with javascript', '<javascript:alert(1)>'],
   ]
@@ -232,5 +242,40 @@ describe('titles', () => {
 
   test('no # heading, no title', () => {
     assert.deepEqual(renderer().splitTitle('## Only a subheading\n'), { title: null, body: '## Only a subheading\n' })
+  })
+})
+
+describe("markdown images: only the site's own media are images (CONTRACT §12)", () => {
+  const media = `/media/${'0'.repeat(64)}.png`
+
+  test('a media image stays an image with its alt text', () => {
+    const md = renderer()
+    {
+      assert.equal(md.render(`![A diagram](${media})`), `<p><img src="${media}" alt="A diagram" /></p>\n`)
+    }
+  })
+
+  test('an image from another site is a link to it, its alt text the words', () => {
+    const md = renderer()
+    {
+      const html = md.render('![The flow](https://cdn.example/flow.png "t")')
+      assert.equal(html, '<p><a href="https://cdn.example/flow.png" rel="noopener noreferrer">The flow</a></p>\n')
+      assert.doesNotMatch(html, /<img/)
+      const bare = md.render('![](http://cdn.example/x.png)')
+      assert.equal(
+        bare,
+        '<p><a href="http://cdn.example/x.png" rel="noopener noreferrer">http://cdn.example/x.png</a></p>\n',
+      )
+    }
+  })
+
+  test('raw <img> from another site, or a relative path, is dropped', () => {
+    const md = renderer()
+    {
+      assert.equal(md.render('<img src="https://cdn.example/x.png" alt="x">'), '')
+      assert.equal(md.render('<img src="images/x.png" alt="x">'), '')
+      assert.equal(md.render(`<img src="${media}?x" alt="x">`), '')
+      assert.equal(md.render(`<img src="https://evil.example${media}" alt="x">`), '')
+    }
   })
 })

@@ -12,6 +12,7 @@ import * as emailVerification from './0010_email_verification.ts'
 import * as auditEvents from './0011_audit_events.ts'
 import * as passkeys from './0014_passkeys.ts'
 import * as quizzesCertificates from './0015_quizzes_certificates.ts'
+import * as mediaAndOwners from './0016_media_and_owners.ts'
 
 /**
  * Every migration, in order. Names sort by their number; a new migration is a new file and a
@@ -31,4 +32,5 @@ export const migrations: Record<string, Migration> = {
   '0011_audit_events': auditEvents,
   '0014_passkeys': passkeys,
   '0015_quizzes_certificates': quizzesCertificates,
+  '0016_media_and_owners': mediaAndOwners,
 }

@@ -146,7 +146,13 @@ function refusalFor(error: unknown, meter: Meter, maxFileBytes: number): unknown
  * 3. exactly one file part, named `field`, and not empty.
  * Returns the file's bytes; throws UploadRefusedError (413 or 400) or the CSRF 403.
  */
-export async function readFileUpload(req: FastifyRequest, limits: UploadLimits, field: string): Promise<Buffer> {
+export async function readFileUpload(
+  req: FastifyRequest,
+  limits: UploadLimits,
+  field: string,
+  /** Filled with the form's small text fields (busboy bounds their size), for a form that has some. */
+  textFields?: Record<string, string>,
+): Promise<Buffer> {
   if (!req.isMultipart()) {
     throw new UploadRefusedError('no_file', 0, `content type ${String(req.headers['content-type'] ?? 'none')}`)
   }
@@ -168,7 +174,11 @@ export async function readFileUpload(req: FastifyRequest, limits: UploadLimits, 
           await meter.race(discardFilePart(part.file))
         }
       }
-      // Other fields (a submit button's name, …) are small by busboy's limits and ignored.
+      // Other fields (a submit button's name, an image's alt text) are small by busboy's limits;
+      // kept only when the caller asks for them.
+      else if (textFields !== undefined && typeof part.value === 'string' && part.fieldname !== 'csrf_token') {
+        textFields[part.fieldname] = part.value
+      }
       next = await meter.race(parts.next())
     }
   } catch (error) {

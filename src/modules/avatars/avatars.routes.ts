@@ -28,9 +28,9 @@ export interface AvatarsRoutesOptions {
 export const UPLOAD_AVATAR_PATH = '/api/upload-avatar'
 
 /** A year, and `immutable`: the URL names the bytes (avatar-url.ts), so they never change under it. */
-const CACHE_CURRENT_AVATAR = 'public, max-age=31536000, immutable'
+export const CACHE_CURRENT_AVATAR = 'public, max-age=31536000, immutable'
 /** An avatar is an image and nothing else: no script, no style, no frame, even if opened on its own. */
-const AVATAR_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
+export const AVATAR_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
 
 const uploadResponse = {
   200: {
@@ -68,7 +68,7 @@ function parseUserId(text: string): number | null {
 }
 
 /** If-None-Match holds our ETag (weak comparison, RFC 9110 §13.1.2) or `*`. */
-function matchesIfNoneMatch(header: string | undefined, etag: string): boolean {
+export function matchesIfNoneMatch(header: string | undefined, etag: string): boolean {
   if (header === undefined) return false
   return header.split(',').some((candidate) => {
     const tag = candidate.trim()

@@ -8,6 +8,7 @@ import {
   SLUG_PATTERN,
   TITLE_MAX_CHARS,
 } from './fields.ts'
+import { MAX_OWNERS } from './owners.service.ts'
 
 /**
  * Request schemas shared by courses and ebooks. Bodies set additionalProperties: false, so an
@@ -54,13 +55,23 @@ export interface CreateWorkBody {
   published?: boolean
 }
 
+/** A username as registration allows it (CONTRACT §5). */
+const username = { type: 'string', minLength: 3, maxLength: 32, pattern: '^[A-Za-z0-9_.-]+$' } as const
+
 export const updateWorkBodySchema = {
   type: 'object',
   additionalProperties: false,
   minProperties: 1,
-  properties: { slug, title, description, published: { type: 'boolean' } },
+  properties: {
+    slug,
+    title,
+    description,
+    published: { type: 'boolean' },
+    // Admins only (CONTRACT §12): the whole list of owners, replacing the current one.
+    owners: { type: 'array', maxItems: MAX_OWNERS, items: username },
+  },
 } as const
-export type UpdateWorkBody = Partial<CreateWorkBody>
+export type UpdateWorkBody = Partial<CreateWorkBody> & { owners?: string[] }
 
 export const createPartBodySchema = {
   type: 'object',

@@ -22,14 +22,15 @@ import {
   TITLE_MAX_CHARS,
 } from './fields.ts'
 import type { ContentKind } from './content-kind.ts'
+import { createOwnersRepository } from './owners.repository.ts'
+import { createOwnersService } from './owners.service.ts'
 
 /** Who is asking: the signed-in user, or null. */
 export type Viewer = RequestUser | null
 
 /**
- * Staff may see drafts and edit. Every instructor may edit every course and ebook: a school's
- * catalogue is maintained by its teaching staff together, and a course must outlive the account
- * of whoever created it (docs/content.md, "Roles").
+ * Staff may see drafts. Who may change a work is narrower: its owners and admins
+ * (owners.service.ts, docs/content.md, "Owners").
  */
 export function isStaff(viewer: Viewer): boolean {
   return viewer?.role === 'instructor' || viewer?.role === 'admin'
@@ -125,6 +126,7 @@ export function createCatalogService(deps: {
   const { db, kind, clock, partContent } = deps
   const labels = LABELS[kind]
   const repository = createCatalogRepository(db, kind)
+  const owners = createOwnersService({ db, kind })
   const inTransaction = <T>(work: (repo: CatalogRepository, trx: Kysely<Database>) => Promise<T>) =>
     db.transaction().execute((trx) => work(createCatalogRepository(trx, kind), trx))
 
@@ -182,6 +184,7 @@ export function createCatalogService(deps: {
     kind,
     labels,
     repository,
+    owners,
 
     list(viewer: Viewer): Promise<WorkWithCount[]> {
       return repository.listWorks({ includeDrafts: isStaff(viewer) })
@@ -196,6 +199,7 @@ export function createCatalogService(deps: {
       return findPart(repository, slug, n, viewer)
     },
 
+    /** Creates a work; its author (when given) is its first owner, in the same transaction. */
     async create(input: NewWork, authorId: number | null): Promise<WorkWithCount> {
       const nowMs = clock.now()
       const title = cleanTitle(input.title)
@@ -211,7 +215,10 @@ export function createCatalogService(deps: {
       }
       if (await repository.slugTaken(values.slug)) throw conflict(`A ${kind} with this slug already exists`)
       try {
-        await repository.insertWork(values)
+        await db.transaction().execute(async (trx) => {
+          const workId = await createCatalogRepository(trx, kind).insertWork(values)
+          if (authorId !== null) await createOwnersRepository(trx, kind).add(workId, authorId)
+        })
       } catch (error) {
         if (isUniqueViolation(error)) throw conflict(`A ${kind} with this slug already exists`)
         throw error

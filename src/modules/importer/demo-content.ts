@@ -7,6 +7,11 @@ import { readContentFolder, type ContentFolder } from './folder.ts'
 import { importIntoCatalog, type ImportSummary } from './import.ts'
 import { splitTitle } from '../catalog/rendering/markdown.ts'
 import type { Database } from '../../db/schema.ts'
+import { createImageProcessor, DEFAULT_IMAGE_LIMITS, type ImageProcessor } from '../../images/index.ts'
+import { resolveFolderImages, storeFolderMedia, type FolderMedia } from './folder-images.ts'
+
+/** The demo's own images are small; this only bounds a file replaced by mistake. */
+const DEMO_IMAGE_MAX_BYTES = 5 * 1024 * 1024
 
 /** The demo course and ebook shipped with Lectern, as import folders (docs/content.md). */
 export const DEMO_CONTENT_DIR = fileURLToPath(new URL('../../../content/demo/', import.meta.url))
@@ -31,6 +36,8 @@ export async function seedDemoContent(deps: {
   db: Kysely<Database>
   clock: Clock
   contentDir?: string
+  /** Checks and re-encodes the demo's images; one with the default limits when not given. */
+  imageProcessor?: ImageProcessor
 }): Promise<SeedResult> {
   const contentDir = deps.contentDir ?? DEMO_CONTENT_DIR
   // Read and check every folder before the transaction: no file I/O while holding locks.
@@ -39,7 +46,14 @@ export async function seedDemoContent(deps: {
     .map((entry) => entry.name)
     .sort()
   const folders: ContentFolder[] = []
-  for (const name of names) folders.push(await readContentFolder(join(contentDir, name), { splitTitle }))
+  const media: FolderMedia[] = []
+  const processor = deps.imageProcessor ?? createImageProcessor({ limits: DEFAULT_IMAGE_LIMITS })
+  for (const name of names) {
+    const read = await readContentFolder(join(contentDir, name), { splitTitle })
+    const resolved = await resolveFolderImages(read, { processor, maxFileBytes: DEMO_IMAGE_MAX_BYTES })
+    folders.push(resolved.folder)
+    media.push(...resolved.media)
+  }
 
   return deps.db.transaction().execute(async (trx) => {
     const marked = await trx
@@ -50,6 +64,7 @@ export async function seedDemoContent(deps: {
       .returning('key')
       .executeTakeFirst()
     if (!marked) return { seeded: false, imported: [] }
+    await storeFolderMedia(trx, media, deps.clock)
     const imported: ImportSummary[] = []
     for (const folder of folders)
       imported.push(await importIntoCatalog(trx, folder, { clock: deps.clock, onlyIfNew: true }))

@@ -29,6 +29,8 @@ export interface ContentFolder {
   /** A course's front matter `pass_percent` (1..100); null when not given: the default (80). */
   passPercent: number | null
   parts: ContentFolderPart[]
+  /** The folder's real path: images are read from inside it (folder-images.ts). */
+  root: string
 }
 
 export interface ContentFolderPart {
@@ -44,6 +46,8 @@ export interface ContentFolderPart {
   markdown: string
   /** A lesson's quiz block, parsed (CONTRACT §12); always null for a chapter. */
   quiz: Quiz | null
+  /** The whole file as read, front matter included: where an image reference's line is found. */
+  source: string
 }
 
 /** Everything wrong with a folder, each problem on its own line, so one run shows them all. */
@@ -273,7 +277,7 @@ export async function readContentFolder(
         problems.push(`${file}:${error.line + frontMatterLines}: quiz: ${error.problem}`)
       }
     }
-    parts.push({ number, key, file: basename(file), title, markdown: body.trim() + '\n', quiz })
+    parts.push({ number, key, file: basename(file), title, markdown: body.trim() + '\n', quiz, source: text })
   }
 
   if (byNumber.size === 0) problems.push(`no numbered ${partName} files (01-intro.md, 02-….md, …)`)
@@ -281,7 +285,7 @@ export async function readContentFolder(
   if (problems.length > 0) throw new ContentFolderError(folder, problems)
 
   parts.sort((a, b) => a.number - b.number)
-  return { kind, ...meta, parts }
+  return { kind, ...meta, parts, root: folder }
 }
 
 /**

@@ -15,6 +15,7 @@ import type { PasswordResetService } from '../../modules/accounts/password-reset
 import type { CatalogService } from '../../modules/catalog/catalog.service.ts'
 import type { DoctorService } from '../../operations/doctor/doctor.service.ts'
 import { hasAccess } from '../../security/authz.ts'
+import type { RequestUser } from '../../http/request-context.ts'
 import { formValues, noteFormProblem } from '../forms.ts'
 import { noReferrer, seeOther, type Pages } from '../page.ts'
 import { signedIn } from '../../security/authz.ts'
@@ -66,6 +67,23 @@ function adminAction(req: FastifyRequest, action: string, targetId: number, deta
 export async function adminPages(app: FastifyInstance, opts: AdminPagesOptions) {
   const { pages, admin, accounts, resets, courses, ebooks, readiness } = opts
 
+  /** Each work's owners' usernames, and whether the viewer may change it (CONTRACT §12). */
+  async function ownershipOf(catalog: CatalogService, works: ReadonlyArray<{ id: number }>, user: RequestUser) {
+    const [owners, mine] = await Promise.all([
+      catalog.owners.listFor(works.map((work) => work.id)),
+      user.role === 'admin' ? null : catalog.owners.ownedBy(user.id),
+    ])
+    return Object.fromEntries(
+      works.map((work) => [
+        work.id,
+        {
+          owners: (owners.get(work.id) ?? []).map((owner) => owner.username),
+          editable: mine === null || mine.has(work.id),
+        },
+      ]),
+    )
+  }
+
   async function overview(req: FastifyRequest, reply: FastifyReply, problem: string | null = null, status = 200) {
     const isAdmin = hasAccess(req.user, 'admin')
     const { q, page } = listQuery(req)
@@ -74,6 +92,11 @@ export async function adminPages(app: FastifyInstance, opts: AdminPagesOptions) 
       courses.list(req.user),
       ebooks.list(req.user),
       isAdmin ? readiness.report() : null,
+    ])
+    const viewer = signedIn(req).user
+    const ownership = await Promise.all([
+      ownershipOf(courses, courseList, viewer),
+      ownershipOf(ebooks, ebookList, viewer),
     ])
     const pageCount = users ? Math.max(1, Math.ceil(users.total / users.perPage)) : 1
     return pages.send(
@@ -87,6 +110,8 @@ export async function adminPages(app: FastifyInstance, opts: AdminPagesOptions) 
         roles: ROLES,
         courses: courseList,
         ebooks: ebookList,
+        // Owners of each work, and which ones this user may edit (partials/admin-work-owners.eta).
+        ownership: { courses: ownership[0], ebooks: ownership[1] },
         problem,
         selfId: signedIn(req).user.id,
         readiness: readinessReport,

@@ -86,6 +86,9 @@ export async function contentEditorPages(app: FastifyInstance, opts: ContentEdit
   const checkPart = opts.forms.compile(createPartBodySchema, PART_ERRORS)
   const staff = { access: 'instructor', html: true } as const
   const workPath = (slug: string) => `${base}/${encodeURIComponent(slug)}`
+  // Every page of an existing work is its owners' and admins' (CONTRACT §12), reading included:
+  // the editor shows the Markdown source and the forms only to whoever may use them.
+  const owned = catalog.owners.guard
 
   const newWorkPage = (req: FastifyRequest, reply: FastifyReply, form: FormState, status = 200) =>
     pages.send(
@@ -199,7 +202,7 @@ export async function contentEditorPages(app: FastifyInstance, opts: ContentEdit
 
   app.get<{ Params: SlugParams }>(
     `${base}/:slug`,
-    { config: staff, schema: { params: slugParamsSchema } },
+    { config: staff, onRequest: owned, schema: { params: slugParamsSchema } },
     async (req, reply) => editWorkPage(req, reply, req.params.slug, {}),
   )
 
@@ -217,6 +220,7 @@ export async function contentEditorPages(app: FastifyInstance, opts: ContentEdit
             problem.status,
           ),
       },
+      onRequest: owned,
       schema: { params: slugParamsSchema },
     },
     async (req, reply) =>
@@ -244,6 +248,7 @@ export async function contentEditorPages(app: FastifyInstance, opts: ContentEdit
             problem.status,
           ),
       },
+      onRequest: owned,
       schema: { params: slugParamsSchema },
       bodyLimit: PART_FORM_BODY_LIMIT_BYTES,
     },
@@ -262,7 +267,7 @@ export async function contentEditorPages(app: FastifyInstance, opts: ContentEdit
 
   app.get<{ Params: PartParams }>(
     `${base}/:slug/parts/:n`,
-    { config: staff, schema: { params: partParamsSchema } },
+    { config: staff, onRequest: owned, schema: { params: partParamsSchema } },
     async (req, reply) => partPage(req, reply, req.params.slug, req.params.n),
   )
 
@@ -277,6 +282,7 @@ export async function contentEditorPages(app: FastifyInstance, opts: ContentEdit
           return partPage(req, reply, slug, n, form, problem.status)
         },
       },
+      onRequest: owned,
       schema: { params: partParamsSchema },
       bodyLimit: PART_FORM_BODY_LIMIT_BYTES,
     },
@@ -297,7 +303,7 @@ export async function contentEditorPages(app: FastifyInstance, opts: ContentEdit
 
   app.get<{ Params: PartParams }>(
     `${base}/:slug/parts/:n/delete`,
-    { config: staff, schema: { params: partParamsSchema } },
+    { config: staff, onRequest: owned, schema: { params: partParamsSchema } },
     async (req, reply) => {
       const { work, part } = await catalog.part(req.params.slug, req.params.n, req.user)
       return pages.send(
@@ -318,7 +324,7 @@ export async function contentEditorPages(app: FastifyInstance, opts: ContentEdit
 
   app.post<{ Params: PartParams }>(
     `${base}/:slug/parts/:n/delete`,
-    { config: staff, schema: { params: partParamsSchema } },
+    { config: staff, onRequest: owned, schema: { params: partParamsSchema } },
     async (req, reply) => {
       await catalog.removePart(req.params.slug, req.params.n, req.user)
       return seeOther(reply, workPath(req.params.slug), 'content-deleted')
@@ -327,7 +333,7 @@ export async function contentEditorPages(app: FastifyInstance, opts: ContentEdit
 
   app.get<{ Params: SlugParams }>(
     `${base}/:slug/delete`,
-    { config: staff, schema: { params: slugParamsSchema } },
+    { config: staff, onRequest: owned, schema: { params: slugParamsSchema } },
     async (req, reply) => {
       const { work } = await catalog.get(req.params.slug, req.user)
       return pages.send(
@@ -348,7 +354,7 @@ export async function contentEditorPages(app: FastifyInstance, opts: ContentEdit
 
   app.post<{ Params: SlugParams }>(
     `${base}/:slug/delete`,
-    { config: staff, schema: { params: slugParamsSchema } },
+    { config: staff, onRequest: owned, schema: { params: slugParamsSchema } },
     async (req, reply) => {
       await catalog.remove(req.params.slug, req.user)
       return seeOther(reply, '/admin', 'content-deleted')

@@ -96,6 +96,7 @@ const NO_SECURITY_EVENTS = {
   passkey_added: 0,
   passkey_removed: 0,
   passkey_failure: 0,
+  media_uploaded: 0,
 }
 
 let dir: string

@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache'
 import MarkdownIt from 'markdown-it'
 import sanitizeHtml from 'sanitize-html'
 import { ContentTooComplexError, createRenderPool } from './render-pool.ts'
+import { MEDIA_URL_PATTERN } from '../../media/media-url.ts'
 
 /**
  * Markdown → HTML that is safe to put in a page, whatever the author wrote (docs/adr/0011).
@@ -57,7 +58,13 @@ const DROPPED_WITH_CONTENT = [
 
 /** Links may leave the site, mail, or stay relative; nothing else (no javascript:, data:, vbscript:, file:). */
 const LINK_SCHEMES = ['http', 'https', 'mailto']
-const IMAGE_SCHEMES = ['http', 'https']
+/**
+ * Images come from this site's own media store only (`/media/<sha256>.<ext>`): the CSP allows no
+ * other image source, and a picture from elsewhere would tell that site who reads the lesson.
+ * Markdown images from anywhere else are rendered as links (the image rule below); an `<img>`
+ * written as raw HTML with any other source is dropped.
+ */
+const MEDIA_IMAGE_SOURCE = MEDIA_URL_PATTERN
 
 export const SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
   allowedTags: ALLOWED_TAGS,
@@ -72,7 +79,8 @@ export const SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
   },
   allowedClasses: { code: [/^language-[A-Za-z0-9_+-]{1,40}$/] },
   allowedSchemes: LINK_SCHEMES,
-  allowedSchemesByTag: { img: IMAGE_SCHEMES },
+  // No scheme at all: only the site-relative media paths kept by transformTags below.
+  allowedSchemesByTag: { img: [] },
   allowedSchemesAppliedToAttributes: ['href', 'src'],
   // `//evil.example/x` is an absolute URL in disguise; absolute URLs must say http(s).
   allowProtocolRelative: false,
@@ -84,6 +92,10 @@ export const SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
       const { rel: _authorRel, ...rest } = attribs
       const external = /^\s*https?:/i.test(rest.href ?? '')
       return { tagName, attribs: external ? { ...rest, rel: 'noopener noreferrer' } : rest }
+    },
+    img: (tagName, attribs) => {
+      const { src, ...rest } = attribs
+      return { tagName, attribs: src !== undefined && MEDIA_IMAGE_SOURCE.test(src) ? { src, ...rest } : rest }
     },
   },
   // An image whose source was refused is dropped rather than left as a broken <img>.
@@ -98,6 +110,17 @@ export function sanitizeContentHtml(html: string): string {
 const parser = new MarkdownIt({ html: true, linkify: true, typographer: false })
 // Every URL reaches the sanitizer, which drops what it refuses (see above).
 parser.validateLink = () => true
+const renderImage = parser.renderer.rules.image!
+// `![alt](https://elsewhere/x.png)` becomes a link to it with the alt text as its words: the
+// reader can still open it, and the page loads nothing from another site.
+parser.renderer.rules.image = (tokens, index, options, env, self) => {
+  const token = tokens[index]!
+  const src = String(token.attrGet('src') ?? '')
+  if (MEDIA_IMAGE_SOURCE.test(src)) return renderImage(tokens, index, options, env, self)
+  const escape = parser.utils.escapeHtml
+  const alt = self.renderInlineAsText(token.children ?? [], options, env).trim()
+  return `<a href="${escape(src)}">${escape(alt || src)}</a>`
+}
 
 /**
  * The whole render, Markdown to sanitized HTML, synchronously. Its cost is superlinear for some
@@ -136,6 +159,30 @@ export function splitTitle(markdown: string): { title: string | null; body: stri
       .join('\n')
       .replace(/^\s*\n/, ''),
   }
+}
+
+/**
+ * The source of every image the Markdown shows (inline and reference-style), as the renderer
+ * will see it, with the 0-based line of the block it is in. For the importer, which replaces
+ * the images of a folder by stored media; parsing only, like splitTitle.
+ */
+export function imageSources(markdown: string): Array<{ src: string; line: number }> {
+  const found: Array<{ src: string; line: number }> = []
+  const walk = (tokens: ReturnType<typeof parser.parse>, line: number) => {
+    for (const token of tokens) {
+      const at = token.map ? token.map[0] : line
+      if (token.type === 'image') found.push({ src: String(token.attrGet('src') ?? ''), line: at })
+      if (token.children) walk(token.children, at)
+    }
+  }
+  walk(parser.parse(markdown, {}), 0)
+  return found
+}
+
+/** A link destination as written (`<a b.png>`, `a%20b.png`, `a\_b.png`) the way the renderer normalizes it. */
+export function normalizeLinkDestination(raw: string): string {
+  const bare = raw.startsWith('<') && raw.endsWith('>') ? raw.slice(1, -1) : raw
+  return parser.normalizeLink(parser.utils.unescapeAll(bare))
 }
 
 export interface MarkdownRendererOptions {
