@@ -25,6 +25,9 @@ export const MIN_METRICS_TOKEN_LENGTH = 16
 export const DEFAULT_AUDIT_RETENTION_DAYS = 365
 /** A hundred years: beyond it the cut-off in milliseconds stops meaning anything. */
 export const MAX_AUDIT_RETENTION_DAYS = 36_500
+/** CONTRACT §15: who may create an account by registering (an invitation works in every mode). */
+export const REGISTRATION_MODES = ['open', 'invite', 'closed'] as const
+export type RegistrationMode = (typeof REGISTRATION_MODES)[number]
 
 export interface Config {
   readonly port: number
@@ -69,6 +72,8 @@ export interface Config {
   readonly requireEmailVerification: boolean
   /** Days the audit trail keeps a security event in the database (modules/audit). */
   readonly auditRetentionDays: number
+  /** `open`: anyone registers; `invite`: only with an invitation; `closed`: only admins create accounts. */
+  readonly registration: RegistrationMode
 }
 
 type Env = Readonly<Record<string, string | undefined>>
@@ -147,6 +152,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
       1,
       MAX_AUDIT_RETENTION_DAYS,
     ),
+    registration: parseChoice(get('REGISTRATION', 'open'), 'REGISTRATION', REGISTRATION_MODES),
   }
   if (config.metricsToken !== null && config.metricsToken.length < MIN_METRICS_TOKEN_LENGTH) {
     throw new ConfigError('METRICS_TOKEN', `must be at least ${MIN_METRICS_TOKEN_LENGTH} characters`)

@@ -52,7 +52,7 @@ declare module 'fastify' {
  * Paths whose last segment is a one-time token (a reset, verification or invitation link):
  * whoever reads the logs must not be able to use it (CONTRACT §7).
  */
-const TOKEN_IN_PATH = /^(\/(?:reset-password|verify-email|invite)\/)[^/]+/
+const TOKEN_IN_PATH = /^(\/(?:reset-password|verify-email|invite|api\/invitations)\/)[^/]+/
 
 export const REDACTED = '[redacted]'
 

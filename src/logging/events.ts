@@ -16,6 +16,8 @@ export const SECURITY_EVENTS = [
   'email_verification_requested',
   'email_verified',
   'content_rejected',
+  'invitation_accepted',
+  'invitation_rejected',
 ] as const
 
 export const LIFECYCLE_EVENTS = [
@@ -68,4 +70,6 @@ export const SECURITY_EVENT_LEVEL: Record<SecurityEventName, 'info' | 'warning'>
   email_verification_requested: 'info',
   email_verified: 'info',
   content_rejected: 'warning',
+  invitation_accepted: 'info',
+  invitation_rejected: 'warning',
 }
