@@ -125,7 +125,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // Pages for people (src/web): templates and bundled assets, built first because the one error
   // handler renders errors of pages (and browsers' 404s) as HTML with them.
-  const site = await createSite({ csrfTtlMs: config.csrfTokenTtlMs })
+  const site = await createSite({
+    csrfTtlMs: config.csrfTokenTtlMs,
+    registration: config.registration,
+    clock: deps.clock,
+  })
 
   installValidation(app)
   installNotFoundHandler(app)

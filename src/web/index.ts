@@ -3,6 +3,7 @@ import { assetRoutes } from './assets.ts'
 import { createFormChecks } from './form-validation.ts'
 import { accountPages } from './pages/account.routes.ts'
 import { adminPages } from './pages/admin.routes.ts'
+import { invitationPages } from './pages/invitation.routes.ts'
 import { auditPages } from './pages/audit.routes.ts'
 import { contentEditorPages } from './pages/content-editor.routes.ts'
 import { cataloguePages } from './pages/catalogue.routes.ts'
@@ -38,8 +39,9 @@ export async function webPages(app: FastifyInstance, opts: WebPagesOptions) {
     opts.services
 
   await app.register(assetRoutes, { assets: site.assets })
-  await app.register(accountPages, { pages, credentials, forms })
+  await app.register(accountPages, { pages, credentials, forms, registration: opts.services.registration })
   await app.register(passwordResetPages, { pages, resets, forms })
+  await app.register(invitationPages, { pages, credentials, invitations: opts.services.invitations, forms })
   await app.register(emailVerificationPages, { pages, verification })
   await app.register(profilePages, {
     pages,

@@ -1,6 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { PASSWORD_CHECKS_ONLY, POLICY_KEY_KIND, ROUTE_POLICIES, type RoutePolicyName } from './policies.ts'
+import {
+  PASSWORD_CHECKS_ONLY,
+  POLICY_KEY_KIND,
+  ROUTE_POLICIES,
+  type PolicyName,
+  type RoutePolicyName,
+} from './policies.ts'
 import type { Decision } from './policy-limiter.ts'
 import { createRateLimits, type RateLimits, type RateLimitsDeps, type Reservation } from './service.ts'
 import { clientKey } from '../client-key.ts'
@@ -10,6 +16,12 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The rate-limit policy (or policies) of the route: `config: { rateLimit: 'login' }`. */
     rateLimit?: RoutePolicyName | readonly RoutePolicyName[]
+    /**
+     * A form for people (sign-in, registration) whose 429 shows the form again with what was
+     * typed: the attempt is still counted before the body is read, but the refusal is thrown once
+     * the (small, urlencoded) body is parsed, so the error page has the typed values to keep.
+     */
+    keepFormWhenLimited?: boolean
   }
   interface FastifyInstance {
     rateLimits: RateLimits
@@ -25,6 +37,8 @@ declare module 'fastify' {
      * count failures only but must count them before the work they guard.
      */
     refundRateLimits(): Promise<void>
+    /** The policy that refused this request with a 429 (which limit to explain on a page); null when none did. */
+    rateLimitRefusedPolicy: PolicyName | null
   }
 }
 
@@ -72,6 +86,7 @@ export const rateLimits = fp(
     app.decorate('rateLimits', limits)
     app.decorateRequest('rateLimitDecision', null)
     app.decorateRequest('rateLimitReservations', null)
+    app.decorateRequest('rateLimitRefusedPolicy', null)
     app.decorateRequest('refundRateLimits', async function refundRateLimits(this: FastifyRequest) {
       const held = this.rateLimitReservations
       if (held === null) return
@@ -99,12 +114,25 @@ export const rateLimits = fp(
         if (wanted.length === 0) return
         const { granted, refused } = await limits.reserve(wanted)
         if (refused) {
-          throw limits.refuse(req, refused.policy, refused.value, refused.decision)
+          const refusal = limits.refuse(req, refused.policy, refused.value, refused.decision)
+          if (req.routeOptions.config?.keepFormWhenLimited === true) {
+            deferredRefusals.set(req, refusal)
+            return
+          }
+          throw refusal
         }
         req.rateLimitReservations = granted
         req.rateLimitDecision = tightest(granted)
       },
     )
+
+    // Refusals of forms that keep what was typed: thrown once the body is parsed, before any
+    // handler (or CSRF field check) works on it.
+    const deferredRefusals = new WeakMap<FastifyRequest, Error>()
+    const throwDeferred = async (req: FastifyRequest) => {
+      const refusal = deferredRefusals.get(req)
+      if (refusal) throw refusal
+    }
 
     // A body its schema refused reached no password check: nothing to count (PASSWORD_CHECKS_ONLY).
     const refundUnchecked = async (req: FastifyRequest, _reply: FastifyReply, error: { validation?: unknown }) => {
@@ -154,6 +182,7 @@ export const rateLimits = fp(
         }
       }
       appendRouteHook(route, 'onRequest', enforce)
+      if (route.config?.keepFormWhenLimited === true) appendRouteHook(route, 'preValidation', throwDeferred)
       if (policies.every((policy) => PASSWORD_CHECKS_ONLY.has(policy)))
         appendRouteHook(route, 'onError', refundUnchecked)
       appendRouteHook(route, 'onSend', report)
