@@ -4,6 +4,7 @@ import { createFormChecks } from './form-validation.ts'
 import { accountPages } from './pages/account.routes.ts'
 import { adminPages } from './pages/admin.routes.ts'
 import { invitationPages } from './pages/invitation.routes.ts'
+import { adminInvitationPages } from './pages/admin-invitations.routes.ts'
 import { auditPages } from './pages/audit.routes.ts'
 import { contentEditorPages } from './pages/content-editor.routes.ts'
 import { cataloguePages } from './pages/catalogue.routes.ts'
@@ -58,7 +59,21 @@ export async function webPages(app: FastifyInstance, opts: WebPagesOptions) {
   await app.register(cataloguePages, { pages, accounts, courses, ebooks, reading })
   await app.register(coursePages, { pages, courses, markdown })
   await app.register(ebookPages, { pages, ebooks, reading, markdown })
-  await app.register(adminPages, { pages, admin, accounts, resets, courses: courses.catalog, ebooks })
+  await app.register(adminPages, {
+    pages,
+    admin,
+    accounts,
+    resets,
+    courses: courses.catalog,
+    ebooks,
+    invitations: opts.services.invitations,
+  })
+  await app.register(adminInvitationPages, {
+    pages,
+    invitations: opts.services.invitations,
+    courses: courses.catalog,
+    forms,
+  })
   await app.register(auditPages, { pages, audit: opts.services.audit })
   for (const catalog of [courses.catalog, ebooks])
     await app.register(contentEditorPages, { pages, catalog, forms, markdown })

@@ -13,10 +13,12 @@ import {
 import type { AccountsService } from '../../modules/accounts/accounts.service.ts'
 import type { PasswordResetService } from '../../modules/accounts/password-reset.service.ts'
 import type { CatalogService } from '../../modules/catalog/catalog.service.ts'
+import type { InvitationsService } from '../../modules/invitations/invitations.service.ts'
 import { hasAccess } from '../../security/authz.ts'
 import { formValues, noteFormProblem } from '../forms.ts'
 import { noReferrer, seeOther, type Pages } from '../page.ts'
 import { signedIn } from '../../security/authz.ts'
+import { invitationsSection } from './admin-invitations.routes.ts'
 
 export interface AdminPagesOptions {
   pages: Pages
@@ -25,6 +27,8 @@ export interface AdminPagesOptions {
   resets: Pick<PasswordResetService, 'issueLink'>
   courses: CatalogService
   ebooks: CatalogService
+  /** The invitations section (admin-invitations.routes.ts). */
+  invitations: Pick<InvitationsService, 'pending'>
 }
 
 const ROLES: readonly Role[] = ['learner', 'instructor', 'admin']
@@ -66,10 +70,11 @@ export async function adminPages(app: FastifyInstance, opts: AdminPagesOptions) 
   async function overview(req: FastifyRequest, reply: FastifyReply, problem: string | null = null, status = 200) {
     const isAdmin = hasAccess(req.user, 'admin')
     const { q, page } = listQuery(req)
-    const [users, courseList, ebookList] = await Promise.all([
+    const [users, courseList, ebookList, invitationsData] = await Promise.all([
       isAdmin ? admin.list({ query: q, page, perPage: USERS_PER_PAGE }) : null,
       courses.list(req.user),
       ebooks.list(req.user),
+      isAdmin ? invitationsSection(opts.invitations) : null,
     ])
     const pageCount = users ? Math.max(1, Math.ceil(users.total / users.perPage)) : 1
     return pages.send(
@@ -85,6 +90,7 @@ export async function adminPages(app: FastifyInstance, opts: AdminPagesOptions) 
         ebooks: ebookList,
         problem,
         selfId: signedIn(req).user.id,
+        ...invitationsData,
       },
       { title: 'Admin', status },
     )
