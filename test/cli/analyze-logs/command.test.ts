@@ -93,6 +93,8 @@ const NO_SECURITY_EVENTS = {
   email_verification_requested: 0,
   email_verified: 0,
   content_rejected: 0,
+  invitation_accepted: 0,
+  invitation_rejected: 0,
 }
 
 let dir: string
