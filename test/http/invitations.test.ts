@@ -332,7 +332,7 @@ describe('RATE_LIMIT_REGISTER and invitations (CONTRACT §5)', () => {
       assert.equal(walkIn.headers['ratelimit-remaining'], '3')
     }))
 
-  test('bad invitation tokens are counted: 5 failures, then 429 even for a working invitation; an hour later it works', () =>
+  test('bad invitation tokens are counted: 5 failures, then 429 for tokens and walk-ins; a working invitation still registers', () =>
     withApp({ env: { PUBLIC_URL, RATE_LIMIT_REGISTER: '5/1h' } }, async (t) => {
       const admin = await createAdminDirectly(t)
       const token = await inviteOne(admin, 'real@example.org')
@@ -343,11 +343,19 @@ describe('RATE_LIMIT_REGISTER and invitations (CONTRACT §5)', () => {
         assert.equal(res.json().error, INVALID)
       }
       assert.equal(t.events('invitation_rejected').length, 5)
-      const blocked = await registerWith(createAgent(t), token, 'real')
+      const blocked = await registerWith(guesser, 'guess5'.padEnd(43, 'x'), 'guess5')
       assert.equal(blocked.statusCode, 429)
       assert.ok(Number(blocked.headers['retry-after']) > 0)
-      t.clock.advance(60 * 60 * 1000)
+      assert.equal(t.events('invitation_rejected').length, 5, 'a refused attempt looks at no invitation')
+      const walkIn = await createAgent(t).post('/api/register', {
+        json: { username: 'walkin', email: 'walkin@example.org', password: PASSWORD },
+      })
+      assert.equal(walkIn.statusCode, 429)
+      // A working invitation is not counted, and not refused by the address's spent attempts.
       assert.equal((await registerWith(createAgent(t), token, 'real')).statusCode, 201)
+      assert.equal((await registerWith(guesser, 'guess6'.padEnd(43, 'x'), 'guess6')).statusCode, 429)
+      t.clock.advance(60 * 60 * 1000)
+      assert.equal((await registerWith(guesser, 'guess7'.padEnd(43, 'x'), 'guess7')).statusCode, 400)
     }))
 
   test('refusals of the mode cost no attempt: 10 walk-ins refused, the invited learner still registers', () =>

@@ -46,7 +46,13 @@ export async function accountsRoutes(app: FastifyInstance, opts: AccountsRoutesO
     '/register',
     {
       schema: { body: registerRequestSchema, response: { 201: USER_ENVELOPE_SCHEMA } },
-      config: { access: 'public', rateLimit: 'register' },
+      config: {
+        access: 'public',
+        rateLimit: 'register',
+        // CONTRACT §5: registrations through an invitation that works are not counted.
+        rateLimitWaiver: (req) =>
+          credentials.invitationWorks((req.body as { invitation?: unknown } | null)?.invitation),
+      },
     },
     async (req, reply) => {
       const body = req.body

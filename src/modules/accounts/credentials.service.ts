@@ -7,7 +7,7 @@ import { clientKey } from '../../security/client-key.ts'
 import type { RateLimits } from '../../security/rate-limit/service.ts'
 import type { SessionAdmin } from '../../security/sessions/index.ts'
 import type { UserRecord } from './accounts.repository.ts'
-import type { RegisterBody } from './accounts.schemas.ts'
+import { LINK_TOKEN_MAX_LENGTH, type RegisterBody } from './accounts.schemas.ts'
 import type { AccountsService } from './accounts.service.ts'
 import type { EmailVerificationService } from './email-verification.service.ts'
 import type { PasswordResetService } from './password-reset.service.ts'
@@ -55,7 +55,7 @@ export interface CredentialsServiceDeps {
   addressHash(clientKey: string): string
   /** REGISTRATION: whether anyone may register without an invitation. */
   registration: RegistrationMode
-  invitations: Pick<InvitationsService, 'accept'>
+  invitations: Pick<InvitationsService, 'accept' | 'find'>
 }
 
 /** `via: 'form'` on the events of the pages' forms; nothing for the API. */
@@ -169,6 +169,16 @@ export function createCredentialsService(deps: CredentialsServiceDeps) {
         unhandledError(req, error, 'email verification link')
       }
       return { user, signedIn }
+    },
+
+    /**
+     * Whether a registration is by an invitation that works: RATE_LIMIT_REGISTER does not apply
+     * to it (the route's rateLimitWaiver). An invitation that does not work is limited like any
+     * other attempt, so tokens cannot be tried for free.
+     */
+    async invitationWorks(token: unknown): Promise<boolean> {
+      if (typeof token !== 'string' || token === '' || token.length > LINK_TOKEN_MAX_LENGTH) return false
+      return (await deps.invitations.find(token)) !== undefined
     },
 
     /**

@@ -22,6 +22,13 @@ declare module 'fastify' {
      * the (small, urlencoded) body is parsed, so the error page has the typed values to keep.
      */
     keepFormWhenLimited?: boolean
+    /**
+     * Requests the route's limits do not apply to, judged once the body is parsed: a refusal is
+     * held until then and dropped (its attempt given back) when this answers true. Registration
+     * waives the limit for an invitation that works (CONTRACT §5: those are not counted), so a
+     * class registering at once is never refused, while bad tokens stay limited.
+     */
+    rateLimitWaiver?: (req: FastifyRequest) => Promise<boolean>
   }
   interface FastifyInstance {
     rateLimits: RateLimits
@@ -56,6 +63,11 @@ function declaredPolicies(
 ): readonly RoutePolicyName[] {
   if (declared === undefined) return []
   return typeof declared === 'string' ? [declared] : declared
+}
+
+/** Whether the route's refusals wait for its body (see keepFormWhenLimited and rateLimitWaiver). */
+function defersRefusals(config: { keepFormWhenLimited?: boolean; rateLimitWaiver?: unknown } | undefined): boolean {
+  return config?.keepFormWhenLimited === true || config?.rateLimitWaiver !== undefined
 }
 
 /** GET, HEAD and OPTIONS are never limited by these policies (CONTRACT §5), whatever a route declares. */
@@ -114,24 +126,31 @@ export const rateLimits = fp(
         if (wanted.length === 0) return
         const { granted, refused } = await limits.reserve(wanted)
         if (refused) {
-          const refusal = limits.refuse(req, refused.policy, refused.value, refused.decision)
-          if (req.routeOptions.config?.keepFormWhenLimited === true) {
-            deferredRefusals.set(req, refusal)
+          if (defersRefusals(req.routeOptions.config)) {
+            deferredRefusals.set(req, refused)
             return
           }
-          throw refusal
+          throw limits.refuse(req, refused.policy, refused.value, refused.decision)
         }
         req.rateLimitReservations = granted
         req.rateLimitDecision = tightest(granted)
       },
     )
 
-    // Refusals of forms that keep what was typed: thrown once the body is parsed, before any
-    // handler (or CSRF field check) works on it.
-    const deferredRefusals = new WeakMap<FastifyRequest, Error>()
-    const throwDeferred = async (req: FastifyRequest) => {
-      const refusal = deferredRefusals.get(req)
-      if (refusal) throw refusal
+    // Refusals held until the body is parsed (forms that keep what was typed, routes with a
+    // waiver): thrown then, before any handler works on the body, unless the waiver lets the
+    // request through, in which case its refused attempt is given back.
+    const deferredRefusals = new WeakMap<FastifyRequest, Reservation>()
+    const settleDeferred = async (req: FastifyRequest) => {
+      const refused = deferredRefusals.get(req)
+      if (!refused) return
+      deferredRefusals.delete(req)
+      const waiver = req.routeOptions.config?.rateLimitWaiver
+      if (waiver && (await waiver(req))) {
+        await limits.refund([refused])
+        return
+      }
+      throw limits.refuse(req, refused.policy, refused.value, refused.decision)
     }
 
     // A body its schema refused reached no password check: nothing to count (PASSWORD_CHECKS_ONLY).
@@ -182,7 +201,7 @@ export const rateLimits = fp(
         }
       }
       appendRouteHook(route, 'onRequest', enforce)
-      if (route.config?.keepFormWhenLimited === true) appendRouteHook(route, 'preValidation', throwDeferred)
+      if (defersRefusals(route.config)) appendRouteHook(route, 'preValidation', settleDeferred)
       if (policies.every((policy) => PASSWORD_CHECKS_ONLY.has(policy)))
         appendRouteHook(route, 'onError', refundUnchecked)
       appendRouteHook(route, 'onSend', report)

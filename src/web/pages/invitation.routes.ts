@@ -109,6 +109,7 @@ export async function invitationPages(app: FastifyInstance, opts: InvitationPage
         html: true,
         rateLimit: 'register',
         keepFormWhenLimited: true,
+        rateLimitWaiver: (req) => credentials.invitationWorks(tokenOf(req)),
         redisplayForm: async (req, reply, problem) => {
           const values = { username: formValues(req.body, ['username']).username! }
           return invitePage(
