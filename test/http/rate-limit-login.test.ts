@@ -96,7 +96,10 @@ describe('POST /api/login and POST /api/register, per client IP', () => {
       }
       // 15 ms before the window ends: still refused; once it has ended, the owner is let in.
       t.clock.advance(WINDOW_MS - 15 * (60_000 - 1) - 15)
-      assert.equal((await guesser.post('/api/login', { json: { username: 'ada', password: PASSWORD } })).statusCode, 429)
+      assert.equal(
+        (await guesser.post('/api/login', { json: { username: 'ada', password: PASSWORD } })).statusCode,
+        429,
+      )
       t.clock.advance(15)
       const after = await guesser.post('/api/login', { json: { username: 'ada', password: PASSWORD } })
       assert.equal(after.statusCode, 200)
