@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../../db/schema.ts'
-import { badRequest } from '../../http/errors.ts'
+import { badRequest, HttpError } from '../../http/errors.ts'
 import type { Clock } from '../../lib/clock.ts'
 import { invitationUrl, type Mailer, type Site } from '../../mail/index.ts'
 import { newOneTimeToken, oneTimeTokenHash } from '../../security/one-time-token.ts'
@@ -149,27 +149,43 @@ export function createInvitationsService(deps: InvitationsDeps) {
       const tokenHash = oneTimeTokenHash(token)
       const invitation = await repository.findUsable(tokenHash, clock.now())
       if (!invitation) throw invalidInvitation()
-      const passwordHash = await accounts.registrationHash({ ...chosen, email: invitation.email })
-      const nowMs = clock.now()
-      const user = await db.transaction().execute(async (trx) => {
-        const inside = createInvitationsRepository(trx)
-        const consumed = await inside.consume(tokenHash, nowMs)
-        if (!consumed) throw invalidInvitation()
-        const user = await accounts.insertNew(createAccountsRepository(trx), {
-          username: chosen.username,
-          email: consumed.email,
-          passwordHash,
-          nowMs,
-          role: consumed.role,
-          emailVerified: true,
-        })
-        await inside.recordAccount(consumed.id, user.id)
-        if (consumed.course_id !== null)
-          await createCourseProgressRepository(trx).enroll(user.id, consumed.course_id, nowMs)
-        return user
-      })
-      return { user, invitationId: invitation.id, courseSlug: invitation.course_slug }
+      try {
+        return await createAccount(tokenHash, invitation, chosen)
+      } catch (error) {
+        // A registration racing one that won with this invitation finds its address taken: what
+        // it is told is that the invitation was used.
+        const addressTaken = error instanceof HttpError && error.publicMessage === ALREADY_REGISTERED_MESSAGE
+        if (addressTaken && !(await repository.findUsable(tokenHash, clock.now()))) throw invalidInvitation()
+        throw error
+      }
     },
+  }
+
+  async function createAccount(
+    tokenHash: string,
+    invitation: UsableInvitation,
+    chosen: { username: string; password: string },
+  ): Promise<{ user: UserRecord; invitationId: number; courseSlug: string | null }> {
+    const passwordHash = await accounts.registrationHash({ ...chosen, email: invitation.email })
+    const nowMs = clock.now()
+    const user = await db.transaction().execute(async (trx) => {
+      const inside = createInvitationsRepository(trx)
+      const consumed = await inside.consume(tokenHash, nowMs)
+      if (!consumed) throw invalidInvitation()
+      const user = await accounts.insertNew(createAccountsRepository(trx), {
+        username: chosen.username,
+        email: consumed.email,
+        passwordHash,
+        nowMs,
+        role: consumed.role,
+        emailVerified: true,
+      })
+      await inside.recordAccount(consumed.id, user.id)
+      if (consumed.course_id !== null)
+        await createCourseProgressRepository(trx).enroll(user.id, consumed.course_id, nowMs)
+      return user
+    })
+    return { user, invitationId: invitation.id, courseSlug: invitation.course_slug }
   }
 }
 
