@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { createPasswordHasher, TEST_PASSWORD_PARAMS } from '../../src/security/passwords.ts'
-import { createWork } from '../support/factories.ts'
+import { createWork, insertAccount } from '../support/factories.ts'
 import { eventually } from '../support/mail.ts'
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts'
 import {
@@ -35,23 +34,7 @@ describe(
       // Invitation only: the invited learner's way in is the link, the /register page says so.
       live = await startLiveApp({ env: { SMTP_URL: smtp.url(), PUBLIC_URL, REGISTRATION: 'invite' } })
       const { db } = live.t.database
-      const hash = await createPasswordHasher({ params: TEST_PASSWORD_PARAMS }).hash(PASSWORD)
-      await db
-        .insertInto('users')
-        .values({
-          username: 'teacher',
-          username_lower: 'teacher',
-          email: 'teacher@school.example',
-          email_lower: 'teacher@school.example',
-          password_hash: hash,
-          display_name: '',
-          bio: '',
-          role: 'admin',
-          disabled: 0,
-          created_at: live.t.clock.now(),
-          updated_at: live.t.clock.now(),
-        })
-        .execute()
+      await insertAccount(db, 'teacher', 'admin', live.t.clock.now(), PASSWORD)
       await createWork(db, 'course', { slug: 'intro-rust', title: 'Intro to Rust', parts: ['Hello', 'Ownership'] })
       session = await launchChromium()
     })

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { createAgent, type Agent } from '../support/agent.ts'
 import { withApp, type TestApp } from '../support/app.ts'
-import { createWork, MANY_USERS_ENV, PASSWORD, signedIn } from '../support/factories.ts'
+import { createWork, insertAccount, MANY_USERS_ENV, PASSWORD, signedIn } from '../support/factories.ts'
 
 const PUBLIC_URL = 'https://learn.example.org'
 const DAY_MS = 24 * 60 * 60 * 1000
@@ -374,24 +374,7 @@ describe('RATE_LIMIT_REGISTER and invitations (CONTRACT §5)', () => {
 
 /** An admin made in the database and signed in over the API, as `lectern create-admin` would make one. */
 async function createAdminDirectly(t: TestApp): Promise<Agent> {
-  const { createPasswordHasher, TEST_PASSWORD_PARAMS } = await import('../../src/security/passwords.ts')
-  const hash = await createPasswordHasher({ params: TEST_PASSWORD_PARAMS }).hash(PASSWORD)
-  await t.database.db
-    .insertInto('users')
-    .values({
-      username: 'root',
-      username_lower: 'root',
-      email: 'root@example.org',
-      email_lower: 'root@example.org',
-      password_hash: hash,
-      display_name: '',
-      bio: '',
-      role: 'admin',
-      disabled: 0,
-      created_at: t.clock.now(),
-      updated_at: t.clock.now(),
-    })
-    .execute()
+  await insertAccount(t.database.db, 'root', 'admin', t.clock.now())
   const agent = createAgent(t)
   const res = await agent.post('/api/login', { json: { username: 'root', password: PASSWORD } })
   assert.equal(res.statusCode, 200, res.body)

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { AgentResponse } from '../support/agent.ts'
 import { withApp, type TestApp } from '../support/app.ts'
-import { createWork, MANY_USERS_ENV, PASSWORD, setRole } from '../support/factories.ts'
+import { createWork, insertAccount, MANY_USERS_ENV, PASSWORD, setRole } from '../support/factories.ts'
 import { createPageClient, formsOf, inlineCodeIn, textOf, type PageClient } from './pages-support.ts'
 
 const PUBLIC_URL = 'https://learn.example.org'
@@ -29,22 +29,7 @@ async function browserAs(t: TestApp, role: 'admin' | 'learner'): Promise<PageCli
   })
   if (res.statusCode === 403) {
     // Registration is not open: the account is made as `lectern create-admin` would.
-    await t.database.db
-      .insertInto('users')
-      .values({
-        username,
-        username_lower: username,
-        email: `${username}@example.org`,
-        email_lower: `${username}@example.org`,
-        password_hash: await hashOf(PASSWORD),
-        display_name: '',
-        bio: '',
-        role,
-        disabled: 0,
-        created_at: t.clock.now(),
-        updated_at: t.clock.now(),
-      })
-      .execute()
+    await insertAccount(t.database.db, username, role, t.clock.now())
     const login = await browser.agent.post('/api/login', { json: { username, password: PASSWORD } })
     assert.equal(login.statusCode, 200, login.body)
   } else {
@@ -52,11 +37,6 @@ async function browserAs(t: TestApp, role: 'admin' | 'learner'): Promise<PageCli
     await setRole(t.database.db, res.json().user.id, role)
   }
   return browser
-}
-
-async function hashOf(password: string) {
-  const { createPasswordHasher, TEST_PASSWORD_PARAMS } = await import('../../src/security/passwords.ts')
-  return createPasswordHasher({ params: TEST_PASSWORD_PARAMS }).hash(password)
 }
 
 async function inviteOnPage(admin: PageClient, fields: Record<string, string>): Promise<AgentResponse> {

@@ -29,13 +29,13 @@ export interface AccountPagesOptions {
 const LOGIN_FIELDS = ['username', 'password'] as const
 const REGISTER_FIELDS = ['username', 'email', 'password'] as const
 
-/** Shown under the fields before anything is typed. */
-const REGISTER_HINTS = {
+/** Shown under the fields before anything is typed (the invitation form shares them). */
+export const REGISTER_HINTS = {
   username: `${USERNAME_MIN_LENGTH} to ${USERNAME_MAX_LENGTH} characters: letters, digits, dots, dashes or underscores.`,
   password: `At least ${MIN_PASSWORD_LENGTH} characters. A few unrelated words make a strong one.`,
 }
 /** Shown next to a field the schema refused. */
-const REGISTER_ERRORS = {
+export const REGISTER_ERRORS = {
   username: `Choose a username of ${USERNAME_MIN_LENGTH} to ${USERNAME_MAX_LENGTH} letters, digits, dots, dashes or underscores.`,
   email: 'Enter a valid email address, like ada@example.com.',
   password: `Choose a password of at least ${MIN_PASSWORD_LENGTH} characters (at most ${MAX_PASSWORD_LENGTH}).`,

@@ -15,6 +15,7 @@ import type { createFormChecks } from '../form-validation.ts'
 import { emptyForm, formValues, noteFormProblem, submitForm, type FormState } from '../forms.ts'
 import { DEFAULT_AFTER_SIGN_IN } from '../local-path.ts'
 import { noReferrer, seeOther, type Pages } from '../page.ts'
+import { REGISTER_ERRORS, REGISTER_HINTS } from './account.routes.ts'
 
 export interface InvitationPagesOptions {
   pages: Pages
@@ -25,14 +26,8 @@ export interface InvitationPagesOptions {
 
 const FIELDS = ['username', 'password'] as const
 const LABELS = { username: 'Username', password: 'Password' }
-const HINTS = {
-  username: `${USERNAME_MIN_LENGTH} to ${USERNAME_MAX_LENGTH} characters: letters, digits, dots, dashes or underscores.`,
-  password: `At least ${MIN_PASSWORD_LENGTH} characters. A few unrelated words make a strong one.`,
-}
-const ERRORS = {
-  username: `Choose a username of ${USERNAME_MIN_LENGTH} to ${USERNAME_MAX_LENGTH} letters, digits, dots, dashes or underscores.`,
-  password: `Choose a password of at least ${MIN_PASSWORD_LENGTH} characters (at most ${MAX_PASSWORD_LENGTH}).`,
-}
+const HINTS = { username: REGISTER_HINTS.username, password: REGISTER_HINTS.password }
+const ERRORS = { username: REGISTER_ERRORS.username, password: REGISTER_ERRORS.password }
 /** The registration rules of the two fields the person chooses; the address is the invitation's. */
 const inviteFormSchema = {
   type: 'object',
