@@ -11,6 +11,8 @@ const FORM_ROUTES: Array<{ path: string; fields: Record<string, string> }> = [
   { path: '/admin/courses', fields: { title: 'T', description: '' } },
   { path: '/admin/courses/intro/parts', fields: { title: 'T', body: 'B' } },
   { path: '/admin/users/1', fields: { role: 'admin' } },
+  { path: '/admin/invitations', fields: { emails: 'someone@example.org', role: 'learner', course: '' } },
+  { path: '/admin/invitations/1/revoke', fields: {} },
 ]
 
 describe('access is decided before any body is read or validated (CONTRACT §14)', () => {
