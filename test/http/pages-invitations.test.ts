@@ -181,6 +181,29 @@ describe('pages: REGISTRATION modes', () => {
 })
 
 describe('pages: the rate-limit pages of the sign-in and registration forms', () => {
+  test('invitation form: bad links count (400), then 429 explained; a working invitation still registers', () =>
+    withApp({ env: { PUBLIC_URL, RATE_LIMIT_REGISTER: '3/1h' } }, async (t) => {
+      const admin = await browserAs(t, 'admin') // the address's first registration
+      const [token] = tokensIn((await inviteOnPage(admin, { emails: 'kim@example.org' })).body)
+      const guesser = createPageClient(t.app)
+      for (const i of [1, 2]) {
+        await guesser.open('/login') // a page with a token: an invalid link's page has no form
+        const res = await guesser.submit(`/invite/${'x'.repeat(42)}${i}`, { username: `kim${i}`, password: PASSWORD })
+        assertGoodPage(res, 400)
+        assert.match(res.body, /Invalid or expired invitation/)
+      }
+      await guesser.open('/login')
+      const refused = await guesser.submit(`/invite/${'x'.repeat(43)}`, { username: 'kim3', password: PASSWORD })
+      assertGoodPage(refused, 429)
+      assert.equal(refused.headers['referrer-policy'], 'no-referrer')
+      assert.match(refused.body, /Too many registration attempts came from your network/)
+      const invited = createPageClient(t.app)
+      await invited.open(`/invite/${token}`)
+      const done = await invited.submit(`/invite/${token}`, { username: 'kim', password: PASSWORD })
+      assert.equal(done.statusCode, 303, done.body.slice(0, 300))
+      assert.equal(done.headers.location, '/me?notice=invited-welcome')
+    }))
+
   test('sign-in: attempts left said once two or fewer remain; the 429 keeps the username, says which limit, why and until when', () =>
     withApp({ env: { RATE_LIMIT_LOGIN: '5/15m' } }, async (t) => {
       const browser = createPageClient(t.app)
