@@ -63,6 +63,18 @@ for (const { kind, postgresUrl } of databaseKinds()) {
         .executeTakeFirstOrThrow()
       assert.equal(Number(row.used_at), t.clock.now())
       assert.equal(row.user_id, user.id)
+      // Audited: the invitation and its acceptance are rows of the audit trail, without the token.
+      await t.app.audit.writer.flush()
+      const audited = await t.database.db
+        .selectFrom('audit_events')
+        .select(['event', 'user_id', 'extra'])
+        .where('event', 'in', ['invitation_accepted', 'admin_action'])
+        .execute()
+      const accepted = audited.find((r) => r.event === 'invitation_accepted')
+      assert.ok(accepted, JSON.stringify(audited))
+      assert.equal(JSON.parse(accepted.extra).target_user_id, user.id)
+      assert.ok(audited.some((r) => r.event === 'admin_action' && JSON.parse(r.extra).action === 'invite'))
+      assert.ok(!JSON.stringify(audited).includes(token))
     })
 
     test('the race: ten registrations at once with one invitation, exactly one 201, never a 500', async () => {
