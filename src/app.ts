@@ -18,6 +18,7 @@ import { accountsRoutes } from './modules/accounts/accounts.routes.ts'
 import { emailVerificationRoutes } from './modules/accounts/email-verification.routes.ts'
 import { passwordResetRoutes } from './modules/accounts/password-reset.routes.ts'
 import { adminRoutes } from './modules/admin/admin.routes.ts'
+import { invitationsRoutes } from './modules/invitations/invitations.routes.ts'
 import { createAuditRetention, type AuditRetention } from './modules/audit/audit-retention.ts'
 import {
   auditObserver,
@@ -141,7 +142,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // Pages for people (src/web): templates and bundled assets, built first because the one error
   // handler renders errors of pages (and browsers' 404s) as HTML with them.
-  const site = await createSite({ csrfTtlMs: config.csrfTokenTtlMs })
+  const site = await createSite({
+    csrfTtlMs: config.csrfTokenTtlMs,
+    registration: config.registration,
+    clock: deps.clock,
+  })
 
   installValidation(app)
   installNotFoundHandler(app)
@@ -254,6 +259,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(adminRoutes, { prefix: '/api/admin', admin, resets }) // CONTRACT §5 admin
   await app.register(auditRoutes, { prefix: '/api/admin', audit: services.audit }) // CONTRACT §13 audit trail
   await app.register(doctorRoutes, { prefix: '/api/admin', doctor: services.doctor }) // CONTRACT §16 readiness
+  await app.register(invitationsRoutes, { prefix: '/api', invitations: services.invitations }) // CONTRACT §15
   // [pages] server-rendered HTML for people, outside /api, over the same services
   await app.register(webPages, { site, services, maxUploadBytes: config.maxUploadBytes })
 

@@ -12,6 +12,7 @@ import { createEmailVerificationService } from './modules/accounts/email-verific
 import { createPasswordResetService } from './modules/accounts/password-reset.service.ts'
 import { createSignInAddressesRepository } from './modules/accounts/sign-in-addresses.repository.ts'
 import { createAdminService } from './modules/admin/admin.service.ts'
+import { createInvitationsService } from './modules/invitations/invitations.service.ts'
 import type { AuditRepository } from './modules/audit/audit.repository.ts'
 import { createAuditService } from './modules/audit/audit.service.ts'
 import { createAvatarsRepository } from './modules/avatars/avatars.repository.ts'
@@ -92,6 +93,7 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
     clock,
     required: config.requireEmailVerification,
   })
+  const invitations = createInvitationsService({ db, accounts, mailer, site: siteFrom(config.publicUrl), clock })
   const credentials = createCredentialsService({
     accounts,
     limits: app.rateLimits,
@@ -101,6 +103,8 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
     verification,
     clock,
     addressHash: createKeyedHasher(deps.sessionSecret, 'lectern/sign-in-address/v1'),
+    registration: config.registration,
+    invitations,
   })
   // One processor, so its bounded queue covers the API's uploads and the profile page's together.
   const imageProcessor = deps.imageProcessor ?? createImageProcessor({ limits: avatarImageLimits(config) })
@@ -174,6 +178,8 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
     passkeys,
     passkeySecondFactor,
     doctor,
+    invitations,
+    registration: config.registration,
   }
 }
 

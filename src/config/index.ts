@@ -25,6 +25,9 @@ export const MIN_METRICS_TOKEN_LENGTH = 16
 export const DEFAULT_AUDIT_RETENTION_DAYS = 365
 /** A hundred years: beyond it the cut-off in milliseconds stops meaning anything. */
 export const MAX_AUDIT_RETENTION_DAYS = 36_500
+/** CONTRACT §15: who may create an account by registering (an invitation works in every mode). */
+export const REGISTRATION_MODES = ['open', 'invite', 'closed'] as const
+export type RegistrationMode = (typeof REGISTRATION_MODES)[number]
 
 export interface Config {
   readonly port: number
@@ -75,6 +78,8 @@ export interface Config {
   readonly auditRetentionDays: number
   /** BACKUP_DIR: where backups are kept, for `doctor` to find the newest; null: not said. */
   readonly backupDir: string | null
+  /** `open`: anyone registers; `invite`: only with an invitation; `closed`: only admins create accounts. */
+  readonly registration: RegistrationMode
 }
 
 type Env = Readonly<Record<string, string | undefined>>
@@ -156,6 +161,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
       MAX_AUDIT_RETENTION_DAYS,
     ),
     backupDir: env.BACKUP_DIR?.trim() ? resolve(cwd, env.BACKUP_DIR.trim()) : null,
+    registration: parseChoice(get('REGISTRATION', 'open'), 'REGISTRATION', REGISTRATION_MODES),
   }
   if (config.metricsToken !== null && config.metricsToken.length < MIN_METRICS_TOKEN_LENGTH) {
     throw new ConfigError('METRICS_TOKEN', `must be at least ${MIN_METRICS_TOKEN_LENGTH} characters`)

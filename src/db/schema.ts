@@ -277,6 +277,25 @@ export interface WorkOwnersTable {
   user_id: number
 }
 
+/** Invitations to register (CONTRACT §15): only the token's SHA-256; the address it was sent to. */
+export interface InvitationsTable {
+  id: Generated<number>
+  token_hash: string
+  /** As the admin typed it (trimmed); the account gets this address. */
+  email: string
+  email_lower: string
+  role: 'learner' | 'instructor'
+  /** The course the new account is enrolled in; null for none (or a course since deleted). */
+  course_id: number | null
+  invited_by: number | null
+  created_at: number
+  expires_at: number
+  /** When an account was created with it; null while it is pending. */
+  used_at: number | null
+  /** The account created with it. */
+  user_id: number | null
+}
+
 export interface Database {
   users: UsersTable
   app_meta: AppMetaTable
@@ -304,4 +323,5 @@ export interface Database {
   certificates: CertificatesTable
   media: MediaTable
   work_owners: WorkOwnersTable
+  invitations: InvitationsTable
 }

@@ -70,7 +70,7 @@ export function sendHook(
  */
 export function appendRouteHook(
   route: RouteOptions,
-  stage: 'onRequest' | 'preHandler' | 'onSend' | 'onError',
+  stage: 'onRequest' | 'preValidation' | 'preHandler' | 'onSend' | 'onError',
   hook: unknown,
 ): void {
   const existing = ([] as unknown[]).concat(route[stage] ?? [])

@@ -53,7 +53,7 @@ declare module 'fastify' {
  * certificate's unguessable id (CONTRACT §12: it shows a learner's name to whoever holds it):
  * whoever reads the logs must not be able to use it (CONTRACT §7).
  */
-const TOKEN_IN_PATH = /^(\/(?:reset-password|verify-email|invite|certificates)\/)[^/]+/
+const TOKEN_IN_PATH = /^(\/(?:reset-password|verify-email|invite|certificates|api\/invitations)\/)[^/]+/
 
 export const REDACTED = '[redacted]'
 

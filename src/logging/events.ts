@@ -20,6 +20,8 @@ export const SECURITY_EVENTS = [
   'passkey_removed',
   'passkey_failure',
   'media_uploaded',
+  'invitation_accepted',
+  'invitation_rejected',
 ] as const
 
 export const LIFECYCLE_EVENTS = [
@@ -81,4 +83,6 @@ export const SECURITY_EVENT_LEVEL: Record<SecurityEventName, 'info' | 'warning'>
   passkey_removed: 'info',
   passkey_failure: 'warning',
   media_uploaded: 'info',
+  invitation_accepted: 'info',
+  invitation_rejected: 'warning',
 }

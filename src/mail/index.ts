@@ -8,7 +8,7 @@ import { createOutboxTransport, createSmtpTransport } from './transports.ts'
 
 export { createMailer, MAIL_DEFAULTS, type Mailer, type MailMessage, type MailTimers } from './mailer.ts'
 export type { MailKind, Site, TemplateData } from './templates.ts'
-export { passwordResetUrl, siteFrom } from './templates.ts'
+export { invitationUrl, passwordResetUrl, siteFrom } from './templates.ts'
 
 export const OUTBOX_FOLDER_NAME = 'outbox'
 

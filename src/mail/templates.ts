@@ -38,6 +38,9 @@ const link = (site: Site, path: string, token: string) => `${site.url}/${path}/$
 /** The link of a password-reset token, as the email carries it (and the admin API hands it over). */
 export const passwordResetUrl = (site: Site, token: string) => link(site, 'reset-password', token)
 
+/** The link of an invitation, as the email carries it (and the admin API hands it over). */
+export const invitationUrl = (site: Site, token: string) => link(site, 'invite', token)
+
 /** `2026-01-15 12:30 UTC`: unambiguous wherever the reader is. */
 function utc(ms: number): string {
   return `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`
@@ -113,7 +116,7 @@ const TEMPLATES: { [K in MailKind]: (site: Site, data: TemplateData[K]) => MailC
         (courseTitle === null ? '.' : `, enrolled in "${courseTitle}".`),
       'To accept, open this link and choose a username and a password:',
       '',
-      link(site, 'invite', token),
+      invitationUrl(site, token),
       '',
       `The invitation works once, until ${utc(expiresAt)}.`,
       '',

@@ -2,7 +2,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { HtmlErrorPages } from '../http/error-handler.ts'
 import type { HttpError } from '../http/errors.ts'
 import { CSRF_FORM_FIELD, CSRF_MESSAGES, fromOwnPages, ownOrigin } from '../security/csrf/index.ts'
+import type { Clock } from '../lib/clock.ts'
 import { FORM_EXPIRED_MESSAGE } from './forms.ts'
+import { rateLimitExplanation } from './rate-limit-explanation.ts'
 import { localPath, refererPath } from './local-path.ts'
 import { pathOf, type Pages } from './page.ts'
 
@@ -45,7 +47,7 @@ function minutesFrom(retryAfterSeconds: string | undefined): number {
  * The status, the headers the error carries (Retry-After, Allow) and request_complete's `error`
  * are those the JSON answer would have had.
  */
-export function createErrorPages(pages: Pages): HtmlErrorPages {
+export function createErrorPages(pages: Pages, clock: Clock): HtmlErrorPages {
   return {
     async send(req: FastifyRequest, reply: FastifyReply, error: HttpError) {
       reply.headers(error.headers)
@@ -84,6 +86,13 @@ export function createErrorPages(pages: Pages): HtmlErrorPages {
       }
 
       if (status === 429) {
+        // The sign-in and registration forms are shown again, with what was typed (never the
+        // password), which limit stopped them, why, and when to come back.
+        const redisplay = req.routeOptions.config?.redisplayForm
+        if (redisplay && req.routeOptions.config?.keepFormWhenLimited === true) {
+          const message = rateLimitExplanation(req.rateLimitRefusedPolicy, Number(error.headers['Retry-After']), clock)
+          return redisplay(req, reply, { message, status })
+        }
         const minutes = minutesFrom(error.headers['Retry-After'])
         return pages.send(
           req,

@@ -3,6 +3,8 @@ import { assetRoutes } from './assets.ts'
 import { createFormChecks } from './form-validation.ts'
 import { accountPages } from './pages/account.routes.ts'
 import { adminPages } from './pages/admin.routes.ts'
+import { invitationPages } from './pages/invitation.routes.ts'
+import { adminInvitationPages } from './pages/admin-invitations.routes.ts'
 import { auditPages } from './pages/audit.routes.ts'
 import { contentEditorPages } from './pages/content-editor.routes.ts'
 import { cataloguePages } from './pages/catalogue.routes.ts'
@@ -42,8 +44,9 @@ export async function webPages(app: FastifyInstance, opts: WebPagesOptions) {
     opts.services
 
   await app.register(assetRoutes, { assets: site.assets })
-  await app.register(accountPages, { pages, credentials, forms })
+  await app.register(accountPages, { pages, credentials, forms, registration: opts.services.registration })
   await app.register(passwordResetPages, { pages, resets, forms })
+  await app.register(invitationPages, { pages, credentials, invitations: opts.services.invitations, forms })
   await app.register(emailVerificationPages, { pages, verification })
   await app.register(profilePages, {
     pages,
@@ -77,6 +80,13 @@ export async function webPages(app: FastifyInstance, opts: WebPagesOptions) {
     courses: courses.catalog,
     ebooks,
     readiness: opts.services.doctor,
+    invitations: opts.services.invitations,
+  })
+  await app.register(adminInvitationPages, {
+    pages,
+    invitations: opts.services.invitations,
+    courses: courses.catalog,
+    forms,
   })
   await app.register(auditPages, { pages, audit: opts.services.audit })
   for (const catalog of [courses.catalog, ebooks]) {

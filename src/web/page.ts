@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { RegistrationMode } from '../config/index.ts'
 import type { RequestUser } from '../http/request-context.ts'
 import type { Assets } from './assets.ts'
 import type { Views } from './views.ts'
@@ -34,6 +35,9 @@ export const NOTICES = {
   'user-deleted': 'The account is deleted.',
   'content-updated': 'The catalogue is updated.',
   'content-deleted': 'Deleted from the catalogue.',
+  'invitation-accepted': 'Welcome to Lectern. Your account is ready, and you are enrolled in this course.',
+  'invited-welcome': 'Welcome to Lectern. Your account is ready.',
+  'invitation-revoked': 'The invitation is revoked: its link no longer works.',
 } as const
 export type NoticeKey = keyof typeof NOTICES
 
@@ -54,6 +58,8 @@ export interface PageFrame {
   assets: { script: string; styles: string; icon: string }
   notice: string | null
   requestId: string
+  /** REGISTRATION: pages invite visitors to create an account only when they can. */
+  registration: RegistrationMode
 }
 
 export interface PageOptions {
@@ -79,7 +85,12 @@ export function pathOf(url: string): string {
   return query === -1 ? url : url.slice(0, query)
 }
 
-export function createPages(deps: { views: Views; assets: Assets; csrfTtlMs: number }): Pages {
+export function createPages(deps: {
+  views: Views
+  assets: Assets
+  csrfTtlMs: number
+  registration: RegistrationMode
+}): Pages {
   const { views, assets } = deps
   const assetUrls = { script: assets.url('app.js'), styles: assets.url('styles.css'), icon: assets.url('icon.svg') }
   return {
@@ -96,6 +107,7 @@ export function createPages(deps: { views: Views; assets: Assets; csrfTtlMs: num
         assets: assetUrls,
         notice: noticeFrom(req),
         requestId: req.id,
+        registration: deps.registration,
       }
       const html = views.render(`/pages/${view}`, { ...data, page })
       return reply

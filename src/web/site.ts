@@ -1,4 +1,6 @@
+import type { RegistrationMode } from '../config/index.ts'
 import type { HtmlErrorPages } from '../http/error-handler.ts'
+import { systemClock, type Clock } from '../lib/clock.ts'
 import { createAssets, type Assets } from './assets.ts'
 import { createErrorPages } from './error-pages.ts'
 import { createPages, type Pages } from './page.ts'
@@ -16,9 +18,15 @@ export interface Site {
   errorPages: HtmlErrorPages
 }
 
-export async function createSite(opts: { csrfTtlMs: number }): Promise<Site> {
+export async function createSite(opts: {
+  csrfTtlMs: number
+  /** REGISTRATION (default `open`): whether pages offer visitors a way to register. */
+  registration?: RegistrationMode
+  /** Tells a rate-limited person the time they can try again (the system clock when not given). */
+  clock?: Clock
+}): Promise<Site> {
   const views = createViews()
   const assets = await createAssets()
-  const pages = createPages({ views, assets, csrfTtlMs: opts.csrfTtlMs })
-  return { views, assets, pages, errorPages: createErrorPages(pages) }
+  const pages = createPages({ views, assets, csrfTtlMs: opts.csrfTtlMs, registration: opts.registration ?? 'open' })
+  return { views, assets, pages, errorPages: createErrorPages(pages, opts.clock ?? systemClock) }
 }

@@ -310,8 +310,12 @@ describe(
         await page.fill('#field-password', `wrong password ${attempt}`)
         await submit(page, 'main form button[type="submit"]')
       }
-      assert.equal(await page.textContent('h1'), 'Too many attempts')
-      assert.match((await page.textContent('main')) ?? '', /Too many attempts, try again in 15 minutes\./)
+      // The sign-in form again, the name kept, saying which limit, why, and when to come back.
+      assert.equal(await page.textContent('h1'), 'Sign in')
+      assert.equal(await page.inputValue('#field-username'), 'nobody')
+      const said = (await page.textContent('.form-error')) ?? ''
+      assert.match(said, /Too many failed sign-in attempts came from your network/)
+      assert.match(said, /try again in 15 minutes, at \d\d:\d\d UTC\./)
       await screenshot(page, 'rate-limited-1280')
       assert.deepEqual(watch.problems(), [])
       await context.close()

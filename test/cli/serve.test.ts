@@ -28,6 +28,7 @@ describe('bin/lectern', () => {
     assert.match(stdout, /Usage: lectern serve/)
     assert.match(stdout, /TRUST_PROXY/)
     assert.match(stdout, /AUDIT_RETENTION_DAYS/)
+    assert.match(stdout, /REGISTRATION/)
   })
 
   for (const [variable, value] of [
@@ -35,6 +36,7 @@ describe('bin/lectern', () => {
     ['PORT', '70000'],
     ['TRUST_PROXY', 'banana'],
     ['AUDIT_RETENTION_DAYS', '0'],
+    ['REGISTRATION', 'sometimes'],
     ['SESSION_SECRET', 'short'],
   ] as const) {
     test(`serve refuses ${variable}=${value} with exit 2 and a message naming it`, async () => {

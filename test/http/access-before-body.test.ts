@@ -14,6 +14,8 @@ const FORM_ROUTES: Array<{ path: string; fields: Record<string, string> }> = [
   { path: '/courses/intro/lessons/1/quiz', fields: { q1: 'q1c1' } },
   { path: '/admin/courses/intro/owners', fields: { owners: 'someone' } },
   { path: '/admin/ebooks/intro/owners', fields: { owners: 'someone' } },
+  { path: '/admin/invitations', fields: { emails: 'someone@example.org', role: 'learner', course: '' } },
+  { path: '/admin/invitations/1/revoke', fields: {} },
 ]
 
 describe('access is decided before any body is read or validated (CONTRACT §14)', () => {

@@ -112,7 +112,10 @@ describe('pages: friendly errors, one error handler (CONTRACT §6)', () => {
     assert.equal(statuses.at(-1), 429)
     assert.ok(statuses.slice(0, 2).every((status) => status === 401 || status === 303))
     assert.match(String(last!.headers['retry-after']), /^\d+$/)
-    assert.match(last!.body, /Too many attempts, try again in \d+ minutes?\./)
+    // The form again, with which limit, why, and when: the rate-limit pages of the sign-in form.
+    assert.match(last!.body, /Too many failed sign-in attempts came from your network\./)
+    assert.match(last!.body, /try again in \d+ minutes?, at \d\d:\d\d UTC\./)
+    assert.match(tagOf(last!.body, 'field-username') ?? '', /value="nobody"/)
     assert.equal(last!.headers['ratelimit-remaining'], '0')
     assert.match(
       String(completion(t, last!)?.error && (completion(t, last!)!.error as { message: string }).message),

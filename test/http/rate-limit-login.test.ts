@@ -80,6 +80,31 @@ describe('POST /api/login and POST /api/register, per client IP', () => {
       )
     }))
 
+  test('a guesser at one address: blocked after 5 failures, every attempt refused until the window ends, even the right password', () =>
+    withApp({}, async (t) => {
+      await signUp(createAgent(t), 'ada')
+      const guesser = createAgent(t)
+      for (let i = 0; i < 5; i += 1) {
+        const res = await guesser.post('/api/login', { json: { username: 'ada', password: `guess ${i}` } })
+        assert.equal(res.statusCode, 401)
+      }
+      // Every minute of the window, whatever is tried (the right password included), is a 429.
+      for (let minute = 0; minute < 15; minute += 1) {
+        const res = await guesser.post('/api/login', { json: { username: 'ada', password: PASSWORD } })
+        assert.equal(res.statusCode, 429, `minute ${minute}`)
+        t.clock.advance(60_000 - 1)
+      }
+      // 15 ms before the window ends: still refused; once it has ended, the owner is let in.
+      t.clock.advance(WINDOW_MS - 15 * (60_000 - 1) - 15)
+      assert.equal(
+        (await guesser.post('/api/login', { json: { username: 'ada', password: PASSWORD } })).statusCode,
+        429,
+      )
+      t.clock.advance(15)
+      const after = await guesser.post('/api/login', { json: { username: 'ada', password: PASSWORD } })
+      assert.equal(after.statusCode, 200)
+    }))
+
   test('a malformed login counts as a failure', () =>
     withApp({}, async (t) => {
       const agent = createAgent(t)

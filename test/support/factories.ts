@@ -6,6 +6,7 @@ import type { Kysely } from 'kysely'
 import type { CliIo, Command } from '../../src/cli/io.ts'
 import type { Database } from '../../src/db/schema.ts'
 import { createCatalogRepository } from '../../src/modules/catalog/catalog.repository.ts'
+import { createPasswordHasher, TEST_PASSWORD_PARAMS } from '../../src/security/passwords.ts'
 import type { ContentKind } from '../../src/modules/catalog/content-kind.ts'
 import { createOwnersRepository } from '../../src/modules/catalog/owners.repository.ts'
 import { createAgent, type Agent } from './agent.ts'
@@ -57,6 +58,39 @@ export async function signedIn(t: TestApp, role: Role = 'learner', prefix: strin
   const id = (res.json() as { user: { id: number } }).user.id
   if (role !== 'learner') await setRole(t.database.db, id, role)
   return { agent, id, role, ...who }
+}
+
+/**
+ * An account written straight to the database (PASSWORD unless given), as `lectern create-admin` makes one:
+ * for suites where registering is not open (REGISTRATION=invite or closed).
+ */
+export async function insertAccount(
+  db: Kysely<Database>,
+  username: string,
+  role: Role,
+  nowMs: number,
+  password = PASSWORD,
+): Promise<number> {
+  const hash = await createPasswordHasher({ params: TEST_PASSWORD_PARAMS }).hash(password)
+  const email = `${username.toLowerCase()}@example.org`
+  const row = await db
+    .insertInto('users')
+    .values({
+      username,
+      username_lower: username.toLowerCase(),
+      email,
+      email_lower: email,
+      password_hash: hash,
+      display_name: '',
+      bio: '',
+      role,
+      disabled: 0,
+      created_at: nowMs,
+      updated_at: nowMs,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow()
+  return row.id
 }
 
 export async function setRole(db: Kysely<Database>, userId: number, role: Role): Promise<void> {

@@ -118,6 +118,8 @@ describe('loadConfig (CONTRACT §2)', () => {
     ['AUDIT_RETENTION_DAYS', { AUDIT_RETENTION_DAYS: '36501' }],
     ['AUDIT_RETENTION_DAYS', { AUDIT_RETENTION_DAYS: '90d' }],
     ['AUDIT_RETENTION_DAYS', { AUDIT_RETENTION_DAYS: '-5' }],
+    ['REGISTRATION', { REGISTRATION: 'invitation' }],
+    ['REGISTRATION', { REGISTRATION: 'open,invite' }],
   ]
   for (const [variable, env] of invalid) {
     test(`${JSON.stringify(env)} is refused with a message naming ${variable}`, () => {
@@ -233,6 +235,15 @@ describe('mail settings (CONTRACT §2, §10)', () => {
     assert.equal(config.requireEmailVerification, false)
     assert.equal(loadConfig({ REQUIRE_EMAIL_VERIFICATION: 'TRUE' }).requireEmailVerification, true)
     assert.throws(() => loadConfig({ REQUIRE_EMAIL_VERIFICATION: 'sometimes' }), /REQUIRE_EMAIL_VERIFICATION/)
+  })
+})
+
+describe('REGISTRATION (CONTRACT §15)', () => {
+  test('open by default (unset or blank); invite and closed are read', () => {
+    assert.equal(loadConfig({}).registration, 'open')
+    assert.equal(loadConfig({ REGISTRATION: '  ' }).registration, 'open')
+    assert.equal(loadConfig({ REGISTRATION: 'invite' }).registration, 'invite')
+    assert.equal(loadConfig({ REGISTRATION: 'closed' }).registration, 'closed')
   })
 })
 

@@ -68,6 +68,10 @@ export interface NewUser {
   email: string
   passwordHash: string
   nowMs: number
+  /** `learner` unless given (an invitation names the role). */
+  role?: UsersTable['role']
+  /** true: the address is known to be the person's (they followed an invitation sent to it). */
+  emailVerified?: boolean
 }
 
 export interface ProfileChanges {
@@ -112,8 +116,9 @@ export function createAccountsRepository(db: Kysely<Database>) {
             password_hash: user.passwordHash,
             display_name: '',
             bio: '',
-            role: 'learner',
+            role: user.role ?? 'learner',
             disabled: 0,
+            email_verified: user.emailVerified === true ? 1 : 0,
             created_at: user.nowMs,
             updated_at: user.nowMs,
           })

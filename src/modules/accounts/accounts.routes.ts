@@ -8,7 +8,8 @@ import {
   loginBodySchema,
   passwordChangeBodySchema,
   profileBodySchema,
-  registerBodySchema,
+  registerRequestSchema,
+  type InvitedRegisterBody,
   type LoginBody,
   type PasswordChangeBody,
   type ProfileBody,
@@ -41,15 +42,28 @@ const userBody = { 200: USER_ENVELOPE_SCHEMA } as const
 export async function accountsRoutes(app: FastifyInstance, opts: AccountsRoutesOptions) {
   const { accounts: service, credentials, verification, limits } = opts
 
-  app.post<{ Body: RegisterBody }>(
+  app.post<{ Body: (RegisterBody & { invitation?: undefined }) | (InvitedRegisterBody & { email?: string }) }>(
     '/register',
     {
-      schema: { body: registerBodySchema, response: { 201: USER_ENVELOPE_SCHEMA } },
-      config: { access: 'public', rateLimit: 'register' },
+      schema: { body: registerRequestSchema, response: { 201: USER_ENVELOPE_SCHEMA } },
+      config: {
+        access: 'public',
+        rateLimit: 'register',
+        // CONTRACT §5: registrations through an invitation that works are not counted.
+        rateLimitWaiver: (req) =>
+          credentials.invitationWorks((req.body as { invitation?: unknown } | null)?.invitation),
+      },
     },
     async (req, reply) => {
+      const body = req.body
+      if (body.invitation !== undefined) {
+        // CONTRACT §15: the address is the invitation's, in every REGISTRATION mode.
+        if (body.email !== undefined) throw badRequest('email must not be sent with an invitation')
+        const { user } = await credentials.registerByInvitation(req, body)
+        return reply.code(201).send({ user: presentUser(user) })
+      }
       // Signed in at once, or with REQUIRE_EMAIL_VERIFICATION only once the address is verified.
-      const { user } = await credentials.register(req, req.body)
+      const { user } = await credentials.register(req, body)
       return reply.code(201).send({ user: presentUser(user) })
     },
   )

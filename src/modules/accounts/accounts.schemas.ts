@@ -110,3 +110,29 @@ export const verifyEmailBodySchema = {
   required: ['token'],
   properties: { token: { type: 'string', minLength: 1, maxLength: LINK_TOKEN_MAX_LENGTH } },
 } as const
+
+/** POST /api/register with an invitation (CONTRACT §15): the address is the invitation's. */
+export interface InvitedRegisterBody {
+  invitation: string
+  username: string
+  password: string
+}
+
+/**
+ * POST /api/register: `{username, email, password}`, or `{invitation, username, password}`. An
+ * email beside an invitation is refused by the handler, which can say why.
+ */
+export const registerRequestSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['username', 'password'],
+  properties: {
+    username,
+    email,
+    password: newPassword,
+    invitation: { type: 'string', minLength: 1, maxLength: LINK_TOKEN_MAX_LENGTH },
+  },
+  if: { required: ['invitation'] },
+  then: {},
+  else: { required: ['email'] },
+} as const

@@ -7,6 +7,7 @@ import {
   DuplicateUserError,
   lowerKey,
   type AccountsRepository,
+  type NewUser,
   type ProfileChanges,
   type UniqueField,
   type UserCredentials,
@@ -93,26 +94,37 @@ export function createAccountsService(deps: AccountsServiceDeps) {
     return conflict(DUPLICATE_MESSAGE[field])
   }
 
+  /**
+   * The checks of a registration that come before any write (the password rules, a taken name
+   * or address), then the hash to store. Throws the API's 400/409.
+   */
+  async function registrationHash(body: RegisterBody): Promise<string> {
+    refusePolicy(body.password, body)
+    // Cheap check first, so a taken name costs no key derivation; the unique index decides races.
+    const taken = await repository.takenFields(body.username, body.email)
+    if (taken.has('username')) throw duplicate('username')
+    if (taken.has('email')) throw duplicate('email')
+    return kdf(() => passwords.hash(body.password))
+  }
+
+  /** Inserts the account through `into` (a transaction's repository, or this one); a lost race is the 409. */
+  async function insertNew(into: AccountsRepository, user: NewUser): Promise<UserRecord> {
+    try {
+      return await into.insert(user)
+    } catch (error) {
+      if (error instanceof DuplicateUserError) throw duplicate(error.field)
+      throw error
+    }
+  }
+
   return {
     async register(body: RegisterBody): Promise<UserRecord> {
-      refusePolicy(body.password, body)
-      // Cheap check first, so a taken name costs no key derivation; the unique index decides races.
-      const taken = await repository.takenFields(body.username, body.email)
-      if (taken.has('username')) throw duplicate('username')
-      if (taken.has('email')) throw duplicate('email')
-      const passwordHash = await kdf(() => passwords.hash(body.password))
-      try {
-        return await repository.insert({
-          username: body.username,
-          email: body.email,
-          passwordHash,
-          nowMs: clock.now(),
-        })
-      } catch (error) {
-        if (error instanceof DuplicateUserError) throw duplicate(error.field)
-        throw error
-      }
+      const passwordHash = await registrationHash(body)
+      return insertNew(repository, { username: body.username, email: body.email, passwordHash, nowMs: clock.now() })
     },
+
+    registrationHash,
+    insertNew,
 
     /**
      * Unknown usernames cost one verification against a dummy hash, so the answer and its

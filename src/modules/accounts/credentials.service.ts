@@ -1,15 +1,18 @@
 import type { FastifyRequest } from 'fastify'
+import type { RegistrationMode } from '../../config/index.ts'
+import { forbidden, HttpError } from '../../http/errors.ts'
 import { securityEvent, unhandledError } from '../../http/request-context.ts'
 import type { Clock } from '../../lib/clock.ts'
 import { clientKey } from '../../security/client-key.ts'
 import type { RateLimits } from '../../security/rate-limit/service.ts'
 import type { SessionAdmin } from '../../security/sessions/index.ts'
 import type { UserRecord } from './accounts.repository.ts'
-import type { RegisterBody } from './accounts.schemas.ts'
+import { LINK_TOKEN_MAX_LENGTH, type RegisterBody } from './accounts.schemas.ts'
 import type { AccountsService } from './accounts.service.ts'
 import type { EmailVerificationService } from './email-verification.service.ts'
 import type { PasswordResetService } from './password-reset.service.ts'
 import type { SignInAddressesRepository } from './sign-in-addresses.repository.ts'
+import { INVALID_INVITATION_MESSAGE, type InvitationsService } from '../invitations/invitations.service.ts'
 
 /** An address an account signed in from within this window gets past a block of its username. */
 export const KNOWN_ADDRESS_WINDOW_MS = 30 * 24 * 60 * 60 * 1000
@@ -25,6 +28,18 @@ export type SignInResult =
 /** `signedIn` false: REQUIRE_EMAIL_VERIFICATION, the account waits for its link to be followed. */
 export type RegistrationResult = { user: UserRecord; signedIn: boolean }
 
+/** CONTRACT §15: what a registration without an invitation is told when REGISTRATION is not `open`. */
+export const REGISTRATION_REFUSALS: Readonly<Record<Exclude<RegistrationMode, 'open'>, string>> = {
+  invite: 'Registration is by invitation only',
+  closed: 'Registration is closed',
+}
+
+export interface InvitedRegistration {
+  invitation: string
+  username: string
+  password: string
+}
+
 export type PasswordChangeResult = 'changed' | 'wrong_current_password' | 'no_account'
 
 export interface CredentialsServiceDeps {
@@ -38,6 +53,9 @@ export interface CredentialsServiceDeps {
   clock: Clock
   /** Keyed hash of a client key: where an account signed in from, without storing the address. */
   addressHash(clientKey: string): string
+  /** REGISTRATION: whether anyone may register without an invitation. */
+  registration: RegistrationMode
+  invitations: Pick<InvitationsService, 'accept' | 'find'>
 }
 
 /** `via: 'form'` on the events of the pages' forms; nothing for the API. */
@@ -132,6 +150,13 @@ export function createCredentialsService(deps: CredentialsServiceDeps) {
      * (REQUIRE_EMAIL_VERIFICATION).
      */
     async register(req: FastifyRequest, body: RegisterBody, via: Via = {}): Promise<RegistrationResult> {
+      if (deps.registration !== 'open') {
+        // Refused before anything is looked up: nothing learned, nothing done, so no attempt is
+        // used up (the class's invited registrations share the address's counter).
+        await req.refundRateLimits()
+        securityEvent(req, 'auth_failure', { reason: 'registration_not_open', registration: deps.registration, ...via })
+        throw forbidden(REGISTRATION_REFUSALS[deps.registration])
+      }
       const user = await accounts.register(body)
       const signedIn = !verification.required
       if (signedIn) await req.session.signIn(user.id)
@@ -144,6 +169,52 @@ export function createCredentialsService(deps: CredentialsServiceDeps) {
         unhandledError(req, error, 'email verification link')
       }
       return { user, signedIn }
+    },
+
+    /**
+     * Whether a registration is by an invitation that works: RATE_LIMIT_REGISTER does not apply
+     * to it (the route's rateLimitWaiver). An invitation that does not work is limited like any
+     * other attempt, so tokens cannot be tried for free.
+     */
+    async invitationWorks(token: unknown): Promise<boolean> {
+      if (typeof token !== 'string' || token === '' || token.length > LINK_TOKEN_MAX_LENGTH) return false
+      return (await deps.invitations.find(token)) !== undefined
+    },
+
+    /**
+     * Creates the account of an invitation (CONTRACT §15), in any REGISTRATION mode, and signs it
+     * in (its address is verified: the link reached it). The route's per-address attempt is kept
+     * only by an invitation that does not work, so tokens cannot be tried for free, while a
+     * class of invited learners behind one address all register.
+     */
+    async registerByInvitation(
+      req: FastifyRequest,
+      body: InvitedRegistration,
+      via: Via = {},
+    ): Promise<{ user: UserRecord; courseSlug: string | null }> {
+      let accepted
+      try {
+        accepted = await deps.invitations.accept(body.invitation, { username: body.username, password: body.password })
+      } catch (error) {
+        if (error instanceof HttpError && error.publicMessage === INVALID_INVITATION_MESSAGE) {
+          securityEvent(req, 'invitation_rejected', { reason: 'invalid_or_expired', ...via })
+        } else {
+          await req.refundRateLimits() // a taken name or a refused password with a working invitation
+        }
+        throw error
+      }
+      const { user, invitationId, courseSlug } = accepted
+      await req.refundRateLimits()
+      await req.session.signIn(user.id)
+      securityEvent(req, 'invitation_accepted', {
+        invitation_id: invitationId,
+        target_user_id: user.id,
+        role: user.role,
+        course: courseSlug,
+        ...via,
+      })
+      securityEvent(req, 'auth_success', { username: user.username, method: 'invitation', signed_in: true, ...via })
+      return { user, courseSlug }
     },
 
     /**

@@ -1,6 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { PASSWORD_CHECKS_ONLY, POLICY_KEY_KIND, ROUTE_POLICIES, type RoutePolicyName } from './policies.ts'
+import {
+  PASSWORD_CHECKS_ONLY,
+  POLICY_KEY_KIND,
+  ROUTE_POLICIES,
+  type PolicyName,
+  type RoutePolicyName,
+} from './policies.ts'
 import type { Decision } from './policy-limiter.ts'
 import { createRateLimits, type RateLimits, type RateLimitsDeps, type Reservation } from './service.ts'
 import { clientKey } from '../client-key.ts'
@@ -10,6 +16,19 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The rate-limit policy (or policies) of the route: `config: { rateLimit: 'login' }`. */
     rateLimit?: RoutePolicyName | readonly RoutePolicyName[]
+    /**
+     * A form for people (sign-in, registration) whose 429 shows the form again with what was
+     * typed: the attempt is still counted before the body is read, but the refusal is thrown once
+     * the (small, urlencoded) body is parsed, so the error page has the typed values to keep.
+     */
+    keepFormWhenLimited?: boolean
+    /**
+     * Requests the route's limits do not apply to, judged once the body is parsed: a refusal is
+     * held until then and dropped (its attempt given back) when this answers true. Registration
+     * waives the limit for an invitation that works (CONTRACT §5: those are not counted), so a
+     * class registering at once is never refused, while bad tokens stay limited.
+     */
+    rateLimitWaiver?: (req: FastifyRequest) => Promise<boolean>
   }
   interface FastifyInstance {
     rateLimits: RateLimits
@@ -25,6 +44,8 @@ declare module 'fastify' {
      * count failures only but must count them before the work they guard.
      */
     refundRateLimits(): Promise<void>
+    /** The policy that refused this request with a 429 (which limit to explain on a page); null when none did. */
+    rateLimitRefusedPolicy: PolicyName | null
   }
 }
 
@@ -42,6 +63,11 @@ function declaredPolicies(
 ): readonly RoutePolicyName[] {
   if (declared === undefined) return []
   return typeof declared === 'string' ? [declared] : declared
+}
+
+/** Whether the route's refusals wait for its body (see keepFormWhenLimited and rateLimitWaiver). */
+function defersRefusals(config: { keepFormWhenLimited?: boolean; rateLimitWaiver?: unknown } | undefined): boolean {
+  return config?.keepFormWhenLimited === true || config?.rateLimitWaiver !== undefined
 }
 
 /** GET, HEAD and OPTIONS are never limited by these policies (CONTRACT §5), whatever a route declares. */
@@ -72,6 +98,7 @@ export const rateLimits = fp(
     app.decorate('rateLimits', limits)
     app.decorateRequest('rateLimitDecision', null)
     app.decorateRequest('rateLimitReservations', null)
+    app.decorateRequest('rateLimitRefusedPolicy', null)
     app.decorateRequest('refundRateLimits', async function refundRateLimits(this: FastifyRequest) {
       const held = this.rateLimitReservations
       if (held === null) return
@@ -99,12 +126,32 @@ export const rateLimits = fp(
         if (wanted.length === 0) return
         const { granted, refused } = await limits.reserve(wanted)
         if (refused) {
+          if (defersRefusals(req.routeOptions.config)) {
+            deferredRefusals.set(req, refused)
+            return
+          }
           throw limits.refuse(req, refused.policy, refused.value, refused.decision)
         }
         req.rateLimitReservations = granted
         req.rateLimitDecision = tightest(granted)
       },
     )
+
+    // Refusals held until the body is parsed (forms that keep what was typed, routes with a
+    // waiver): thrown then, before any handler works on the body, unless the waiver lets the
+    // request through, in which case its refused attempt is given back.
+    const deferredRefusals = new WeakMap<FastifyRequest, Reservation>()
+    const settleDeferred = async (req: FastifyRequest) => {
+      const refused = deferredRefusals.get(req)
+      if (!refused) return
+      deferredRefusals.delete(req)
+      const waiver = req.routeOptions.config?.rateLimitWaiver
+      if (waiver && (await waiver(req))) {
+        await limits.refund([refused])
+        return
+      }
+      throw limits.refuse(req, refused.policy, refused.value, refused.decision)
+    }
 
     // A body its schema refused reached no password check: nothing to count (PASSWORD_CHECKS_ONLY).
     const refundUnchecked = async (req: FastifyRequest, _reply: FastifyReply, error: { validation?: unknown }) => {
@@ -154,6 +201,7 @@ export const rateLimits = fp(
         }
       }
       appendRouteHook(route, 'onRequest', enforce)
+      if (defersRefusals(route.config)) appendRouteHook(route, 'preValidation', settleDeferred)
       if (policies.every((policy) => PASSWORD_CHECKS_ONLY.has(policy)))
         appendRouteHook(route, 'onError', refundUnchecked)
       appendRouteHook(route, 'onSend', report)

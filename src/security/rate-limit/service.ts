@@ -161,6 +161,7 @@ export function createRateLimits(deps: RateLimitsDeps): RateLimits {
     })
     // The RateLimit-* headers of the answer speak of the policy that refused.
     req.rateLimitDecision = decision
+    req.rateLimitRefusedPolicy = policy
     return tooManyRequests(decision.resetSeconds)
   }
 

@@ -9,29 +9,33 @@ import {
   USERNAME_MIN_LENGTH,
 } from '../../modules/accounts/accounts.schemas.ts'
 import { ACCOUNT_DISABLED_MESSAGE, INVALID_CREDENTIALS_MESSAGE } from '../../modules/accounts/accounts.service.ts'
-import type { CredentialsService } from '../../modules/accounts/credentials.service.ts'
+import { REGISTRATION_REFUSALS, type CredentialsService } from '../../modules/accounts/credentials.service.ts'
+import type { RegistrationMode } from '../../config/index.ts'
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../security/passwords.ts'
 import type { createFormChecks } from '../form-validation.ts'
 import { emptyForm, formValues, noteFormProblem, submitForm, type FormState } from '../forms.ts'
 import { DEFAULT_AFTER_SIGN_IN, localPath } from '../local-path.ts'
 import { seeOther, type Pages } from '../page.ts'
+import { attemptsLeftWarning } from '../rate-limit-explanation.ts'
 
 export interface AccountPagesOptions {
   pages: Pages
   credentials: CredentialsService
   forms: ReturnType<typeof createFormChecks>
+  /** REGISTRATION: without `open`, /register explains how accounts are made instead of a form. */
+  registration: RegistrationMode
 }
 
 const LOGIN_FIELDS = ['username', 'password'] as const
 const REGISTER_FIELDS = ['username', 'email', 'password'] as const
 
-/** Shown under the fields before anything is typed. */
-const REGISTER_HINTS = {
+/** Shown under the fields before anything is typed (the invitation form shares them). */
+export const REGISTER_HINTS = {
   username: `${USERNAME_MIN_LENGTH} to ${USERNAME_MAX_LENGTH} characters: letters, digits, dots, dashes or underscores.`,
   password: `At least ${MIN_PASSWORD_LENGTH} characters. A few unrelated words make a strong one.`,
 }
 /** Shown next to a field the schema refused. */
-const REGISTER_ERRORS = {
+export const REGISTER_ERRORS = {
   username: `Choose a username of ${USERNAME_MIN_LENGTH} to ${USERNAME_MAX_LENGTH} letters, digits, dots, dashes or underscores.`,
   email: 'Enter a valid email address, like ada@example.com.',
   password: `Choose a password of at least ${MIN_PASSWORD_LENGTH} characters (at most ${MAX_PASSWORD_LENGTH}).`,
@@ -101,8 +105,16 @@ export async function accountPages(app: FastifyInstance, opts: AccountPagesOptio
       req,
       reply,
       'register',
-      { form, next: nextOf(req), hints: REGISTER_HINTS, limits: registerLimits, labels: REGISTER_LABELS },
-      { title: 'Create an account', status, forms: true },
+      {
+        form,
+        next: nextOf(req),
+        hints: REGISTER_HINTS,
+        limits: registerLimits,
+        labels: REGISTER_LABELS,
+        mode: opts.registration,
+        refusal: opts.registration === 'open' ? null : REGISTRATION_REFUSALS[opts.registration],
+      },
+      { title: 'Create an account', status, forms: opts.registration === 'open' },
     )
 
   app.get('/login', { config: { access: 'public', html: true } }, async (req, reply) => {
@@ -118,6 +130,7 @@ export async function accountPages(app: FastifyInstance, opts: AccountPagesOptio
         html: true,
         // The same policy as POST /api/login, counted together: a form is no way around the limit.
         rateLimit: 'login',
+        keepFormWhenLimited: true,
         redisplayForm: (req, reply, problem) =>
           loginPage(
             req,
@@ -138,7 +151,11 @@ export async function accountPages(app: FastifyInstance, opts: AccountPagesOptio
           if (result.status === 'signed_in') return seeOther(reply, nextOf(req) ?? DEFAULT_AFTER_SIGN_IN)
           const { message, formError, status } = SIGN_IN_REFUSALS[result.status]
           noteFormProblem(req, message, 'HttpError')
-          return loginPage(req, reply, { values: keptValues(req, LOGIN_FIELDS), errors: {}, formError }, status)
+          // Once two or fewer attempts remain before the address is paused, the person is told.
+          const warning =
+            result.status === 'invalid_credentials' ? attemptsLeftWarning(req.rateLimitDecision?.remaining) : null
+          const shown = warning ? `${formError} ${warning}` : formError
+          return loginPage(req, reply, { values: keptValues(req, LOGIN_FIELDS), errors: {}, formError: shown }, status)
         },
       }),
   )
@@ -155,6 +172,7 @@ export async function accountPages(app: FastifyInstance, opts: AccountPagesOptio
         access: 'public',
         html: true,
         rateLimit: 'register',
+        keepFormWhenLimited: true,
         redisplayForm: (req, reply, problem) =>
           registerPage(
             req,

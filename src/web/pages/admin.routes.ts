@@ -14,11 +14,13 @@ import type { AccountsService } from '../../modules/accounts/accounts.service.ts
 import type { PasswordResetService } from '../../modules/accounts/password-reset.service.ts'
 import type { CatalogService } from '../../modules/catalog/catalog.service.ts'
 import type { DoctorService } from '../../operations/doctor/doctor.service.ts'
+import type { InvitationsService } from '../../modules/invitations/invitations.service.ts'
 import { hasAccess } from '../../security/authz.ts'
 import type { RequestUser } from '../../http/request-context.ts'
 import { formValues, noteFormProblem } from '../forms.ts'
 import { noReferrer, seeOther, type Pages } from '../page.ts'
 import { signedIn } from '../../security/authz.ts'
+import { invitationsSection } from './admin-invitations.routes.ts'
 
 export interface AdminPagesOptions {
   pages: Pages
@@ -29,6 +31,8 @@ export interface AdminPagesOptions {
   ebooks: CatalogService
   /** The readiness checks, shown to admins in their own panel (CONTRACT §16). */
   readiness: DoctorService
+  /** The invitations section (admin-invitations.routes.ts). */
+  invitations: Pick<InvitationsService, 'pending'>
 }
 
 const ROLES: readonly Role[] = ['learner', 'instructor', 'admin']
@@ -87,11 +91,12 @@ export async function adminPages(app: FastifyInstance, opts: AdminPagesOptions) 
   async function overview(req: FastifyRequest, reply: FastifyReply, problem: string | null = null, status = 200) {
     const isAdmin = hasAccess(req.user, 'admin')
     const { q, page } = listQuery(req)
-    const [users, courseList, ebookList, readinessReport] = await Promise.all([
+    const [users, courseList, ebookList, readinessReport, invitationsData] = await Promise.all([
       isAdmin ? admin.list({ query: q, page, perPage: USERS_PER_PAGE }) : null,
       courses.list(req.user),
       ebooks.list(req.user),
       isAdmin ? readiness.report() : null,
+      isAdmin ? invitationsSection(opts.invitations) : null,
     ])
     const viewer = signedIn(req).user
     const ownership = await Promise.all([
@@ -115,6 +120,7 @@ export async function adminPages(app: FastifyInstance, opts: AdminPagesOptions) 
         problem,
         selfId: signedIn(req).user.id,
         readiness: readinessReport,
+        ...invitationsData,
       },
       { title: 'Admin', status },
     )

@@ -97,6 +97,8 @@ const NO_SECURITY_EVENTS = {
   passkey_removed: 0,
   passkey_failure: 0,
   media_uploaded: 0,
+  invitation_accepted: 0,
+  invitation_rejected: 0,
 }
 
 let dir: string
