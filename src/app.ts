@@ -18,6 +18,9 @@ import { accountsRoutes } from './modules/accounts/accounts.routes.ts'
 import { emailVerificationRoutes } from './modules/accounts/email-verification.routes.ts'
 import { passwordResetRoutes } from './modules/accounts/password-reset.routes.ts'
 import { adminRoutes } from './modules/admin/admin.routes.ts'
+import { secondFactorRequirement } from './modules/two-factor/second-factor-requirement.ts'
+import { twoFactorAdminRoutes } from './modules/two-factor/two-factor-admin.routes.ts'
+import { twoFactorRoutes } from './modules/two-factor/two-factor.routes.ts'
 import { createAuditRetention, type AuditRetention } from './modules/audit/audit-retention.ts'
 import {
   auditObserver,
@@ -173,6 +176,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // onRequest: the route's declared `access`, before the limits and before any body is read (a
   // form's csrf_token field is checked after this, so no form is redisplayed to a stranger)
   await app.register(authorization)
+  // onRequest: REQUIRE_2FA_FOR, right after the role check and before the limits and any body: an
+  // account of a covered role without a second factor reaches only the routes that set one up
+  await app.register(secondFactorRequirement, {
+    requiredFor: config.require2faFor,
+    secondFactors: () => services.secondFactors,
+  })
   // onRequest: the policy a route declares, before the body is read (memory, or Redis when given)
   await app.register(rateLimits, {
     config,
@@ -205,7 +214,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   })
   const { accounts, credentials, resets, verification, avatars, markdown, courses, ebooks, reading, admin } = services
   // [routes] one plugin per module, under /api
-  await app.register(accountsRoutes, { prefix: '/api', accounts, credentials, verification, limits: app.rateLimits })
+  await app.register(accountsRoutes, {
+    prefix: '/api',
+    accounts,
+    credentials,
+    verification,
+    limits: app.rateLimits,
+    secondFactors: services.secondFactors,
+  })
+  await app.register(twoFactorRoutes, { prefix: '/api', twoFactor: services.twoFactor, credentials }) // CONTRACT §11
   await app.register(passwordResetRoutes, { prefix: '/api', resets }) // CONTRACT §10 password recovery
   await app.register(emailVerificationRoutes, { prefix: '/api', accounts, verification }) // CONTRACT §10 verification
   await app.register(avatarsRoutes, {
@@ -217,8 +234,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(coursesRoutes, { prefix: '/api', courses, markdown }) // CONTRACT §6
   await app.register(ebooksRoutes, { prefix: '/api', ebooks, reading, markdown })
   await app.register(learnerProgressRoutes, { prefix: '/api', courses, reading })
-  await app.register(adminRoutes, { prefix: '/api/admin', admin, resets }) // CONTRACT §5 admin
+  await app.register(adminRoutes, { prefix: '/api/admin', admin, resets, secondFactors: services.secondFactors }) // CONTRACT §5 admin
   await app.register(auditRoutes, { prefix: '/api/admin', audit: services.audit }) // CONTRACT §13 audit trail
+  await app.register(twoFactorAdminRoutes, { prefix: '/api/admin', twoFactor: services.twoFactor, accounts }) // §11
   // [pages] server-rendered HTML for people, outside /api, over the same services
   await app.register(webPages, { site, services, maxUploadBytes: config.maxUploadBytes })
 

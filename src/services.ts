@@ -20,6 +20,13 @@ import { createCatalogService } from './modules/catalog/catalog.service.ts'
 import { createMarkdownRenderer } from './modules/catalog/rendering/markdown.ts'
 import { createCoursesService } from './modules/courses/courses.service.ts'
 import { createReadingService } from './modules/progress/reading.service.ts'
+import { createRecoveryCodeHasher } from './modules/two-factor/recovery-codes.ts'
+import { createSecondFactors } from './modules/two-factor/second-factors.ts'
+import { createSecretBox } from './modules/two-factor/secret-box.ts'
+import { createSignInChallenges } from './modules/two-factor/sign-in-challenges.ts'
+import { totpIssuer } from './modules/two-factor/totp.ts'
+import { createTwoFactorRepository } from './modules/two-factor/two-factor.repository.ts'
+import { createTotpSecondFactor, createTwoFactorService } from './modules/two-factor/two-factor.service.ts'
 import { createKeyedHasher } from './security/keyed-hash.ts'
 import { createPasswordPolicy, loadCommonPasswords } from './security/password-policy.ts'
 import { createPasswordHasher, type PasswordHasher } from './security/passwords.ts'
@@ -75,6 +82,11 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
     clock,
     required: config.requireEmailVerification,
   })
+  const twoFactorRepository = createTwoFactorRepository(db)
+  // Every kind of second factor an account can have: each question "does this account have one"
+  // (sign-in, USER.two_factor_enabled, REQUIRE_2FA_FOR, admin removal) asks this list.
+  const secondFactors = createSecondFactors([createTotpSecondFactor(twoFactorRepository)])
+  const challenges = createSignInChallenges({ repository: twoFactorRepository, clock })
   const credentials = createCredentialsService({
     accounts,
     limits: app.rateLimits,
@@ -83,7 +95,22 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
     resets,
     verification,
     clock,
+    secondFactors,
+    challenges,
     addressHash: createKeyedHasher(deps.sessionSecret, 'lectern/sign-in-address/v1'),
+  })
+  const twoFactor = createTwoFactorService({
+    repository: twoFactorRepository,
+    secretBox: createSecretBox(deps.sessionSecret),
+    hashRecoveryCode: createRecoveryCodeHasher(deps.sessionSecret),
+    challenges,
+    accounts,
+    credentials,
+    limits: app.rateLimits,
+    sessions: app.sessions,
+    secondFactors,
+    clock,
+    issuer: totpIssuer(config.publicUrl),
   })
   // One processor, so its bounded queue covers the API's uploads and the profile page's together.
   const imageProcessor = deps.imageProcessor ?? createImageProcessor({ limits: avatarImageLimits(config) })
@@ -103,6 +130,8 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
     uploadSlots,
     accounts,
     credentials,
+    secondFactors,
+    twoFactor,
     resets,
     verification,
     limits: app.rateLimits,

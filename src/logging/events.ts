@@ -16,6 +16,10 @@ export const SECURITY_EVENTS = [
   'email_verification_requested',
   'email_verified',
   'content_rejected',
+  'two_factor_enabled',
+  'two_factor_disabled',
+  'two_factor_failure',
+  'recovery_code_used',
 ] as const
 
 export const LIFECYCLE_EVENTS = [
@@ -68,4 +72,8 @@ export const SECURITY_EVENT_LEVEL: Record<SecurityEventName, 'info' | 'warning'>
   email_verification_requested: 'info',
   email_verified: 'info',
   content_rejected: 'warning',
+  two_factor_enabled: 'info',
+  two_factor_disabled: 'info',
+  two_factor_failure: 'warning',
+  recovery_code_used: 'info',
 }

@@ -11,6 +11,7 @@ import { ebookPages } from './pages/ebooks.routes.ts'
 import { passwordResetPages } from './pages/password-reset.routes.ts'
 import { profilePages } from './pages/profile.routes.ts'
 import { emailVerificationPages } from './pages/email-verification.routes.ts'
+import { twoFactorPages, twoFactorSection } from './pages/two-factor.routes.ts'
 import type { Services } from '../services.ts'
 import type { Site } from './site.ts'
 
@@ -52,7 +53,10 @@ export async function webPages(app: FastifyInstance, opts: WebPagesOptions) {
     maxUploadBytes: opts.maxUploadBytes,
     uploadSlots: opts.services.uploadSlots,
     imageAccepted: () => app.metrics.imageAccepted(),
+    secondFactors: opts.services.secondFactors,
+    twoFactorSection: twoFactorSection(opts.services.twoFactor),
   })
+  await app.register(twoFactorPages, { pages, twoFactor: opts.services.twoFactor, accounts, credentials, forms })
   await app.register(cataloguePages, { pages, accounts, courses, ebooks, reading })
   await app.register(coursePages, { pages, courses, markdown })
   await app.register(ebookPages, { pages, ebooks, reading, markdown })

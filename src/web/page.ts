@@ -29,6 +29,11 @@ export const NOTICES = {
   'user-deleted': 'The account is deleted.',
   'content-updated': 'The catalogue is updated.',
   'content-deleted': 'Deleted from the catalogue.',
+  'two-factor-required':
+    'Your role needs two-factor sign-in. Set it up below to go on using Lectern; until then only this page works.',
+  'two-factor-enabled': 'Two-factor sign-in is on.',
+  'two-factor-disabled': 'Two-factor sign-in is off.',
+  'second-factors-removed': "The account's second factors are removed and its sessions ended.",
 } as const
 export type NoticeKey = keyof typeof NOTICES
 

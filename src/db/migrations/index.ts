@@ -10,6 +10,7 @@ import * as signInAddresses from './0008_sign_in_addresses.ts'
 import * as passwordResetTokens from './0009_password_reset_tokens.ts'
 import * as emailVerification from './0010_email_verification.ts'
 import * as auditEvents from './0011_audit_events.ts'
+import * as twoFactor from './0013_two_factor.ts'
 
 /**
  * Every migration, in order. Names sort by their number; a new migration is a new file and a
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   '0009_password_reset_tokens': passwordResetTokens,
   '0010_email_verification': emailVerification,
   '0011_audit_events': auditEvents,
+  '0013_two_factor': twoFactor,
 }

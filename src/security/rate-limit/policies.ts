@@ -23,9 +23,10 @@ export const PASSWORD_CHECKS_ONLY: ReadonlySet<RoutePolicyName> = new Set(['pass
 
 /**
  * Policies counted by a service once the body says what the request is: failed logins per
- * attempted username, and changes of email address (a PATCH that changes only a bio is not one).
+ * attempted username, changes of email address (a PATCH that changes only a bio is not one), and
+ * wrong two-factor codes per account (the account is known only from the session's pending sign-in).
  */
-export const SERVICE_POLICIES = ['login_user', 'email_change', 'email_change_ip'] as const
+export const SERVICE_POLICIES = ['login_user', 'email_change', 'email_change_ip', 'two_factor'] as const
 export type ServicePolicyName = (typeof SERVICE_POLICIES)[number]
 
 export type PolicyName = RoutePolicyName | ServicePolicyName
@@ -44,6 +45,7 @@ export const POLICY_KEY_KIND: Readonly<Record<PolicyName, KeyKind>> = {
   login_user: 'username',
   email_change: 'user',
   email_change_ip: 'ip',
+  two_factor: 'user',
 }
 
 export function policyLimits(config: Config): Readonly<Record<PolicyName, Limit>> {
@@ -57,6 +59,7 @@ export function policyLimits(config: Config): Readonly<Record<PolicyName, Limit>
     emailChange,
     emailChangeIp,
     passwordReset,
+    twoFactor,
   } = config.rateLimits
   return {
     login,
@@ -68,6 +71,7 @@ export function policyLimits(config: Config): Readonly<Record<PolicyName, Limit>
     login_user: loginUser,
     email_change: emailChange,
     email_change_ip: emailChangeIp,
+    two_factor: twoFactor,
   }
 }
 

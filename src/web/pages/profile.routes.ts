@@ -35,6 +35,8 @@ import type { createFormChecks } from '../form-validation.ts'
 import { emptyForm, formValues, noteFormProblem, submitForm, type FormState } from '../forms.ts'
 import { seeOther, type NoticeKey, type Pages } from '../page.ts'
 import type { UploadSlots } from '../../http/uploads/upload-slots.ts'
+import type { SecondFactors } from '../../modules/two-factor/second-factors.ts'
+import type { twoFactorSection } from './two-factor.routes.ts'
 
 export interface ProfilePagesOptions {
   pages: Pages
@@ -50,6 +52,9 @@ export interface ProfilePagesOptions {
   uploadSlots: UploadSlots
   /** Counts an accepted image, as the API does (observability/metrics.ts). */
   imageAccepted(): void
+  secondFactors: Pick<SecondFactors, 'enabled'>
+  /** The "Two-factor sign-in" section's state (pages/two-factor.routes.ts). */
+  twoFactorSection: ReturnType<typeof twoFactorSection>
 }
 
 const PROFILE_FIELDS = ['display_name', 'bio', 'email'] as const
@@ -111,7 +116,7 @@ export async function profilePages(app: FastifyInstance, opts: ProfilePagesOptio
   async function profilePage(req: FastifyRequest, reply: FastifyReply, forms: ProfileForms = {}, status = 200) {
     const record = await accounts.findUser(signedIn(req).user.id)
     if (!record) throw unauthorized()
-    const user = presentUser(record)
+    const user = presentUser(record, await opts.secondFactors.enabled(record.id))
     return pages.send(
       req,
       reply,
@@ -125,6 +130,7 @@ export async function profilePages(app: FastifyInstance, opts: ProfilePagesOptio
         verificationRequired: verification.required,
         maxUploadBytes: opts.maxUploadBytes,
         maxUploadSize: sizeLabel(opts.maxUploadBytes),
+        twoFactor: await opts.twoFactorSection(record),
       },
       { title: 'Your profile', status },
     )
@@ -136,7 +142,10 @@ export async function profilePages(app: FastifyInstance, opts: ProfilePagesOptio
     formError: message,
   })
 
-  app.get('/profile', { config: { access: 'user', html: true } }, async (req, reply) => profilePage(req, reply))
+  // Open to an account that REQUIRE_2FA_FOR sends here to set up a second factor.
+  app.get('/profile', { config: { access: 'user', html: true, secondFactorSetup: true } }, async (req, reply) =>
+    profilePage(req, reply),
+  )
 
   app.post(
     '/profile',
