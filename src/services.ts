@@ -21,12 +21,12 @@ import { createMarkdownRenderer } from './modules/catalog/rendering/markdown.ts'
 import { createCoursesService } from './modules/courses/courses.service.ts'
 import { createReadingService } from './modules/progress/reading.service.ts'
 import { createRecoveryCodeHasher } from './modules/two-factor/recovery-codes.ts'
-import { createSecondFactors } from './modules/two-factor/second-factors.ts'
+import { createSecondFactors, secondFactorSources } from './modules/two-factor/second-factors.ts'
 import { createSecretBox } from './modules/two-factor/secret-box.ts'
 import { createSignInChallenges } from './modules/two-factor/sign-in-challenges.ts'
 import { totpIssuer } from './modules/two-factor/totp.ts'
 import { createTwoFactorRepository } from './modules/two-factor/two-factor.repository.ts'
-import { createTotpSecondFactor, createTwoFactorService } from './modules/two-factor/two-factor.service.ts'
+import { createTwoFactorService } from './modules/two-factor/two-factor.service.ts'
 import { createKeyedHasher } from './security/keyed-hash.ts'
 import { createPasswordPolicy, loadCommonPasswords } from './security/password-policy.ts'
 import { createPasswordHasher, type PasswordHasher } from './security/passwords.ts'
@@ -85,7 +85,7 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
   const twoFactorRepository = createTwoFactorRepository(db)
   // Every kind of second factor an account can have: each question "does this account have one"
   // (sign-in, USER.two_factor_enabled, REQUIRE_2FA_FOR, admin removal) asks this list.
-  const secondFactors = createSecondFactors([createTotpSecondFactor(twoFactorRepository)])
+  const secondFactors = createSecondFactors(secondFactorSources({ db }))
   const challenges = createSignInChallenges({ repository: twoFactorRepository, clock })
   const credentials = createCredentialsService({
     accounts,

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { buildTestApp, withApp } from '../support/app.ts'
-import { createAgent } from '../support/agent.ts'
 import { MANY_USERS_ENV, signedIn } from '../support/factories.ts'
 import { codeNow, enableTotp, passwordStep, totpUser } from '../support/two-factor.ts'
 

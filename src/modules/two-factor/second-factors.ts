@@ -1,3 +1,7 @@
+import type { Kysely } from 'kysely'
+import type { Database } from '../../db/schema.ts'
+import { createTwoFactorRepository, type TwoFactorRepository } from './two-factor.repository.ts'
+
 /**
  * A kind of second factor an account can have (TOTP here, passkeys in modules/passkeys). Every
  * question "does this account have a second factor" goes through the list of sources, so a new
@@ -10,6 +14,23 @@ export interface SecondFactorSource {
   hasAny(userId: number): Promise<boolean>
   /** Removes this factor's material for the account (admin removal, reset-2fa). */
   removeAll(userId: number): Promise<void>
+}
+
+/**
+ * Every kind of second factor an account can have, over one database: the one list the server
+ * (src/services.ts) and the command line (`lectern reset-2fa`) both use. A new kind is added here.
+ */
+export function secondFactorSources(deps: { db: Kysely<Database> }): SecondFactorSource[] {
+  return [createTotpSecondFactor(createTwoFactorRepository(deps.db))]
+}
+
+/** The TOTP factor (with its recovery codes) as one of the account's second factors. */
+export function createTotpSecondFactor(repository: TwoFactorRepository): SecondFactorSource {
+  return {
+    kind: 'totp',
+    hasAny: (userId) => repository.hasEnabledTotp(userId),
+    removeAll: (userId) => repository.removeTotp(userId),
+  }
 }
 
 /** The sources together: what the rest of the application asks. */

@@ -50,15 +50,6 @@ export type CodeSignInResult =
 /** `via: 'form'` on the events of the pages' forms; nothing for the API. */
 type Via = { via?: 'form' }
 
-/** The TOTP factor as one of the account's second factors (second-factors.ts). */
-export function createTotpSecondFactor(repository: TwoFactorRepository): SecondFactorSource {
-  return {
-    kind: 'totp',
-    hasAny: (userId) => repository.hasEnabledTotp(userId),
-    removeAll: (userId) => repository.removeTotp(userId),
-  }
-}
-
 /**
  * TOTP and recovery codes (CONTRACT §11), one implementation for the API and the pages: set-up,
  * confirmation, turning off, fresh codes, and the second step of a sign-in. Codes are checked
