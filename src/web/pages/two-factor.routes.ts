@@ -1,5 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { unauthorized } from '../../http/errors.ts'
+import { notFound, unauthorized } from '../../http/errors.ts'
+import { adminAction } from '../../modules/admin/admin.routes.ts'
+import { userIdParamsSchema, type UserIdParams } from '../../modules/admin/admin.schemas.ts'
+import { USER_NOT_FOUND_MESSAGE } from '../../modules/admin/admin.service.ts'
 import { WRONG_CURRENT_PASSWORD_MESSAGE, type AccountsService } from '../../modules/accounts/accounts.service.ts'
 import { PASSWORD_CHECK_POLICIES } from '../../modules/accounts/accounts.routes.ts'
 import type { CredentialsService } from '../../modules/accounts/credentials.service.ts'
@@ -187,6 +190,19 @@ export async function twoFactorPages(app: FastifyInstance, opts: TwoFactorPagesO
     if (codes === null) return seeOther(reply, '/profile/two-factor')
     return sectionPage(req, reply, { recoveryCodes: codes })
   })
+
+  // The /admin row's button (views/partials/admin-second-factors.eta): the API's removal, as a form.
+  app.post<{ Params: UserIdParams }>(
+    '/admin/users/:id/2fa',
+    { config: { access: 'admin', html: true }, schema: { params: userIdParamsSchema } },
+    async (req, reply) => {
+      const { id } = req.params
+      if (!(await accounts.findUser(id))) throw notFound(USER_NOT_FOUND_MESSAGE)
+      const { removed, signedOut } = await twoFactor.removeAllFactors(id)
+      adminAction(req, 'remove_second_factors', id, { outcome: 'done', removed, signed_out: signedOut, via: 'page' })
+      return seeOther(reply, '/admin', 'second-factors-removed')
+    },
+  )
 
   // The second step of signing in: the sign-in form sends here after a right password.
   const codePage = (req: FastifyRequest, reply: FastifyReply, form: FormState, status = 200) =>
