@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { loadConfig } from '../../src/config/index.ts'
+import { REDACTED, redactSecrets } from '../../src/logging/redact.ts'
 import {
   createRecoveryCodeHasher,
   newRecoveryCodes,
@@ -127,5 +128,25 @@ describe('configuration', () => {
     assert.equal(loadConfig({ RATE_LIMIT_2FA: '3/1h' }).rateLimits.twoFactor.points, 3)
     assert.throws(() => loadConfig({ REQUIRE_2FA_FOR: 'instructors' }), /REQUIRE_2FA_FOR/)
     assert.throws(() => loadConfig({ RATE_LIMIT_2FA: 'lots' }), /RATE_LIMIT_2FA/)
+  })
+})
+
+test('a careless extra never logs a code, the recovery codes or the otpauth link', () => {
+  const extra = {
+    code: '123456',
+    recovery_codes: ['k7dm-4xq2-9fh0'],
+    otpauth_url: 'otpauth://totp/x',
+    totp_secret: 'X',
+  }
+  assert.deepEqual(redactSecrets(extra), {
+    code: REDACTED,
+    recovery_codes: REDACTED,
+    otpauth_url: REDACTED,
+    totp_secret: REDACTED,
+  })
+  assert.deepEqual(redactSecrets({ status_code: 401, method: 'totp', remaining: 9 }), {
+    status_code: 401,
+    method: 'totp',
+    remaining: 9,
   })
 })
