@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { FastifyInstance } from 'fastify'
+import { adminsWithoutSecondFactor } from '../../src/modules/two-factor/admins-without-second-factor.ts'
+import { createSecondFactors, secondFactorSources } from '../../src/modules/two-factor/second-factors.ts'
 import { buildTestApp, withApp } from '../support/app.ts'
 import { MANY_USERS_ENV, signedIn } from '../support/factories.ts'
 import { codeNow, enableTotp, passwordStep, totpUser } from '../support/two-factor.ts'
@@ -128,4 +130,19 @@ test('with REQUIRE_2FA_FOR, exactly /api/me, /api/logout, /api/2fa/* and /api/pa
       const refused = res.statusCode === 403 && res.body.includes(REQUIRED)
       assert.equal(refused, !open.test(path), `${method} ${path}: ${res.statusCode} ${res.body.slice(0, 120)}`)
     }
+  }))
+
+test('adminsWithoutSecondFactor: the active admins with no second factor, for the readiness check', () =>
+  withApp({ env: MANY_USERS_ENV }, async (t) => {
+    const guarded = await totpUser(t, 'admin', 'guarded')
+    const bare = await signedIn(t, 'admin', 'bare')
+    await signedIn(t, 'learner')
+    const check = adminsWithoutSecondFactor({
+      db: t.database.db,
+      secondFactors: createSecondFactors(secondFactorSources({ db: t.database.db })),
+    })
+    const missing = await check()
+    assert.ok(missing.includes(bare.username))
+    assert.ok(!missing.includes(guarded.username))
+    assert.equal(missing.length, 1)
   }))

@@ -92,11 +92,12 @@ export function createCredentialsService(deps: CredentialsServiceDeps) {
   async function completeSignIn(
     req: FastifyRequest,
     user: UserRecord,
-    loginUserKey: string,
+    /** The failed-login counter of the username typed; null when none was (a passkey sign-in). */
+    loginUserKey: string | null,
     method: SignInMethod,
     via: Via = {},
   ): Promise<void> {
-    await limits.policies.login_user.reset(loginUserKey)
+    if (loginUserKey !== null) await limits.policies.login_user.reset(loginUserKey)
     await addresses.remember(user.id, addressOf(req), clock.now())
     await req.session.signIn(user.id)
     securityEvent(req, 'auth_success', { username: user.username, method, ...via })

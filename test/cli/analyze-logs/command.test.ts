@@ -93,6 +93,10 @@ const NO_SECURITY_EVENTS = {
   email_verification_requested: 0,
   email_verified: 0,
   content_rejected: 0,
+  two_factor_enabled: 0,
+  two_factor_disabled: 0,
+  two_factor_failure: 0,
+  recovery_code_used: 0,
 }
 
 let dir: string
