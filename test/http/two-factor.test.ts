@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { withApp } from '../support/app.ts'
+import { randomBytes } from 'node:crypto'
+import { closeRedisClient, createRedisClient } from '../../src/security/rate-limit/redis-client.ts'
+import { withApp, type TestApp } from '../support/app.ts'
+import { testRedisUrl } from '../support/services.ts'
 import { createAgent } from '../support/agent.ts'
 import { MANY_USERS_ENV, signedIn } from '../support/factories.ts'
 import { codeNow, passwordStep, STEP_MS, totpUser } from '../support/two-factor.ts'
@@ -239,23 +242,39 @@ describe('RATE_LIMIT_2FA', () => {
     }))
 
   test('25 parallel wrong codes for one account: at most 5 are checked, the rest are 429', () =>
-    withApp({}, async (t) => {
-      const user = await totpUser(t)
-      const agents = await Promise.all(Array.from({ length: 5 }, () => passwordStep(t, user)))
-      const statuses = await Promise.all(
-        Array.from(
-          { length: 25 },
-          async (_, i) =>
-            (await agents[i % 5]!.post('/api/login/2fa', { json: { code: String(100000 + i) } })).statusCode,
-        ),
-      )
-      const checked = t
-        .events('two_factor_failure')
-        .filter((e) => (e.extra as { reason: string }).reason === 'wrong_code')
-      assert.ok(checked.length <= 5, `${checked.length} codes were checked`)
-      assert.equal(statuses.filter((s) => s === 429).length, 25 - checked.length)
-      assert.equal(statuses.filter((s) => s === 401).length, checked.length)
-    }))
+    withApp({}, raceOfWrongCodes))
+
+  const redisUrl = testRedisUrl()
+  test('the same race with the counters in Redis (several instances share them)', { skip: !redisUrl }, async () => {
+    const redis = createRedisClient(redisUrl!, { keyPrefix: `test:${randomBytes(6).toString('hex')}:` })
+    try {
+      await withApp({ deps: { redis } }, raceOfWrongCodes)
+    } finally {
+      const prefix = redis.options.keyPrefix ?? ''
+      const keys = await redis.keys(`${prefix}*`)
+      if (keys.length > 0) await redis.del(...keys.map((key) => key.slice(prefix.length)))
+      await closeRedisClient(redis)
+    }
+  })
+
+  /** 25 wrong codes for one account at once, from 5 browsers that gave its password. */
+  async function raceOfWrongCodes(t: TestApp) {
+    const user = await totpUser(t)
+    const agents = await Promise.all(Array.from({ length: 5 }, () => passwordStep(t, user)))
+    const statuses = await Promise.all(
+      Array.from(
+        { length: 25 },
+        async (_, i) =>
+          (await agents[i % 5]!.post('/api/login/2fa', { json: { code: String(100000 + i) } })).statusCode,
+      ),
+    )
+    const checked = t
+      .events('two_factor_failure')
+      .filter((e) => (e.extra as { reason: string }).reason === 'wrong_code')
+    assert.equal(checked.length, 5, 'exactly the limit was checked')
+    assert.equal(statuses.filter((s) => s === 429).length, 25 - checked.length)
+    assert.equal(statuses.filter((s) => s === 401).length, checked.length)
+  }
 
   test('the crowd: 30 accounts doing their second step from one address do not limit each other', () =>
     withApp({ env: MANY_USERS_ENV }, async (t) => {
