@@ -11,6 +11,9 @@ const FORM_ROUTES: Array<{ path: string; fields: Record<string, string> }> = [
   { path: '/admin/courses', fields: { title: 'T', description: '' } },
   { path: '/admin/courses/intro/parts', fields: { title: 'T', body: 'B' } },
   { path: '/admin/users/1', fields: { role: 'admin' } },
+  { path: '/profile/two-factor/enable', fields: { code: '123456' } },
+  { path: '/profile/two-factor/disable', fields: { current_password: 'whatever' } },
+  { path: '/admin/users/1/2fa', fields: {} },
 ]
 
 describe('access is decided before any body is read or validated (CONTRACT §14)', () => {
