@@ -87,6 +87,17 @@ describe('pages: two-factor sign-in (CONTRACT §11)', () => {
       await other.open('/login')
       await other.follow(await other.submit('/login', { username: 'grace', password: PASSWORD }))
       assert.equal((await other.submit('/login/2fa', { code: codes[0]!.toUpperCase() })).statusCode, 303)
+
+      // Wrong codes through the form count with the API's: past RATE_LIMIT_2FA, the 429 page.
+      const guesser = createPageClient(t.app)
+      await guesser.open('/login')
+      await guesser.follow(await guesser.submit('/login', { username: 'grace', password: PASSWORD }))
+      // One wrong code was already counted above: 4 more reach the limit.
+      for (let i = 0; i < 4; i++) assert.equal((await guesser.submit('/login/2fa', { code: '999999' })).statusCode, 401)
+      const limited = await guesser.submit('/login/2fa', { code: await totpCodeAt(secret, t.clock.now()) })
+      assert.equal(limited.statusCode, 429)
+      assert.ok(Number(limited.headers['retry-after']) > 0)
+      assert.match(limited.body, /Too many attempts/)
     }))
 
   test('new codes and turning off need the password; a wrong one is shown next to the field', () =>
