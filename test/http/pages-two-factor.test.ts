@@ -66,6 +66,10 @@ describe('pages: two-factor sign-in (CONTRACT §11)', () => {
       assert.ok(!owner.html.includes(codes[0]!), 'the codes are shown once only')
 
       const browser = createPageClient(t.app)
+      // Without a password first, the code page sends to the sign-in.
+      const early = await browser.open('/login/2fa?next=/profile')
+      assert.equal(early.statusCode, 303)
+      assert.equal(early.headers.location, '/login?next=%2Fprofile')
       await browser.open('/login?next=/profile')
       const step1 = await browser.submit('/login?next=/profile', { username: 'grace', password: PASSWORD })
       assert.equal(step1.statusCode, 303)

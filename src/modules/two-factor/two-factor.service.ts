@@ -108,6 +108,11 @@ export function createTwoFactorService(deps: TwoFactorServiceDeps) {
       return { secret, otpauthUrl: totpUri({ issuer: deps.issuer, username: user.username, secret }) }
     },
 
+    /** Whether this session gave a right password in the last five minutes and waits for its code. */
+    async awaitsCode(req: FastifyRequest): Promise<boolean> {
+      return (await challenges.find(req)).status === 'pending'
+    },
+
     async totpEnabled(userId: number): Promise<boolean> {
       return repository.hasEnabledTotp(userId)
     },

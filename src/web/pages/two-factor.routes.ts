@@ -210,6 +210,11 @@ export async function twoFactorPages(app: FastifyInstance, opts: TwoFactorPagesO
 
   app.get('/login/2fa', { config: { access: 'public', html: true } }, async (req, reply) => {
     if (req.user) return seeOther(reply, nextOf(req) ?? DEFAULT_AFTER_SIGN_IN)
+    // Nothing to finish (never started, or more than five minutes ago): the password comes first.
+    if (!(await twoFactor.awaitsCode(req))) {
+      const next = nextOf(req)
+      return seeOther(reply, next ? `/login?next=${encodeURIComponent(next)}` : '/login')
+    }
     return codePage(req, reply, emptyForm())
   })
 
