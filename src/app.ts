@@ -19,6 +19,9 @@ import { emailVerificationRoutes } from './modules/accounts/email-verification.r
 import { passwordResetRoutes } from './modules/accounts/password-reset.routes.ts'
 import { adminRoutes } from './modules/admin/admin.routes.ts'
 import { invitationsRoutes } from './modules/invitations/invitations.routes.ts'
+import { secondFactorRequirement } from './modules/two-factor/second-factor-requirement.ts'
+import { twoFactorAdminRoutes } from './modules/two-factor/two-factor-admin.routes.ts'
+import { twoFactorRoutes } from './modules/two-factor/two-factor.routes.ts'
 import { createAuditRetention, type AuditRetention } from './modules/audit/audit-retention.ts'
 import {
   auditObserver,
@@ -77,8 +80,8 @@ export interface AppDeps {
    */
   audit?: { repository?: AuditRepository } & Partial<Pick<AuditWriterDeps, 'maxPendingRows' | 'closeTimeoutMs'>>
   /**
-   * The readiness checks' "admins without a second factor" (CONTRACT §16); every active admin when
-   * not given. WIRING: the two-factor module's answer (operations/doctor/two-factor-adapter.ts).
+   * The readiness checks' "admins without a second factor" (CONTRACT §16); the two-factor
+   * module's answer (TOTP or a passkey) when not given.
    */
   adminsWithoutSecondFactor?: () => Promise<string[]>
   /**
@@ -195,6 +198,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // onRequest: the route's declared `access`, before the limits and before any body is read (a
   // form's csrf_token field is checked after this, so no form is redisplayed to a stranger)
   await app.register(authorization)
+  // onRequest: REQUIRE_2FA_FOR, right after the role check and before the limits and any body: an
+  // account of a covered role without a second factor reaches only the routes that set one up
+  await app.register(secondFactorRequirement, {
+    requiredFor: config.require2faFor,
+    secondFactors: () => services.secondFactors,
+  })
   // onRequest: the policy a route declares, before the body is read (memory, or Redis when given)
   await app.register(rateLimits, {
     config,
@@ -230,7 +239,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   })
   const { accounts, credentials, resets, verification, avatars, markdown, courses, ebooks, reading, admin } = services
   // [routes] one plugin per module, under /api
-  await app.register(accountsRoutes, { prefix: '/api', accounts, credentials, verification, limits: app.rateLimits })
+  await app.register(accountsRoutes, {
+    prefix: '/api',
+    accounts,
+    credentials,
+    verification,
+    limits: app.rateLimits,
+    secondFactors: services.secondFactors,
+  })
+  await app.register(twoFactorRoutes, { prefix: '/api', twoFactor: services.twoFactor, credentials }) // CONTRACT §11
   await app.register(passwordResetRoutes, { prefix: '/api', resets }) // CONTRACT §10 password recovery
   await app.register(emailVerificationRoutes, { prefix: '/api', accounts, verification }) // CONTRACT §10 verification
   await app.register(passkeysRoutes, { prefix: '/api', passkeys: services.passkeys, accounts, limits: app.rateLimits }) // CONTRACT §11 passkeys
@@ -256,10 +273,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     report: services.learners,
     owners: courses.catalog.owners,
   }) // CONTRACT §12 reports
-  await app.register(adminRoutes, { prefix: '/api/admin', admin, resets }) // CONTRACT §5 admin
+  await app.register(adminRoutes, { prefix: '/api/admin', admin, resets, secondFactors: services.secondFactors }) // CONTRACT §5 admin
   await app.register(auditRoutes, { prefix: '/api/admin', audit: services.audit }) // CONTRACT §13 audit trail
   await app.register(doctorRoutes, { prefix: '/api/admin', doctor: services.doctor }) // CONTRACT §16 readiness
   await app.register(invitationsRoutes, { prefix: '/api', invitations: services.invitations }) // CONTRACT §15
+  await app.register(twoFactorAdminRoutes, { prefix: '/api/admin', twoFactor: services.twoFactor, accounts }) // §11
   // [pages] server-rendered HTML for people, outside /api, over the same services
   await app.register(webPages, { site, services, maxUploadBytes: config.maxUploadBytes })
 

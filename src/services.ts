@@ -22,7 +22,6 @@ import { createMarkdownRenderer } from './modules/catalog/rendering/markdown.ts'
 import { createCoursesService } from './modules/courses/courses.service.ts'
 import { createPasskeysRepository } from './modules/passkeys/passkeys.repository.ts'
 import { createPasskeysService } from './modules/passkeys/passkeys.service.ts'
-import { createPasskeySecondFactor } from './modules/passkeys/second-factor.ts'
 import { createReadingService } from './modules/progress/reading.service.ts'
 import { createCertificatesService } from './modules/certificates/certificates.service.ts'
 import { createQuizService } from './modules/quizzes/quiz.service.ts'
@@ -31,6 +30,13 @@ import { createMediaRepository } from './modules/media/media.repository.ts'
 import { createMediaService } from './modules/media/media.service.ts'
 import type { RequestUser } from './http/request-context.ts'
 import { createLearnersReport, type QuizBestPercents } from './modules/reports/learners.service.ts'
+import { createRecoveryCodeHasher } from './modules/two-factor/recovery-codes.ts'
+import { createSecondFactors, secondFactorSources } from './modules/two-factor/second-factors.ts'
+import { createSecretBox } from './modules/two-factor/secret-box.ts'
+import { createSignInChallenges } from './modules/two-factor/sign-in-challenges.ts'
+import { totpIssuer } from './modules/two-factor/totp.ts'
+import { createTwoFactorRepository } from './modules/two-factor/two-factor.repository.ts'
+import { createTwoFactorService } from './modules/two-factor/two-factor.service.ts'
 import { createKeyedHasher } from './security/keyed-hash.ts'
 import { createPasswordPolicy, loadCommonPasswords } from './security/password-policy.ts'
 import { createPasswordHasher, type PasswordHasher } from './security/passwords.ts'
@@ -50,7 +56,7 @@ export interface ServicesDeps {
   auditRepository: AuditRepository
   /** The readiness checks' PING of the shared Redis (REDIS_URL), over the app's client. */
   pingRedis?: () => Promise<void>
-  /** Usernames of admins without a second factor (operations/doctor/two-factor-adapter.ts). */
+  /** Usernames of admins without a second factor; the two-factor module's answer when not given. */
   adminsWithoutSecondFactor?: () => Promise<string[]>
   /** Learners' best quiz scores for the learners report; the quizzes module's repository when not given. */
   quizBestPercents?: QuizBestPercents
@@ -94,6 +100,11 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
     required: config.requireEmailVerification,
   })
   const invitations = createInvitationsService({ db, accounts, mailer, site: siteFrom(config.publicUrl), clock })
+  const twoFactorRepository = createTwoFactorRepository(db)
+  // Every kind of second factor an account can have: each question "does this account have one"
+  // (sign-in, USER.two_factor_enabled, REQUIRE_2FA_FOR, admin removal) asks this list.
+  const secondFactors = createSecondFactors(secondFactorSources({ db }))
+  const challenges = createSignInChallenges({ repository: twoFactorRepository, clock })
   const credentials = createCredentialsService({
     accounts,
     limits: app.rateLimits,
@@ -102,9 +113,24 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
     resets,
     verification,
     clock,
+    secondFactors,
+    challenges,
     addressHash: createKeyedHasher(deps.sessionSecret, 'lectern/sign-in-address/v1'),
     registration: config.registration,
     invitations,
+  })
+  const twoFactor = createTwoFactorService({
+    repository: twoFactorRepository,
+    secretBox: createSecretBox(deps.sessionSecret),
+    hashRecoveryCode: createRecoveryCodeHasher(deps.sessionSecret),
+    challenges,
+    accounts,
+    credentials,
+    limits: app.rateLimits,
+    sessions: app.sessions,
+    secondFactors,
+    clock,
+    issuer: totpIssuer(config.publicUrl),
   })
   // One processor, so its bounded queue covers the API's uploads and the profile page's together.
   const imageProcessor = deps.imageProcessor ?? createImageProcessor({ limits: avatarImageLimits(config) })
@@ -145,8 +171,6 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
     publicUrl: config.publicUrl,
     emailVerificationRequired: config.requireEmailVerification,
   })
-  // For the two-factor module's list of second factors (SecondFactorSource).
-  const passkeySecondFactor = createPasskeySecondFactor({ repository: passkeysRepository })
 
   const doctor = createDoctorService({
     config,
@@ -159,6 +183,8 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
     uploadSlots,
     accounts,
     credentials,
+    secondFactors,
+    twoFactor,
     resets,
     verification,
     limits: app.rateLimits,
@@ -176,7 +202,6 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
     audit,
     mailer,
     passkeys,
-    passkeySecondFactor,
     doctor,
     invitations,
     registration: config.registration,

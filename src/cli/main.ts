@@ -32,6 +32,12 @@ const COMMANDS: CommandEntry[] = [
     run: async (argv, io) => (await import('./reset-password.ts')).resetPasswordCommand.run(argv, io),
   },
   {
+    name: 'reset-2fa',
+    readsServerEnv: true,
+    summary: "remove an account's second factors (TOTP, recovery codes, passkeys) and end its sessions",
+    run: async (argv, io) => (await import('./reset-2fa.ts')).reset2faCommand.run(argv, io),
+  },
+  {
     name: 'import',
     readsServerEnv: true,
     summary: 'import a course or an ebook from a folder of Markdown files',

@@ -19,6 +19,10 @@ export type { MailAddress, SmtpSettings } from './mail.ts'
 export const LOG_LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
 
+/** REQUIRE_2FA_FOR: `staff` is admins and instructors. */
+export const REQUIRE_2FA_CHOICES = ['none', 'admin', 'staff'] as const
+export type Require2faFor = (typeof REQUIRE_2FA_CHOICES)[number]
+
 export const MIN_SESSION_SECRET_BYTES = 32
 export const MIN_METRICS_TOKEN_LENGTH = 16
 /** CONTRACT §2: a year of security events unless the operator says otherwise. */
@@ -58,6 +62,8 @@ export interface Config {
     readonly passwordReset: Limit
     /** Graded quiz attempts per learner and lesson. */
     readonly quiz: Limit
+    /** Wrong two-factor codes per account (CONTRACT §11), from any address. */
+    readonly twoFactor: Limit
   }
   readonly maxUploadBytes: number
   readonly maxImageWidth: number
@@ -74,6 +80,8 @@ export interface Config {
   readonly passwordResetTtlMs: number
   /** true: an account signs in only once its address is verified. */
   readonly requireEmailVerification: boolean
+  /** Roles that must have a second factor before they can use the API (CONTRACT §11). */
+  readonly require2faFor: Require2faFor
   /** Days the audit trail keeps a security event in the database (modules/audit). */
   readonly auditRetentionDays: number
   /** BACKUP_DIR: where backups are kept, for `doctor` to find the newest; null: not said. */
@@ -143,6 +151,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
       emailChangeIp: parseLimit(get('RATE_LIMIT_EMAIL_CHANGE_IP', '20/1h'), 'RATE_LIMIT_EMAIL_CHANGE_IP'),
       passwordReset: parseLimit(get('RATE_LIMIT_PASSWORD_RESET', '5/1h'), 'RATE_LIMIT_PASSWORD_RESET'),
       quiz: parseLimit(get('RATE_LIMIT_QUIZ', '30/1h'), 'RATE_LIMIT_QUIZ'),
+      twoFactor: parseLimit(get('RATE_LIMIT_2FA', '5/15m'), 'RATE_LIMIT_2FA'),
     }),
     maxUploadBytes: parseInteger(get('MAX_UPLOAD_BYTES', '5242880'), 'MAX_UPLOAD_BYTES', 1024, 1024 * 1024 * 1024),
     maxImageWidth: parseInteger(get('MAX_IMAGE_WIDTH', '4096'), 'MAX_IMAGE_WIDTH', 1, 65535),
@@ -154,6 +163,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     mailFrom: parseMailAddress(get('MAIL_FROM', 'Lectern <no-reply@localhost>')),
     passwordResetTtlMs: parseDuration(get('PASSWORD_RESET_TTL', '30m'), 'PASSWORD_RESET_TTL'),
     requireEmailVerification: parseBoolean(get('REQUIRE_EMAIL_VERIFICATION', 'false'), 'REQUIRE_EMAIL_VERIFICATION'),
+    require2faFor: parseChoice(get('REQUIRE_2FA_FOR', 'none'), 'REQUIRE_2FA_FOR', REQUIRE_2FA_CHOICES),
     auditRetentionDays: parseInteger(
       get('AUDIT_RETENTION_DAYS', String(DEFAULT_AUDIT_RETENTION_DAYS)),
       'AUDIT_RETENTION_DAYS',

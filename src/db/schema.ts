@@ -296,6 +296,37 @@ export interface InvitationsTable {
   user_id: number | null
 }
 
+/** A TOTP authenticator (CONTRACT §11): the secret only sealed (modules/two-factor/secret-box.ts). */
+export interface TotpCredentialsTable {
+  user_id: number
+  /** `v1.<iv>.<ciphertext>.<tag>`, base64url: AES-256-GCM, the user id as associated data. */
+  secret_sealed: string
+  /** null while set up but not confirmed with a code. */
+  enabled_at: number | null
+  /** RFC 6238 time step of the last accepted code: a code of this step or an earlier one is refused. */
+  last_used_step: number | null
+  created_at: number
+}
+
+/** One recovery code: only its keyed hash. */
+export interface RecoveryCodesTable {
+  id: Generated<number>
+  user_id: number
+  code_hash: string
+  created_at: number
+  /** When it was spent; null while it still works. */
+  used_at: number | null
+}
+
+/** A sign-in whose password was right and whose second step is to come, bound to its session. */
+export interface SignInChallengesTable {
+  session_id_hash: string
+  user_id: number
+  /** The failed-login counter of the username typed, reset only once the second step succeeds. */
+  login_user_key: string
+  started_at: number
+}
+
 export interface Database {
   users: UsersTable
   app_meta: AppMetaTable
@@ -324,4 +355,7 @@ export interface Database {
   media: MediaTable
   work_owners: WorkOwnersTable
   invitations: InvitationsTable
+  totp_credentials: TotpCredentialsTable
+  recovery_codes: RecoveryCodesTable
+  sign_in_challenges: SignInChallengesTable
 }

@@ -22,6 +22,10 @@ export const SECURITY_EVENTS = [
   'media_uploaded',
   'invitation_accepted',
   'invitation_rejected',
+  'two_factor_enabled',
+  'two_factor_disabled',
+  'two_factor_failure',
+  'recovery_code_used',
 ] as const
 
 export const LIFECYCLE_EVENTS = [
@@ -85,4 +89,8 @@ export const SECURITY_EVENT_LEVEL: Record<SecurityEventName, 'info' | 'warning'>
   media_uploaded: 'info',
   invitation_accepted: 'info',
   invitation_rejected: 'warning',
+  two_factor_enabled: 'info',
+  two_factor_disabled: 'info',
+  two_factor_failure: 'warning',
+  recovery_code_used: 'info',
 }

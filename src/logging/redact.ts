@@ -1,5 +1,9 @@
-/** Keys whose values are secrets wherever they appear in a log line's details. */
-const SECRET_KEY = /pass(word|phrase)?|secret|token|cookie|authori[sz]ation|session|csrf|api[-_]?key|hash/i
+/**
+ * Keys whose values are secrets wherever they appear in a log line's details: among them one-time
+ * codes (`code`, `recovery_codes`) and anything of an authenticator (`otpauth_url`, `totp_…`).
+ */
+const SECRET_KEY =
+  /pass(word|phrase)?|secret|token|cookie|authori[sz]ation|session|csrf|api[-_]?key|hash|otp|^(recovery_)?codes?$/i
 
 export const REDACTED = '[REDACTED]'
 const MAX_DEPTH = 6

@@ -17,6 +17,7 @@ import { emailVerificationPages } from './pages/email-verification.routes.ts'
 import { learnersPages } from './pages/learners.routes.ts'
 import { mediaPages } from './pages/media.routes.ts'
 import { ownersPages } from './pages/owners.routes.ts'
+import { twoFactorPages, twoFactorSection } from './pages/two-factor.routes.ts'
 import type { Services } from '../services.ts'
 import type { Site } from './site.ts'
 
@@ -60,7 +61,10 @@ export async function webPages(app: FastifyInstance, opts: WebPagesOptions) {
     maxUploadBytes: opts.maxUploadBytes,
     uploadSlots: opts.services.uploadSlots,
     imageAccepted: () => app.metrics.imageAccepted(),
+    secondFactors: opts.services.secondFactors,
+    twoFactorSection: twoFactorSection(opts.services.twoFactor),
   })
+  await app.register(twoFactorPages, { pages, twoFactor: opts.services.twoFactor, accounts, credentials, forms })
   await app.register(cataloguePages, {
     pages,
     accounts,

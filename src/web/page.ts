@@ -38,6 +38,11 @@ export const NOTICES = {
   'invitation-accepted': 'Welcome to Lectern. Your account is ready, and you are enrolled in this course.',
   'invited-welcome': 'Welcome to Lectern. Your account is ready.',
   'invitation-revoked': 'The invitation is revoked: its link no longer works.',
+  'two-factor-required':
+    'Your role needs two-factor sign-in. Set it up below to go on using Lectern; until then only this page works.',
+  'two-factor-enabled': 'Two-factor sign-in is on.',
+  'two-factor-disabled': 'Two-factor sign-in is off.',
+  'second-factors-removed': "The account's second factors are removed and its sessions ended.",
 } as const
 export type NoticeKey = keyof typeof NOTICES
 

@@ -30,7 +30,7 @@ import { smtpCheck } from '../../src/operations/doctor/checks/smtp.ts'
 import { trustProxyCheck } from '../../src/operations/doctor/checks/trust-proxy.ts'
 import { probeRedis, probeSmtp } from '../../src/operations/doctor/probes.ts'
 import { runDoctor } from '../../src/operations/doctor/run.ts'
-import { adminsWithoutSecondFactorFrom } from '../../src/operations/doctor/two-factor-adapter.ts'
+import { adminsWithoutSecondFactorIn } from '../../src/modules/two-factor/admins-without-second-factor.ts'
 import type { DoctorCheck, DoctorContext, Finding } from '../../src/operations/doctor/types.ts'
 import { setRole } from '../support/factories.ts'
 import { startTestSmtpServer } from '../support/smtp.ts'
@@ -288,9 +288,8 @@ describe('doctor checks (CONTRACT §16)', () => {
       assert.deepEqual(await levels(adminTwoFactorCheck, { ...without, require2faFor: 'staff' }), ['OK'])
     })
 
-    test('the adapter until wired: every active admin lacks a second factor; with a source, only those without', async () => {
-      assert.deepEqual(await adminsWithoutSecondFactorFrom(database.db)(), ['ada'])
-      assert.deepEqual(await adminsWithoutSecondFactorFrom(database.db, async () => true)(), [])
+    test('over the database: an active admin without TOTP or a passkey is listed', async () => {
+      assert.deepEqual(await adminsWithoutSecondFactorIn(database.db)(), ['ada'])
     })
   })
 

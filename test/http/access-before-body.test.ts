@@ -16,6 +16,9 @@ const FORM_ROUTES: Array<{ path: string; fields: Record<string, string> }> = [
   { path: '/admin/ebooks/intro/owners', fields: { owners: 'someone' } },
   { path: '/admin/invitations', fields: { emails: 'someone@example.org', role: 'learner', course: '' } },
   { path: '/admin/invitations/1/revoke', fields: {} },
+  { path: '/profile/two-factor/enable', fields: { code: '123456' } },
+  { path: '/profile/two-factor/disable', fields: { current_password: 'whatever' } },
+  { path: '/admin/users/1/2fa', fields: {} },
 ]
 
 describe('access is decided before any body is read or validated (CONTRACT §14)', () => {

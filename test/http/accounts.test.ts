@@ -13,6 +13,7 @@ const USER_KEYS = [
   'email_verified',
   'id',
   'role',
+  'two_factor_enabled',
   'username',
 ]
 const PASSWORD = 'correct horse battery staple'

@@ -25,6 +25,7 @@ const ADMIN_USER_KEYS = [
   'email_verified',
   'id',
   'role',
+  'two_factor_enabled',
   'username',
 ]
 

@@ -11,6 +11,7 @@ import * as passwordResetTokens from './0009_password_reset_tokens.ts'
 import * as emailVerification from './0010_email_verification.ts'
 import * as auditEvents from './0011_audit_events.ts'
 import * as invitations from './0012_invitations.ts'
+import * as twoFactor from './0013_two_factor.ts'
 import * as passkeys from './0014_passkeys.ts'
 import * as quizzesCertificates from './0015_quizzes_certificates.ts'
 import * as mediaAndOwners from './0016_media_and_owners.ts'
@@ -32,6 +33,7 @@ export const migrations: Record<string, Migration> = {
   '0010_email_verification': emailVerification,
   '0011_audit_events': auditEvents,
   '0012_invitations': invitations,
+  '0013_two_factor': twoFactor,
   '0014_passkeys': passkeys,
   '0015_quizzes_certificates': quizzesCertificates,
   '0016_media_and_owners': mediaAndOwners,

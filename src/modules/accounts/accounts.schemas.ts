@@ -23,7 +23,7 @@ const username = {
 const email = { type: 'string', format: 'email', maxLength: EMAIL_MAX_LENGTH } as const
 const newPassword = { type: 'string', minLength: MIN_PASSWORD_LENGTH, maxLength: MAX_PASSWORD_LENGTH } as const
 /** A password being checked, not chosen: any non-empty string up to the maximum. */
-const givenPassword = { type: 'string', minLength: 1, maxLength: MAX_PASSWORD_LENGTH } as const
+export const givenPassword = { type: 'string', minLength: 1, maxLength: MAX_PASSWORD_LENGTH } as const
 
 export interface RegisterBody {
   username: string

@@ -214,6 +214,14 @@ export function createAccountsService(deps: AccountsServiceDeps) {
       }
     },
 
+    /** Whether `password` is the account's (re-authentication); undefined when the user no longer exists. */
+    async verifyPassword(userId: number, password: string): Promise<boolean | undefined> {
+      const credentials = await repository.findCredentialsById(userId)
+      if (!credentials) return undefined
+      const { ok } = await kdf(() => passwords.verify(credentials.password_hash, password))
+      return ok
+    },
+
     /** The caller ends the other sessions and rotates this one when the outcome is `changed`. */
     async changePassword(
       userId: number,

@@ -6,6 +6,8 @@ import type { Clock } from '../../lib/clock.ts'
 import { clientKey } from '../../security/client-key.ts'
 import type { RateLimits } from '../../security/rate-limit/service.ts'
 import type { SessionAdmin } from '../../security/sessions/index.ts'
+import type { SecondFactors } from '../two-factor/second-factors.ts'
+import type { SignInChallenges } from '../two-factor/sign-in-challenges.ts'
 import type { UserRecord } from './accounts.repository.ts'
 import { LINK_TOKEN_MAX_LENGTH, type RegisterBody } from './accounts.schemas.ts'
 import type { AccountsService } from './accounts.service.ts'
@@ -24,6 +26,11 @@ export type SignInResult =
   | { status: 'disabled' }
   /** The password was right; sign-in waits for the address to be verified (a fresh link was sent). */
   | { status: 'email_not_verified' }
+  /** The password was right; the account has a second factor, which the session must now give. */
+  | { status: 'two_factor_required' }
+
+/** How a sign-in was completed: `extra.method` of auth_success. */
+export type SignInMethod = 'password' | 'totp' | 'recovery_code' | 'passkey'
 
 /** `signedIn` false: REQUIRE_EMAIL_VERIFICATION, the account waits for its link to be followed. */
 export type RegistrationResult = { user: UserRecord; signedIn: boolean }
@@ -41,6 +48,7 @@ export interface InvitedRegistration {
 }
 
 export type PasswordChangeResult = 'changed' | 'wrong_current_password' | 'no_account'
+export type PasswordConfirmation = 'confirmed' | 'wrong_current_password' | 'no_account'
 
 export interface CredentialsServiceDeps {
   accounts: AccountsService
@@ -51,6 +59,10 @@ export interface CredentialsServiceDeps {
   resets: Pick<PasswordResetService, 'passwordChanged'>
   verification: Pick<EmailVerificationService, 'required' | 'sendLink'>
   clock: Clock
+  /** Whether an account has a second factor: then a right password alone does not sign it in. */
+  secondFactors: Pick<SecondFactors, 'enabled'>
+  /** Where the session keeps the sign-in that waits for its second step. */
+  challenges: Pick<SignInChallenges, 'start'>
   /** Keyed hash of a client key: where an account signed in from, without storing the address. */
   addressHash(clientKey: string): string
   /** REGISTRATION: whether anyone may register without an invitation. */
@@ -91,7 +103,27 @@ export function createCredentialsService(deps: CredentialsServiceDeps) {
     return userId === null ? { attempted_username_key: limits.loginUser.key(username) } : { attempted_user_id: userId }
   }
 
+  /**
+   * The last step of every sign-in, whatever proved who it is: the username's failed-login count
+   * starts afresh, the address is remembered, the session is rotated onto the account.
+   */
+  async function completeSignIn(
+    req: FastifyRequest,
+    user: UserRecord,
+    /** The failed-login counter of the username typed; null when none was (a passkey sign-in). */
+    loginUserKey: string | null,
+    method: SignInMethod,
+    via: Via = {},
+  ): Promise<void> {
+    if (loginUserKey !== null) await limits.policies.login_user.reset(loginUserKey)
+    await addresses.remember(user.id, addressOf(req), clock.now())
+    await req.session.signIn(user.id)
+    securityEvent(req, 'auth_success', { username: user.username, method, ...via })
+  }
+
   return {
+    completeSignIn,
+
     async signIn(req: FastifyRequest, username: string, password: string, via: Via = {}): Promise<SignInResult> {
       const reservation = await limits.loginUser.reserve(username)
       if (!reservation.decision.allowed && !(await knownAddress(req, username))) {
@@ -126,10 +158,15 @@ export function createCredentialsService(deps: CredentialsServiceDeps) {
       }
       if (outcome.status === 'success') {
         await req.refundRateLimits()
-        await limits.loginUser.reset(username)
-        await addresses.remember(outcome.user.id, addressOf(req), clock.now())
-        await req.session.signIn(outcome.user.id)
-        securityEvent(req, 'auth_success', { username: outcome.user.username, method: 'password', ...via })
+        if (await deps.secondFactors.enabled(outcome.user.id)) {
+          // Not signed in yet, and no auth_success: the password alone proves too little. Its
+          // reservation goes back (a right password is no failure); the username's counter is
+          // reset only by the completed sign-in (two-factor/sign-in-challenges.ts).
+          await limits.loginUser.refund(username)
+          await deps.challenges.start(req, outcome.user.id, limits.loginUser.key(username))
+          return { status: 'two_factor_required' }
+        }
+        await completeSignIn(req, outcome.user, limits.loginUser.key(username), 'password', via)
         return { status: 'signed_in', user: outcome.user }
       }
       if (outcome.status === 'disabled') {
@@ -215,6 +252,32 @@ export function createCredentialsService(deps: CredentialsServiceDeps) {
       })
       securityEvent(req, 'auth_success', { username: user.username, method: 'invitation', signed_in: true, ...via })
       return { user, courseSlug }
+    },
+
+    /**
+     * Re-authentication before a sensitive change (turning two-factor sign-in off, new recovery
+     * codes): the route's password-check policies reserved an attempt before the body was read,
+     * shared with the password change; only a wrong password keeps it.
+     */
+    async confirmPassword(
+      req: FastifyRequest & { user: { id: number } },
+      password: string,
+      via: Via = {},
+    ): Promise<PasswordConfirmation> {
+      let ok
+      try {
+        ok = await accounts.verifyPassword(req.user.id, password)
+      } catch (error) {
+        await req.refundRateLimits() // nothing was decided (the KDF queue full)
+        throw error
+      }
+      if (ok !== false) await req.refundRateLimits()
+      if (ok === undefined) return 'no_account'
+      if (!ok) {
+        securityEvent(req, 'auth_failure', { reason: 'wrong_current_password', ...via })
+        return 'wrong_current_password'
+      }
+      return 'confirmed'
     },
 
     /**

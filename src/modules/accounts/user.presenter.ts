@@ -13,6 +13,8 @@ export interface UserView {
   role: UserRecord['role']
   avatar_url: string | null
   created_at: string
+  /** Whether the account has a second factor in force: TOTP or a passkey (CONTRACT §11). */
+  two_factor_enabled: boolean
 }
 
 /**
@@ -23,7 +25,18 @@ export interface UserView {
 export const USER_VIEW_SCHEMA = {
   type: 'object',
   additionalProperties: false,
-  required: ['id', 'username', 'email', 'email_verified', 'display_name', 'bio', 'role', 'avatar_url', 'created_at'],
+  required: [
+    'id',
+    'username',
+    'email',
+    'email_verified',
+    'display_name',
+    'bio',
+    'role',
+    'avatar_url',
+    'created_at',
+    'two_factor_enabled',
+  ],
   properties: {
     id: { type: 'integer' },
     username: { type: 'string' },
@@ -34,6 +47,7 @@ export const USER_VIEW_SCHEMA = {
     role: { type: 'string', enum: ['learner', 'instructor', 'admin'] },
     avatar_url: { type: ['string', 'null'] },
     created_at: { type: 'string' },
+    two_factor_enabled: { type: 'boolean' },
   },
 } as const
 
@@ -45,8 +59,11 @@ export const USER_ENVELOPE_SCHEMA = {
   properties: { user: USER_VIEW_SCHEMA },
 } as const
 
-/** Picks the public fields one by one: nothing reaches a client unless it is named here. */
-export function presentUser(user: UserRecord): UserView {
+/**
+ * Picks the public fields one by one: nothing reaches a client unless it is named here.
+ * `twoFactorEnabled` comes from the second-factor sources (modules/two-factor/second-factors.ts).
+ */
+export function presentUser(user: UserRecord, twoFactorEnabled: boolean): UserView {
   return {
     id: user.id,
     username: user.username,
@@ -58,5 +75,6 @@ export function presentUser(user: UserRecord): UserView {
     // Where the avatar is served from; null until the user uploads one (modules/avatars).
     avatar_url: user.avatar_file === null ? null : avatarUrl(user.id, user.avatar_file),
     created_at: new Date(user.created_at).toISOString(),
+    two_factor_enabled: twoFactorEnabled,
   }
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { conflict, notFound } from '../../http/errors.ts'
 import { securityEvent } from '../../http/request-context.ts'
+import type { UserRecord } from '../accounts/accounts.repository.ts'
 import { presentUserForAdmin } from './admin.presenter.ts'
 import {
   listUsersQuerySchema,
@@ -14,22 +15,25 @@ import {
   type UserIdParams,
 } from './admin.schemas.ts'
 import type { PasswordResetService } from '../accounts/password-reset.service.ts'
+import type { SecondFactors } from '../two-factor/second-factors.ts'
 import { LastAdminError, USER_NOT_FOUND_MESSAGE } from './admin.service.ts'
 import type { AdminService } from './admin.service.ts'
 
 export interface AdminRoutesOptions {
   admin: AdminService
   resets: Pick<PasswordResetService, 'issueLink'>
+  secondFactors: Pick<SecondFactors, 'enabled'>
 }
 
 /** Who did what to whom: every admin action, refused ones included, is an admin_action line. */
-function adminAction(req: FastifyRequest, action: string, targetId: number, details: Record<string, unknown>) {
+export function adminAction(req: FastifyRequest, action: string, targetId: number, details: Record<string, unknown>) {
   securityEvent(req, 'admin_action', { action, actor_id: req.user?.id ?? null, target_id: targetId, ...details })
 }
 
 /** CONTRACT §5 "Admin": users listed, changed, disabled, deleted. Every route needs the admin role. */
 export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions) {
   const service = opts.admin
+  const present = async (user: UserRecord) => presentUserForAdmin(user, await opts.secondFactors.enabled(user.id))
   const admin = { access: 'admin' } as const
 
   /** A refused last-admin change is logged like any other admin action, then answered 409. */
@@ -58,7 +62,7 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
         page: req.query.page,
         perPage: req.query.per_page,
       })
-      return { users: users.map(presentUserForAdmin), total, page, per_page: perPage }
+      return { users: await Promise.all(users.map(present)), total, page, per_page: perPage }
     },
   )
 
@@ -74,7 +78,7 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
         service.update(id, req.body),
       )
       adminAction(req, 'update_user', id, { change, outcome: 'done', signed_out: signedOut })
-      return { user: presentUserForAdmin(user) }
+      return { user: await present(user) }
     },
   )
 

@@ -39,7 +39,7 @@ export async function passkeysRoutes(app: FastifyInstance, opts: PasskeysRoutesO
 
   app.post(
     '/passkeys/registration/options',
-    { schema: { response: { 200: OPTIONS_SCHEMA } }, config: { access: 'user' } },
+    { schema: { response: { 200: OPTIONS_SCHEMA } }, config: { access: 'user', secondFactorSetup: true } },
     async (req) => {
       const user = await accounts.findUser(signedIn(req).user.id)
       if (!user) throw unauthorized()
@@ -61,7 +61,7 @@ export async function passkeysRoutes(app: FastifyInstance, opts: PasskeysRoutesO
           },
         },
       },
-      config: { access: 'user' },
+      config: { access: 'user', secondFactorSetup: true },
     },
     async (req, reply) => {
       const result = await passkeys.add(signedIn(req), req.body.credential, req.body.name)
@@ -84,14 +84,14 @@ export async function passkeysRoutes(app: FastifyInstance, opts: PasskeysRoutesO
           },
         },
       },
-      config: { access: 'user' },
+      config: { access: 'user', secondFactorSetup: true },
     },
     async (req) => ({ passkeys: (await passkeys.list(signedIn(req).user.id)).map(presentPasskey) }),
   )
 
   app.delete<{ Params: PasskeyIdParams }>(
     '/passkeys/:id',
-    { schema: { params: passkeyIdParamsSchema }, config: { access: 'user' } },
+    { schema: { params: passkeyIdParamsSchema }, config: { access: 'user', secondFactorSetup: true } },
     async (req, reply) => {
       // Another account's passkey is answered as one that does not exist: ids tell nothing.
       if (!(await passkeys.remove(signedIn(req), req.params.id))) throw notFound(PASSKEY_NOT_FOUND_MESSAGE)
@@ -125,7 +125,7 @@ export async function passkeysRoutes(app: FastifyInstance, opts: PasskeysRoutesO
     },
     async (req) => {
       const result = await passkeys.signIn(req, req.body.credential)
-      if (result.status === 'signed_in') return { user: presentUser(result.user) }
+      if (result.status === 'signed_in') return { user: presentUser(result.user, true) } // it has a passkey
       if (result.status === 'disabled') throw forbidden(ACCOUNT_DISABLED_MESSAGE)
       if (result.status === 'email_not_verified') throw forbidden(EMAIL_NOT_VERIFIED_MESSAGE)
       throw unauthorized(INVALID_PASSKEY_MESSAGE)

@@ -6,7 +6,7 @@ import type { Config } from '../../config/index.ts'
 import { openDatabase, SQLITE_FILE_NAME, type DatabaseHandle } from '../../db/database.ts'
 import type { Database } from '../../db/schema.ts'
 import { probeRedis, probeSmtp } from './probes.ts'
-import { adminsWithoutSecondFactorFrom, require2faForOf } from './two-factor-adapter.ts'
+import { adminsWithoutSecondFactorIn } from '../../modules/two-factor/admins-without-second-factor.ts'
 import type { DoctorContext } from './types.ts'
 
 /**
@@ -44,7 +44,7 @@ function openForDoctor(config: Config): { database: DatabaseHandle | null; datab
 
 export interface CliDoctorOptions {
   now: () => Date
-  /** Replaced by tests: a two-factor module's answer (see two-factor-adapter.ts). */
+  /** Replaced by tests; the two-factor module's answer over the configured database otherwise. */
   adminsWithoutSecondFactor?: () => Promise<string[]>
 }
 
@@ -62,8 +62,8 @@ export function createCliDoctorContext(
     ...(redisUrl ? { pingRedis: () => probeRedis(redisUrl) } : {}),
     ...(smtp ? { verifySmtp: () => probeSmtp(smtp) } : {}),
     adminsWithoutSecondFactor:
-      opts.adminsWithoutSecondFactor ?? (database ? adminsWithoutSecondFactorFrom(database.db) : async () => []),
-    require2faFor: require2faForOf(config),
+      opts.adminsWithoutSecondFactor ?? (database ? adminsWithoutSecondFactorIn(database.db) : async () => []),
+    require2faFor: config.require2faFor,
     uid: process.getuid?.() ?? null,
     now: opts.now,
     nodeVersion: process.versions.node,

@@ -4,7 +4,7 @@ import type { DatabaseHandle } from '../../db/database.ts'
 import type { Clock } from '../../lib/clock.ts'
 import { probeSmtp } from './probes.ts'
 import { runDoctor } from './run.ts'
-import { adminsWithoutSecondFactorFrom, require2faForOf } from './two-factor-adapter.ts'
+import { adminsWithoutSecondFactorIn } from '../../modules/two-factor/admins-without-second-factor.ts'
 import type { DoctorReport } from './types.ts'
 
 export interface DoctorServiceDeps {
@@ -13,7 +13,7 @@ export interface DoctorServiceDeps {
   clock: Clock
   /** PING over the server's own Redis client, when REDIS_URL is set. */
   pingRedis?: () => Promise<void>
-  /** The two-factor module's answer (two-factor-adapter.ts); every active admin until it is wired. */
+  /** Replaced by tests; the two-factor module's answer over the server's database otherwise. */
   adminsWithoutSecondFactor?: () => Promise<string[]>
 }
 
@@ -34,8 +34,8 @@ export function createDoctorService(deps: DoctorServiceDeps) {
           databaseError: null,
           ...(deps.pingRedis ? { pingRedis: deps.pingRedis } : {}),
           ...(smtp ? { verifySmtp: () => probeSmtp(smtp) } : {}),
-          adminsWithoutSecondFactor: deps.adminsWithoutSecondFactor ?? adminsWithoutSecondFactorFrom(database.db),
-          require2faFor: require2faForOf(config),
+          adminsWithoutSecondFactor: deps.adminsWithoutSecondFactor ?? adminsWithoutSecondFactorIn(database.db),
+          require2faFor: config.require2faFor,
           uid: process.getuid?.() ?? null,
           now: () => new Date(clock.now()),
           nodeVersion: process.versions.node,

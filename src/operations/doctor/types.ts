@@ -28,9 +28,6 @@ export const problem = (message: string, more: { level?: 'WARN' | 'FAIL'; fix?: 
   ...more,
 })
 
-/** Which of the REQUIRE_2FA_FOR settings the configuration holds (see two-factor-adapter.ts). */
-export type Require2faFor = 'none' | 'admin' | 'staff'
-
 /**
  * Everything a check reads, passed in: the CLI and the running server build it each their own
  * way, and tests replace any part (the clock, the file system's free space, the Node.js version).
@@ -46,7 +43,7 @@ export interface DoctorContext {
   verifySmtp?: () => Promise<void>
   /** Usernames of active admins with no second factor in force. */
   adminsWithoutSecondFactor: () => Promise<string[]>
-  require2faFor: Require2faFor
+  require2faFor: Config['require2faFor']
   /** The user the server runs as: files in DATA_DIR must be theirs. */
   uid: number | null
   now: () => Date

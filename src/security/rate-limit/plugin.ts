@@ -81,7 +81,8 @@ function counterValue(policy: RoutePolicyName, req: FastifyRequest): string | nu
   return clientKey(req.ip ?? '')
 }
 
-function sendLimitHeaders(reply: FastifyReply, decision: Decision) {
+/** RateLimit-Limit, -Remaining and -Reset of a decision (also sent by services' own limits, e.g. two-factor codes). */
+export function sendLimitHeaders(reply: FastifyReply, decision: Decision) {
   reply.header('RateLimit-Limit', String(decision.limit))
   reply.header('RateLimit-Remaining', String(decision.remaining))
   reply.header('RateLimit-Reset', String(decision.resetSeconds))

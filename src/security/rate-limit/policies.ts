@@ -25,9 +25,10 @@ export const PASSWORD_CHECKS_ONLY: ReadonlySet<RoutePolicyName> = new Set(['pass
 /**
  * Policies counted by a service once the body says what the request is: failed logins per
  * attempted username, changes of email address (a PATCH that changes only a bio is not one), and
- * quiz attempts per learner and lesson (value `USER_ID:LESSON_ID`).
+ * quiz attempts per learner and lesson (value `USER_ID:LESSON_ID`); wrong two-factor codes per account
+ * (the account is known only from the session's pending sign-in).
  */
-export const SERVICE_POLICIES = ['login_user', 'email_change', 'email_change_ip', 'quiz'] as const
+export const SERVICE_POLICIES = ['login_user', 'email_change', 'email_change_ip', 'quiz', 'two_factor'] as const
 export type ServicePolicyName = (typeof SERVICE_POLICIES)[number]
 
 export type PolicyName = RoutePolicyName | ServicePolicyName
@@ -48,6 +49,7 @@ export const POLICY_KEY_KIND: Readonly<Record<PolicyName, KeyKind>> = {
   email_change: 'user',
   email_change_ip: 'ip',
   quiz: 'user',
+  two_factor: 'user',
 }
 
 export function policyLimits(config: Config): Readonly<Record<PolicyName, Limit>> {
@@ -62,6 +64,7 @@ export function policyLimits(config: Config): Readonly<Record<PolicyName, Limit>
     emailChangeIp,
     passwordReset,
     quiz,
+    twoFactor,
   } = config.rateLimits
   return {
     login,
@@ -76,6 +79,7 @@ export function policyLimits(config: Config): Readonly<Record<PolicyName, Limit>
     email_change: emailChange,
     email_change_ip: emailChangeIp,
     quiz,
+    two_factor: twoFactor,
   }
 }
 

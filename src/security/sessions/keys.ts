@@ -7,6 +7,10 @@ import { hkdfSync } from 'node:crypto'
  */
 export const KEY_LABELS = {
   csrfToken: 'lectern/csrf-token/v1',
+  /** AES-256-GCM key sealing TOTP secrets at rest (modules/two-factor/secret-box.ts). */
+  totpSecret: 'lectern/totp-secret/v1',
+  /** HMAC key of recovery codes' stored hashes (modules/two-factor/recovery-codes.ts). */
+  recoveryCode: 'lectern/recovery-code/v1',
 } as const
 
 export type KeyLabel = (typeof KEY_LABELS)[keyof typeof KEY_LABELS]

@@ -149,6 +149,11 @@ export async function accountPages(app: FastifyInstance, opts: AccountPagesOptio
         async act({ username, password }) {
           const result = await credentials.signIn(req, username!, password!, { via: 'form' })
           if (result.status === 'signed_in') return seeOther(reply, nextOf(req) ?? DEFAULT_AFTER_SIGN_IN)
+          if (result.status === 'two_factor_required') {
+            // The password was right; the code form comes next (pages/two-factor.routes.ts).
+            const next = nextOf(req)
+            return seeOther(reply, next ? `/login/2fa?next=${encodeURIComponent(next)}` : '/login/2fa')
+          }
           const { message, formError, status } = SIGN_IN_REFUSALS[result.status]
           noteFormProblem(req, message, 'HttpError')
           // Once two or fewer attempts remain before the address is paused, the person is told.
@@ -202,7 +207,7 @@ export async function accountPages(app: FastifyInstance, opts: AccountPagesOptio
       }),
   )
 
-  app.post('/logout', { config: { access: 'public', html: true } }, async (req, reply) => {
+  app.post('/logout', { config: { access: 'public', html: true, secondFactorSetup: true } }, async (req, reply) => {
     const signedIn = req.user !== null
     if (req.session.id !== null) await req.session.signOut()
     if (signedIn) securityEvent(req, 'logout', { via: 'form' })

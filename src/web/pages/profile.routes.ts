@@ -40,6 +40,8 @@ import { presentPasskey } from '../../modules/passkeys/passkey.presenter.ts'
 import { PASSKEY_NOT_FOUND_MESSAGE } from '../../modules/passkeys/passkeys.routes.ts'
 import { passkeyIdParamsSchema, type PasskeyIdParams } from '../../modules/passkeys/passkeys.schemas.ts'
 import { PASSKEY_NAME_MAX_LENGTH, type PasskeysService } from '../../modules/passkeys/passkeys.service.ts'
+import type { SecondFactors } from '../../modules/two-factor/second-factors.ts'
+import type { twoFactorSection } from './two-factor.routes.ts'
 
 export interface ProfilePagesOptions {
   pages: Pages
@@ -56,6 +58,9 @@ export interface ProfilePagesOptions {
   uploadSlots: UploadSlots
   /** Counts an accepted image, as the API does (observability/metrics.ts). */
   imageAccepted(): void
+  secondFactors: Pick<SecondFactors, 'enabled'>
+  /** The "Two-factor sign-in" section's state (pages/two-factor.routes.ts). */
+  twoFactorSection: ReturnType<typeof twoFactorSection>
 }
 
 const PROFILE_FIELDS = ['display_name', 'bio', 'email'] as const
@@ -119,7 +124,7 @@ export async function profilePages(app: FastifyInstance, opts: ProfilePagesOptio
   async function profilePage(req: FastifyRequest, reply: FastifyReply, forms: ProfileForms = {}, status = 200) {
     const record = await accounts.findUser(signedIn(req).user.id)
     if (!record) throw unauthorized()
-    const user = presentUser(record)
+    const user = presentUser(record, await opts.secondFactors.enabled(record.id))
     return pages.send(
       req,
       reply,
@@ -134,6 +139,7 @@ export async function profilePages(app: FastifyInstance, opts: ProfilePagesOptio
         verificationRequired: verification.required,
         maxUploadBytes: opts.maxUploadBytes,
         maxUploadSize: sizeLabel(opts.maxUploadBytes),
+        twoFactor: await opts.twoFactorSection(record),
       },
       { title: 'Your profile', status },
     )
@@ -145,7 +151,10 @@ export async function profilePages(app: FastifyInstance, opts: ProfilePagesOptio
     formError: message,
   })
 
-  app.get('/profile', { config: { access: 'user', html: true } }, async (req, reply) => profilePage(req, reply))
+  // Open to an account that REQUIRE_2FA_FOR sends here to set up a second factor.
+  app.get('/profile', { config: { access: 'user', html: true, secondFactorSetup: true } }, async (req, reply) =>
+    profilePage(req, reply),
+  )
 
   app.post(
     '/profile',
@@ -232,7 +241,7 @@ export async function profilePages(app: FastifyInstance, opts: ProfilePagesOptio
   // one needs the browser's WebAuthn API, so it is the script's (src/web/client/passkeys.ts).
   app.post<{ Params: PasskeyIdParams }>(
     '/profile/passkeys/:id/delete',
-    { config: { access: 'user', html: true }, schema: { params: passkeyIdParamsSchema } },
+    { config: { access: 'user', html: true, secondFactorSetup: true }, schema: { params: passkeyIdParamsSchema } },
     async (req, reply) => {
       const removed = await opts.passkeys.remove(signedIn(req), req.params.id, { via: 'form' })
       if (!removed) throw notFound(PASSKEY_NOT_FOUND_MESSAGE)

@@ -99,6 +99,10 @@ const NO_SECURITY_EVENTS = {
   media_uploaded: 0,
   invitation_accepted: 0,
   invitation_rejected: 0,
+  two_factor_enabled: 0,
+  two_factor_disabled: 0,
+  two_factor_failure: 0,
+  recovery_code_used: 0,
 }
 
 let dir: string
