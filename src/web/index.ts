@@ -4,6 +4,7 @@ import { createFormChecks } from './form-validation.ts'
 import { accountPages } from './pages/account.routes.ts'
 import { adminPages } from './pages/admin.routes.ts'
 import { auditPages } from './pages/audit.routes.ts'
+import { importUsersPages } from './pages/import-users.routes.ts'
 import { contentEditorPages } from './pages/content-editor.routes.ts'
 import { cataloguePages } from './pages/catalogue.routes.ts'
 import { coursePages } from './pages/courses.routes.ts'
@@ -57,6 +58,7 @@ export async function webPages(app: FastifyInstance, opts: WebPagesOptions) {
   await app.register(coursePages, { pages, courses, markdown })
   await app.register(ebookPages, { pages, ebooks, reading, markdown })
   await app.register(adminPages, { pages, admin, accounts, resets, courses: courses.catalog, ebooks })
+  await app.register(importUsersPages, { pages, imports: opts.services.imports })
   await app.register(auditPages, { pages, audit: opts.services.audit })
   for (const catalog of [courses.catalog, ebooks])
     await app.register(contentEditorPages, { pages, catalog, forms, markdown })

@@ -11,6 +11,7 @@ import {
   type UserChanges,
 } from '../../modules/admin/admin.service.ts'
 import type { AccountsService } from '../../modules/accounts/accounts.service.ts'
+import { MAX_IMPORT_ROWS } from '../../modules/accounts/import-users.csv.ts'
 import type { PasswordResetService } from '../../modules/accounts/password-reset.service.ts'
 import type { CatalogService } from '../../modules/catalog/catalog.service.ts'
 import { hasAccess } from '../../security/authz.ts'
@@ -85,6 +86,7 @@ export async function adminPages(app: FastifyInstance, opts: AdminPagesOptions) 
         ebooks: ebookList,
         problem,
         selfId: signedIn(req).user.id,
+        importMaxRows: MAX_IMPORT_ROWS,
       },
       { title: 'Admin', status },
     )
