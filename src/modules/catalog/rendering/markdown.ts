@@ -105,7 +105,32 @@ parser.validateLink = () => true
  * (render-pool.ts), under a time budget; never on the event loop with an author's text.
  */
 export function renderSafeHtml(markdown: string): string {
-  return sanitizeContentHtml(parser.render(markdown))
+  return fitForThePage(sanitizeContentHtml(parser.render(markdown)))
+}
+
+/** The accessible name of a code block: a region a keyboard can reach and scroll. */
+export const CODE_BLOCK_LABEL = 'Code example'
+
+/**
+ * What the page around a document needs of it, added after the sanitizer (so these attributes
+ * are ours, never an author's; in sanitized HTML every `<` of text is escaped, so the patterns
+ * below meet real tags only):
+ * - headings start one level below the page's own h1 (the title): a document whose top level is
+ *   `#` is shifted down as a whole, keeping its outline, and a `##` document stays as it is;
+ * - a code block is a focusable, named region, so a line wider than the screen can be scrolled
+ *   with the keyboard (axe's scrollable-region-focusable).
+ */
+export function fitForThePage(html: string): string {
+  let top = 7
+  for (const match of html.matchAll(/<h([1-6])[\s>]/g)) top = Math.min(top, Number(match[1]))
+  const shift = top < 2 ? 2 - top : 0
+  const shifted =
+    shift === 0
+      ? html
+      : html.replace(/<(\/?)h([1-6])(?=[\s>])/g, (_, slash: string, level: string) => {
+          return `<${slash}h${Math.min(6, Number(level) + shift)}`
+        })
+  return shifted.replaceAll('<pre>', `<pre tabindex="0" role="region" aria-label="${CODE_BLOCK_LABEL}">`)
 }
 
 /**

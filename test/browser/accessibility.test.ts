@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { after, before, describe, test } from 'node:test'
+import type { Page } from 'playwright-core'
+import { importContent } from '../http/pages-support.ts'
+import { createAgent } from '../support/agent.ts'
+import { ACCESSIBLE_PAGES, type Persona } from './accessibility-pages.ts'
+import {
+  chromiumMissing,
+  launchChromium,
+  openContext,
+  PASSWORD,
+  signedInContext,
+  startLiveApp,
+  SUITE_TIMEOUT_MS,
+  type BrowserSession,
+  type LiveApp,
+} from './harness.ts'
+
+/** axe-core's own build, evaluated in the page through the DevTools protocol (the page's CSP does not apply to it). */
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
+/** What fails the run: the impacts axe calls serious or critical. */
+const FAILING_IMPACTS = new Set(['serious', 'critical'])
+
+interface Violation {
+  id: string
+  impact: string | null
+  help: string
+  nodes: { target: unknown[] }[]
+}
+
+/** The serious and critical violations of the page as it is now, one line each. */
+async function axeViolations(page: Page): Promise<string[]> {
+  await page.evaluate(AXE_SOURCE)
+  const violations = await page.evaluate(async () => {
+    const axe = (
+      window as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: Violation[] }> } }
+    ).axe
+    const result = await axe.run(document, { resultTypes: ['violations'] })
+    return result.violations.map(({ id, impact, help, nodes }) => ({
+      id,
+      impact,
+      help,
+      nodes: nodes.map((n) => ({ target: n.target })),
+    }))
+  })
+  return violations
+    .filter((v) => v.impact !== null && FAILING_IMPACTS.has(v.impact))
+    .map((v) => `${v.impact} ${v.id}: ${v.help} at ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`)
+}
+
+describe(
+  'accessibility: axe-core over every page, signed out and as each role (no serious or critical violation)',
+  { skip: chromiumMissing() ?? false, timeout: SUITE_TIMEOUT_MS },
+  () => {
+    let live: LiveApp
+    let session: BrowserSession
+    const ids: Partial<Record<Persona, number>> = {}
+
+    before(async () => {
+      live = await startLiveApp({
+        env: { RATE_LIMIT_REGISTER: '100/1h', RATE_LIMIT_LOGIN: '100/15m' },
+        routes: (app) => {
+          // Only to show the 500 page: a page whose handler fails.
+          app.get('/test/broken-page', { config: { access: 'public', html: true } }, async () => {
+            throw new Error('the disk is on fire')
+          })
+        },
+      })
+      await importContent(live.t)
+      for (const role of ['learner', 'instructor', 'admin'] as const) {
+        const api = createAgent(live.t.app)
+        const res = await api.post('/api/register', {
+          json: { username: role, email: `${role}@example.com`, password: PASSWORD },
+        })
+        ids[role] = (res.json() as { user: { id: number } }).user.id
+        await live.t.database.db.updateTable('users').set({ role }).where('username', '=', role).execute()
+        // Some progress, so My learning and the reader show their full state.
+        await api.post('/api/courses/web-fundamentals/lessons/1/complete')
+        await api.put('/api/ebooks/http-in-brief/progress', { json: { chapter: 2, position: 0.3 } })
+      }
+      session = await launchChromium()
+    })
+
+    after(async () => {
+      await session?.close()
+      await live?.t.close()
+    })
+
+    for (const persona of ['visitor', 'learner', 'instructor', 'admin'] as const) {
+      const pages = ACCESSIBLE_PAGES.filter((entry) => entry.as === persona)
+      test(`as ${persona === 'visitor' ? 'a visitor' : `${persona === 'admin' || persona === 'instructor' ? 'an' : 'a'} ${persona}`}: ${pages.length} pages`, async () => {
+        const opened =
+          persona === 'visitor' ? await openContext(session) : await signedInContext(session, live, persona)
+        const found: string[] = []
+        for (const entry of pages) {
+          const path = entry.path.replace(/:(learner|instructor|admin)\b/g, (_, who: Persona) => String(ids[who]))
+          const res = await opened.page.goto(`${live.baseUrl}${path}`)
+          assert.equal(res?.status(), entry.status ?? 200, `${path} as ${persona}`)
+          for (const line of await axeViolations(opened.page)) found.push(`${path}: ${line}`)
+        }
+        assert.deepEqual(found, [])
+        await opened.context.close()
+      })
+    }
+  },
+)
