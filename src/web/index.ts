@@ -13,6 +13,7 @@ import { passwordResetPages } from './pages/password-reset.routes.ts'
 import { profilePages } from './pages/profile.routes.ts'
 import { emailVerificationPages } from './pages/email-verification.routes.ts'
 import type { Services } from '../services.ts'
+import { presentUser } from '../modules/accounts/user.presenter.ts'
 import type { Site } from './site.ts'
 
 export { createSite, type Site } from './site.ts'
@@ -38,6 +39,11 @@ export async function webPages(app: FastifyInstance, opts: WebPagesOptions) {
   const { accounts, credentials, resets, verification, limits, avatars, markdown, courses, ebooks, reading, admin } =
     opts.services
 
+  pages.describeViewersWith(async (userId) => {
+    const user = await accounts.findUser(userId)
+    if (!user) return null
+    return { name: user.display_name || user.username, avatarUrl: presentUser(user).avatar_url }
+  })
   await app.register(assetRoutes, { assets: site.assets })
   await app.register(accountPages, { pages, credentials, forms })
   await app.register(passwordResetPages, { pages, resets, forms })

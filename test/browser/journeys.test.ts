@@ -220,6 +220,24 @@ describe(
       assert.deepEqual(watch.problems(), [])
     })
 
+    test('scrolling back up to the chapter heading keeps the furthest place reached', STEP, async () => {
+      const { page, watch } = learner
+      await page.goto(`${base}/ebooks/long-read`)
+      const target = await page.evaluate(() => {
+        const article = document.querySelector<HTMLElement>('article[data-reader]')!
+        const top = article.getBoundingClientRect().top + window.scrollY
+        return Math.round(top + 0.6 * (article.offsetHeight - window.innerHeight))
+      })
+      await page.waitForFunction((y) => Math.abs(window.scrollY - y) <= 2, target)
+      // Up to the heading: it stays reachable, and leaving from there saves nothing further back.
+      await page.evaluate(() => window.scrollTo(0, 0))
+      assert.ok(await page.isVisible('#chapter-heading'))
+      await page.goto(`${base}/me`)
+      await page.goto(`${base}/ebooks/long-read`)
+      await page.waitForFunction((y) => Math.abs(window.scrollY - y) <= 2, target)
+      assert.deepEqual(watch.problems(), [])
+    })
+
     test("a script's save with an expired token fetches a fresh one and is sent again, once", STEP, async () => {
       const { page, watch } = learner
       await page.goto(`${base}/ebooks/long-read/chapters/2`)
