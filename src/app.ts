@@ -220,7 +220,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(adminRoutes, { prefix: '/api/admin', admin, resets }) // CONTRACT §5 admin
   await app.register(auditRoutes, { prefix: '/api/admin', audit: services.audit }) // CONTRACT §13 audit trail
   // [pages] server-rendered HTML for people, outside /api, over the same services
-  await app.register(webPages, { site, services, maxUploadBytes: config.maxUploadBytes })
+  await app.register(webPages, {
+    site,
+    services,
+    maxUploadBytes: config.maxUploadBytes,
+    supportContact: config.supportContact,
+  })
 
   return app
 }

@@ -24,6 +24,8 @@ export interface WebPagesOptions {
   services: Services
   /** MAX_UPLOAD_BYTES. */
   maxUploadBytes: number
+  /** SUPPORT_CONTACT: whom a person whose account is disabled is told to contact; null: nobody named. */
+  supportContact: string | null
 }
 
 /**
@@ -45,7 +47,7 @@ export async function webPages(app: FastifyInstance, opts: WebPagesOptions) {
     return { name: user.display_name || user.username, avatarUrl: presentUser(user).avatar_url }
   })
   await app.register(assetRoutes, { assets: site.assets })
-  await app.register(accountPages, { pages, credentials, forms })
+  await app.register(accountPages, { pages, credentials, forms, supportContact: opts.supportContact })
   await app.register(passwordResetPages, { pages, resets, forms })
   await app.register(emailVerificationPages, { pages, verification })
   await app.register(profilePages, {

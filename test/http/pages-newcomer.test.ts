@@ -83,3 +83,29 @@ describe('pages: greeting, the person named, Continue and Resume', () => {
     assert.match((await browser.open('/ebooks/http-in-brief/chapters/3')).body, /data-chapter="3" data-position="0.4"/)
   })
 })
+
+describe('pages: a disabled account is told whom to contact (SUPPORT_CONTACT)', () => {
+  for (const contact of ['Ms Okafor <it-help@school.example>', null]) {
+    test(contact === null ? 'unset: the refusal alone' : 'set: named on the refusal, escaped', async () => {
+      const t = await buildTestApp({ env: { ...MANY_USERS_ENV, ...(contact ? { SUPPORT_CONTACT: contact } : {}) } })
+      try {
+        const browser = createPageClient(t.app)
+        await browser.open('/register')
+        await browser.submit('/register', { username: 'shut', email: 'shut@example.com', password: PASSWORD })
+        await t.database.db.updateTable('users').set({ disabled: 1 }).where('username', '=', 'shut').execute()
+        const visitor = createPageClient(t.app)
+        await visitor.open('/login')
+        const res = await visitor.submit('/login', { username: 'shut', password: PASSWORD })
+        assert.equal(res.statusCode, 403)
+        assert.match(res.body, /This account is disabled\./)
+        if (contact === null) assert.doesNotMatch(res.body, /To have it enabled again/)
+        else assert.match(res.body, /To have it enabled again, contact Ms Okafor &lt;it-help@school.example&gt;\./)
+        // The API's answer stays the contract's.
+        const api = await visitor.agent.post('/api/login', { json: { username: 'shut', password: PASSWORD } })
+        assert.equal(api.json().error, 'Account disabled')
+      } finally {
+        await t.close()
+      }
+    })
+  }
+})

@@ -20,6 +20,8 @@ export interface AccountPagesOptions {
   pages: Pages
   credentials: CredentialsService
   forms: ReturnType<typeof createFormChecks>
+  /** SUPPORT_CONTACT, named to a person whose account is disabled; null: not set. */
+  supportContact: string | null
 }
 
 const LOGIN_FIELDS = ['username', 'password'] as const
@@ -137,7 +139,12 @@ export async function accountPages(app: FastifyInstance, opts: AccountPagesOptio
           if (result.status === 'signed_in') return seeOther(reply, nextOf(req) ?? DEFAULT_AFTER_SIGN_IN)
           const { message, formError, status } = SIGN_IN_REFUSALS[result.status]
           noteFormProblem(req, message, 'HttpError')
-          return loginPage(req, reply, { values: keptValues(req, LOGIN_FIELDS), errors: {}, formError }, status)
+          // Someone shut out of their account learns whom to ask, when the operator said.
+          const told =
+            result.status === 'disabled' && opts.supportContact !== null
+              ? `${formError} To have it enabled again, contact ${opts.supportContact}.`
+              : formError
+          return loginPage(req, reply, { values: keptValues(req, LOGIN_FIELDS), errors: {}, formError: told }, status)
         },
       }),
   )
