@@ -24,6 +24,11 @@ export interface MarkdownRenderer {
    * heading opens the document it is removed from the body, so a page does not show it twice.
    */
   splitTitle(markdown: string): { title: string | null; body: string }
+  /**
+   * For the editor: the HTML a source renders to and what the sanitizer took out of it, named
+   * by kind. Not cached (an editor previews text that changes); the same budget as render().
+   */
+  review(markdown: string): Promise<MarkdownReview>
   /** Stops the render worker for good: later renders are refused. */
   close(): Promise<void>
 }
@@ -106,6 +111,43 @@ parser.validateLink = () => true
  */
 export function renderSafeHtml(markdown: string): string {
   return fitForThePage(sanitizeContentHtml(parser.render(markdown)))
+}
+
+export interface MarkdownReview {
+  html: string
+  /** What the sanitizer removed, by kind (`<script> element`, `onclick attribute`), with counts; empty when nothing. */
+  removed: string[]
+}
+
+/** Every element and attribute of some HTML, counted by kind, as an HTML parser sees them (nothing filtered). */
+function inventory(html: string): Map<string, number> {
+  const kinds = new Map<string, number>()
+  const count = (kind: string) => kinds.set(kind, (kinds.get(kind) ?? 0) + 1)
+  sanitizeHtml(html, {
+    allowedTags: false,
+    allowedAttributes: false,
+    allowVulnerableTags: true,
+    allowedSchemesAppliedToAttributes: [],
+    exclusiveFilter: (frame) => {
+      count(`<${frame.tag}> element`)
+      for (const name of Object.keys(frame.attribs)) count(`${name} attribute`)
+      return false
+    },
+  })
+  return kinds
+}
+
+/** The whole render as renderSafeHtml does it, and what the sanitizer took out (the editor's review). */
+export function reviewMarkdown(markdown: string): MarkdownReview {
+  const raw = parser.render(markdown)
+  const sanitized = sanitizeContentHtml(raw)
+  const kept = inventory(sanitized)
+  const removed: string[] = []
+  for (const [kind, n] of inventory(raw)) {
+    const lost = n - (kept.get(kind) ?? 0)
+    if (lost > 0) removed.push(lost === 1 ? kind : `${kind} (${lost})`)
+  }
+  return { html: fitForThePage(sanitized), removed }
 }
 
 /** The accessible name of a code block: a region a keyboard can reach and scroll. */
@@ -216,6 +258,7 @@ export function createMarkdownRenderer(opts: MarkdownRendererOptions = {}): Mark
       return pending
     },
     splitTitle,
+    review: (markdown) => pool.review(markdown),
     close: () => pool.close(),
   }
 }
