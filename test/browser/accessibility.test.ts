@@ -88,6 +88,45 @@ describe(
       await live?.t.close()
     })
 
+    test('pages a form leads to: the import result (problems, then links) and the editor preview', async () => {
+      const admin = await signedInContext(session, live, 'admin')
+      const { page } = admin
+      const found: string[] = []
+      const upload = async (csv: string, button: string) => {
+        await page.goto(`${live.baseUrl}/admin`)
+        await page.setInputFiles('#import-accounts', {
+          name: 'class.csv',
+          mimeType: 'text/csv',
+          buffer: Buffer.from(csv),
+        })
+        await Promise.all([page.waitForNavigation(), page.click(`text=${button}`)])
+        for (const line of await axeViolations(page)) found.push(`import result: ${line}`)
+      }
+      await upload('username,email\nx,not-an-address\n', 'Create the accounts')
+      assert.match((await page.textContent('main')) ?? '', /line 2: invalid username/)
+      await upload('username,email\npupil1,pupil1@example.com\n', 'Create them and show their links')
+      assert.match((await page.textContent('main')) ?? '', /1 account was created/)
+      await page.goto(`${live.baseUrl}/admin/courses/web-fundamentals/parts/2`)
+      await page.fill('#field-body', '# Title\n\n<script>x()</script>\n\n```\n' + 'wide '.repeat(100) + '\n```')
+      await Promise.all([page.waitForNavigation(), page.click('button[value="preview"]')])
+      assert.match((await page.textContent('main')) ?? '', /The sanitizer removed/)
+      for (const line of await axeViolations(page)) found.push(`editor preview: ${line}`)
+      assert.deepEqual(found, [])
+      assert.deepEqual(admin.watch.problems(), [])
+      await admin.context.close()
+    })
+
+    test('at 390 px, as a learner: the lesson and the chapter with their code blocks', async () => {
+      const learner = await signedInContext(session, live, 'learner', 390)
+      const found: string[] = []
+      for (const path of ['/courses/web-fundamentals/lessons/2', '/ebooks/http-in-brief/chapters/2', '/me', '/']) {
+        await learner.page.goto(`${live.baseUrl}${path}`)
+        for (const line of await axeViolations(learner.page)) found.push(`${path}: ${line}`)
+      }
+      assert.deepEqual(found, [])
+      await learner.context.close()
+    })
+
     for (const persona of ['visitor', 'learner', 'instructor', 'admin'] as const) {
       const pages = ACCESSIBLE_PAGES.filter((entry) => entry.as === persona)
       test(`as ${persona === 'visitor' ? 'a visitor' : `${persona === 'admin' || persona === 'instructor' ? 'an' : 'a'} ${persona}`}: ${pages.length} pages`, async () => {
