@@ -1,14 +1,13 @@
 import { readFile, stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { systemClock } from '../lib/clock.ts'
-import { createLogger } from '../logging/logger.ts'
-import { createMemorySink } from '../logging/sinks.ts'
-import { createMailerFromConfig, siteFrom } from '../mail/index.ts'
+import { siteFrom } from '../mail/index.ts'
 import { MAX_IMPORT_BYTES, MAX_IMPORT_ROWS } from '../modules/accounts/import-users.csv.ts'
 import { createImportUsersService } from '../modules/accounts/import-users.service.ts'
 import { csvCell } from '../modules/audit/audit-csv.ts'
 import { describeArgsProblem, parseCommandLine } from './args.ts'
 import { configOrUsageError, openConfiguredDatabase } from './import.ts'
+import { createCommandMailer } from './mail.ts'
 import { EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, type CliIo, type Command } from './io.ts'
 
 const USAGE = `Usage: lectern import-users FILE.csv [--print-links]
@@ -71,13 +70,7 @@ export const importUsersCommand: Command = {
     const config = configOrUsageError(io, 'import-users')
     if (!config) return EXIT_USAGE
 
-    // Mail goes out as the server's would: SMTP_URL, or the outbox in DATA_DIR.
-    const mailLog = createMemorySink()
-    const mailer = createMailerFromConfig({
-      config,
-      logger: createLogger({ level: 'info', sink: mailLog, clock: systemClock }),
-      clock: systemClock,
-    })
+    const { mailer, lostEmails } = createCommandMailer(config)
     let database
     let created = 0
     try {
@@ -112,12 +105,7 @@ export const importUsersCommand: Command = {
       await mailer.close()
       await database?.close()
     }
-    // An email is lost when its last attempt failed (earlier failures are retried).
-    const failed = mailLog
-      .records()
-      .filter(
-        (line) => line.event === 'email_failed' && (line.extra as { will_retry?: boolean }).will_retry === false,
-      ).length
+    const failed = lostEmails()
     if (created > 0 && failed > 0) {
       io.stderr.write(
         `lectern import-users: ${failed} email(s) could not be sent; the accounts exist: hand over their links ` +

@@ -94,6 +94,32 @@ export interface ProfileChanges {
 export const lowerKey = (value: string) => value.toLowerCase()
 
 export function createAccountsRepository(db: Kysely<Database>) {
+  async function insertUser(
+    user: Omit<NewImportedUser, 'role'> & { passwordHash: string; role: UserRecord['role'] },
+  ): Promise<UserRecord> {
+    try {
+      return await db
+        .insertInto('users')
+        .values({
+          username: user.username,
+          username_lower: lowerKey(user.username),
+          email: user.email,
+          email_lower: lowerKey(user.email),
+          password_hash: user.passwordHash,
+          display_name: user.displayName,
+          bio: '',
+          role: user.role,
+          disabled: 0,
+          created_at: user.nowMs,
+          updated_at: user.nowMs,
+        })
+        .returning(USER_COLUMNS)
+        .executeTakeFirstOrThrow()
+    } catch (error) {
+      rethrowDuplicate(error)
+    }
+  }
+
   return {
     async findById(id: number): Promise<UserRecord | undefined> {
       return db.selectFrom('users').select(USER_COLUMNS).where('id', '=', id).executeTakeFirst()
@@ -115,53 +141,13 @@ export function createAccountsRepository(db: Kysely<Database>) {
     },
 
     /** Throws DuplicateUserError when a concurrent registration won the race for the name or email. */
-    async insert(user: NewUser): Promise<UserRecord> {
-      try {
-        return await db
-          .insertInto('users')
-          .values({
-            username: user.username,
-            username_lower: lowerKey(user.username),
-            email: user.email,
-            email_lower: lowerKey(user.email),
-            password_hash: user.passwordHash,
-            display_name: '',
-            bio: '',
-            role: 'learner',
-            disabled: 0,
-            created_at: user.nowMs,
-            updated_at: user.nowMs,
-          })
-          .returning(USER_COLUMNS)
-          .executeTakeFirstOrThrow()
-      } catch (error) {
-        rethrowDuplicate(error)
-      }
+    insert(user: NewUser): Promise<UserRecord> {
+      return insertUser({ ...user, displayName: '', role: 'learner' })
     },
 
     /** Throws DuplicateUserError when the name or the address is taken (a write racing the import's checks). */
-    async insertImported(user: NewImportedUser): Promise<UserRecord> {
-      try {
-        return await db
-          .insertInto('users')
-          .values({
-            username: user.username,
-            username_lower: lowerKey(user.username),
-            email: user.email,
-            email_lower: lowerKey(user.email),
-            password_hash: NO_PASSWORD_HASH,
-            display_name: user.displayName,
-            bio: '',
-            role: user.role,
-            disabled: 0,
-            created_at: user.nowMs,
-            updated_at: user.nowMs,
-          })
-          .returning(USER_COLUMNS)
-          .executeTakeFirstOrThrow()
-      } catch (error) {
-        rethrowDuplicate(error)
-      }
+    insertImported(user: NewImportedUser): Promise<UserRecord> {
+      return insertUser({ ...user, passwordHash: NO_PASSWORD_HASH })
     },
 
     /** Which of these usernames and addresses (lower-cased) are registered already. */
