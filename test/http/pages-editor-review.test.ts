@@ -94,4 +94,18 @@ describe('pages: the editor previews a text and names what the sanitizer removed
     assert.equal(clean.statusCode, 303)
     assert.equal(clean.headers.location, '/admin/courses/web-fundamentals?notice=content-updated')
   })
+
+  test('adding a lesson whose text loses something opens its edit page saying what (201); a clean one goes back', async () => {
+    await teacher.open('/admin/courses/web-fundamentals')
+    const added = await teacher.submit('/admin/courses/web-fundamentals/parts', {
+      title: 'Embedding',
+      body: 'A frame: <iframe src="https://example.org"></iframe>',
+    })
+    assert.equal(added.statusCode, 201)
+    assert.match(added.body, /<li>&lt;iframe&gt; element<\/li>/)
+    assert.match(added.body, /action="\/admin\/courses\/web-fundamentals\/parts\/8"/)
+    await teacher.open('/admin/courses/web-fundamentals')
+    const clean = await teacher.submit('/admin/courses/web-fundamentals/parts', { title: 'Plain', body: 'Text.' })
+    assert.equal(clean.statusCode, 303)
+  })
 })

@@ -261,9 +261,12 @@ export async function contentEditorPages(app: FastifyInstance, opts: ContentEdit
         show: (form, status) => editWorkPage(req, reply, req.params.slug, { partForm: form }, status),
         async act(values) {
           const input = partInput(values)
-          await renderOrRefuse(req, opts.markdown, normalizeMarkdown(input.body))
-          await catalog.addPart(req.params.slug, input, req.user)
-          return seeOther(reply, workPath(req.params.slug), 'content-updated')
+          const review = await reviewOrRefuse(req, opts.markdown, normalizeMarkdown(input.body))
+          const added = await catalog.addPart(req.params.slug, input, req.user)
+          if (review.removed.length === 0) return seeOther(reply, workPath(req.params.slug), 'content-updated')
+          // Added, but not all of it will show: its edit page says what was removed, with the result.
+          const form = emptyForm({ ...values, position: String(added.n) })
+          return partPage(req, reply, req.params.slug, added.n, form, 201, { saved: true, ...review })
         },
       }),
   )
@@ -300,14 +303,11 @@ export async function contentEditorPages(app: FastifyInstance, opts: ContentEdit
           if (formValues(req.body, ['intent']).intent === 'preview') {
             return partPage(req, reply, slug, n, emptyForm(values), 200, { saved: false, ...review })
           }
-          await catalog.updatePart(slug, n, input, req.user)
+          const updated = await catalog.updatePart(slug, n, input, req.user)
           if (review.removed.length === 0) return seeOther(reply, workPath(slug), 'content-updated')
           // Saved, but not all of it will show: the page says what was removed, with the result.
-          const now = input.position ?? n
-          return partPage(req, reply, slug, now, emptyForm({ ...values, position: String(now) }), 200, {
-            saved: true,
-            ...review,
-          })
+          const form = emptyForm({ ...values, position: String(updated.n) })
+          return partPage(req, reply, slug, updated.n, form, 200, { saved: true, ...review })
         },
       })
     },
