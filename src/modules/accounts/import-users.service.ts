@@ -188,7 +188,8 @@ export function createImportUsersService(deps: ImportUsersDeps) {
         // Someone registered one of these names between the check and the write: nothing was made.
         if (!(error instanceof DuplicateUserError)) throw error
         const again = await check(reading.rows)
-        return again.ok ? { ok: false, problems: [`an ${error.field} was taken meanwhile; try again`] } : again
+        const what = error.field === 'email' ? 'an email address' : 'a username'
+        return again.ok ? { ok: false, problems: [`${what} of the file was registered meanwhile; try again`] } : again
       }
     },
   }
