@@ -18,7 +18,7 @@ import {
 } from '../../modules/catalog/fields.ts'
 import type { MarkdownRenderer } from '../../modules/catalog/rendering/markdown.ts'
 import type { MarkdownReview } from '../../modules/catalog/rendering/markdown.ts'
-import { renderOrRefuse, reviewOrRefuse } from '../../modules/catalog/rendering/render-refusal.ts'
+import { reviewOrRefuse } from '../../modules/catalog/rendering/render-refusal.ts'
 import type { createFormChecks } from '../form-validation.ts'
 import { emptyForm, formValues, submitForm, type FormState } from '../forms.ts'
 import { seeOther, type Pages } from '../page.ts'
