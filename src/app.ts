@@ -279,7 +279,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(invitationsRoutes, { prefix: '/api', invitations: services.invitations }) // CONTRACT §15
   await app.register(twoFactorAdminRoutes, { prefix: '/api/admin', twoFactor: services.twoFactor, accounts }) // §11
   // [pages] server-rendered HTML for people, outside /api, over the same services
-  await app.register(webPages, { site, services, maxUploadBytes: config.maxUploadBytes })
+  await app.register(webPages, {
+    site,
+    services,
+    maxUploadBytes: config.maxUploadBytes,
+    supportContact: config.supportContact,
+  })
 
   return app
 }

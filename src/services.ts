@@ -9,6 +9,7 @@ import { createAccountsRepository } from './modules/accounts/accounts.repository
 import { createAccountsService } from './modules/accounts/accounts.service.ts'
 import { createCredentialsService } from './modules/accounts/credentials.service.ts'
 import { createEmailVerificationService } from './modules/accounts/email-verification.service.ts'
+import { createImportUsersService } from './modules/accounts/import-users.service.ts'
 import { createPasswordResetService } from './modules/accounts/password-reset.service.ts'
 import { createSignInAddressesRepository } from './modules/accounts/sign-in-addresses.repository.ts'
 import { createAdminService } from './modules/admin/admin.service.ts'
@@ -93,6 +94,7 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
     clock,
     ttlMs: config.passwordResetTtlMs,
   })
+  const imports = createImportUsersService({ db, mailer, site: siteFrom(config.publicUrl), clock })
   const verification = createEmailVerificationService({
     db,
     mailer,
@@ -186,6 +188,7 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
     secondFactors,
     twoFactor,
     resets,
+    imports,
     verification,
     limits: app.rateLimits,
     avatars,

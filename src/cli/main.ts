@@ -38,6 +38,12 @@ const COMMANDS: CommandEntry[] = [
     run: async (argv, io) => (await import('./reset-2fa.ts')).reset2faCommand.run(argv, io),
   },
   {
+    name: 'import-users',
+    readsServerEnv: true,
+    summary: 'create the accounts of a CSV file, each emailed a link to set its password',
+    run: async (argv, io) => (await import('./import-users.ts')).importUsersCommand.run(argv, io),
+  },
+  {
     name: 'import',
     readsServerEnv: true,
     summary: 'import a course or an ebook from a folder of Markdown files',

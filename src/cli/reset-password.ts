@@ -1,8 +1,6 @@
 import { HttpError } from '../http/errors.ts'
 import { systemClock } from '../lib/clock.ts'
-import { createLogger } from '../logging/logger.ts'
-import { createMemorySink } from '../logging/sinks.ts'
-import { createMailerFromConfig, siteFrom } from '../mail/index.ts'
+import { siteFrom } from '../mail/index.ts'
 import { createAccountsRepository } from '../modules/accounts/accounts.repository.ts'
 import { createAccountsService } from '../modules/accounts/accounts.service.ts'
 import { createPasswordResetService } from '../modules/accounts/password-reset.service.ts'
@@ -13,6 +11,7 @@ import { describeArgsProblem, parseCommandLine } from './args.ts'
 import { readPassword } from './create-admin.ts'
 import { configOrUsageError, openConfiguredDatabase } from './import.ts'
 import { EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, type CliIo, type Command } from './io.ts'
+import { createCommandMailer } from './mail.ts'
 
 const USAGE = `Usage: lectern reset-password --username NAME [--password-stdin]
 
@@ -58,12 +57,7 @@ export const resetPasswordCommand: Command = {
     if (!config) return EXIT_USAGE
 
     // Mail (the notice) goes out as the server's would: SMTP_URL, or the outbox in DATA_DIR.
-    const mailLog = createMemorySink()
-    const mailer = createMailerFromConfig({
-      config,
-      logger: createLogger({ level: 'info', sink: mailLog, clock: systemClock }),
-      clock: systemClock,
-    })
+    const { mailer, lostEmails } = createCommandMailer(config)
     let database
     try {
       database = await openConfiguredDatabase(config)
@@ -116,7 +110,7 @@ export const resetPasswordCommand: Command = {
     } finally {
       await mailer.close()
       await database?.close()
-      const failed = mailLog.records().filter((line) => line.event === 'email_failed').length
+      const failed = lostEmails()
       if (failed > 0) io.stderr.write(`lectern reset-password: ${failed} email(s) could not be sent\n`)
     }
   },

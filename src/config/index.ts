@@ -88,6 +88,26 @@ export interface Config {
   readonly backupDir: string | null
   /** `open`: anyone registers; `invite`: only with an invitation; `closed`: only admins create accounts. */
   readonly registration: RegistrationMode
+  /** Whom people should contact (a name, an address, a phone number: free text), shown where they are told to; null: unset. */
+  readonly supportContact: string | null
+}
+
+/** The longest SUPPORT_CONTACT: a name and an address or two, not a paragraph. */
+export const MAX_SUPPORT_CONTACT_CHARS = 200
+
+/** Free text, one line of at most MAX_SUPPORT_CONTACT_CHARS printable characters; unset or blank: null. */
+function parseSupportContact(value: string | undefined): string | null {
+  const text = value?.trim() ?? ''
+  if (text === '') return null
+  // Control characters (line breaks included) and bidirectional overrides would break or spoof the page.
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/u.test(text)) {
+    throw new ConfigError('SUPPORT_CONTACT', 'must be one line of text without control characters')
+  }
+  if ([...text].length > MAX_SUPPORT_CONTACT_CHARS) {
+    throw new ConfigError('SUPPORT_CONTACT', `must be at most ${MAX_SUPPORT_CONTACT_CHARS} characters`)
+  }
+  return text
 }
 
 type Env = Readonly<Record<string, string | undefined>>
@@ -172,6 +192,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     ),
     backupDir: env.BACKUP_DIR?.trim() ? resolve(cwd, env.BACKUP_DIR.trim()) : null,
     registration: parseChoice(get('REGISTRATION', 'open'), 'REGISTRATION', REGISTRATION_MODES),
+    supportContact: parseSupportContact(env.SUPPORT_CONTACT),
   }
   if (config.metricsToken !== null && config.metricsToken.length < MIN_METRICS_TOKEN_LENGTH) {
     throw new ConfigError('METRICS_TOKEN', `must be at least ${MIN_METRICS_TOKEN_LENGTH} characters`)

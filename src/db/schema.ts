@@ -140,8 +140,11 @@ export interface PasswordResetTokensTable {
   /** Hex SHA-256 of the token in the link. */
   token_hash: string
   user_id: number
-  /** `self` (asked for at /api/password/forgot), `admin` or `cli`. */
-  issued_by: 'self' | 'admin' | 'cli'
+  /**
+   * `self` (asked for at /api/password/forgot), `admin`, `cli`, or `import` (the set-password link
+   * of an account made by import-users: setting the password through it proves the address).
+   */
+  issued_by: 'self' | 'admin' | 'cli' | 'import'
   created_at: number
   expires_at: number
   /** When it was consumed or voided; null while it still works. */

@@ -28,6 +28,8 @@ export interface TemplateData {
   email_verification: { username: string; token: string; expiresAt: number }
   /** Sent to the old address, so an owner whose account was taken over hears of it. */
   email_changed: { username: string; changedAt: number }
+  /** An account made for its owner by an admin (import-users): the link sets its first password. */
+  account_created: { username: string; token: string; expiresAt: number }
   invitation: { token: string; expiresAt: number; role: 'learner' | 'instructor'; courseTitle: string | null }
 }
 
@@ -103,6 +105,22 @@ const TEMPLATES: { [K in MailKind]: (site: Site, data: TemplateData[K]) => MailC
       'and this address no longer receives its emails.',
       '',
       'If this was not you, tell an administrator of the site now.',
+      '',
+      signature(site),
+    ].join('\n'),
+  }),
+  account_created: (site, { username, token, expiresAt }) => ({
+    subject: `Your account on ${site.host}`,
+    text: [
+      'Hello,',
+      '',
+      `An administrator of ${site.host} created an account for you, with the username ${username}.`,
+      'To choose your password and sign in, open this link:',
+      '',
+      passwordResetUrl(site, token),
+      '',
+      `The link works once, until ${utc(expiresAt)}. After that, ask for a new one at`,
+      `${site.url}/forgot-password`,
       '',
       signature(site),
     ].join('\n'),

@@ -6,6 +6,7 @@ import { adminPages } from './pages/admin.routes.ts'
 import { invitationPages } from './pages/invitation.routes.ts'
 import { adminInvitationPages } from './pages/admin-invitations.routes.ts'
 import { auditPages } from './pages/audit.routes.ts'
+import { importUsersPages } from './pages/import-users.routes.ts'
 import { contentEditorPages } from './pages/content-editor.routes.ts'
 import { cataloguePages } from './pages/catalogue.routes.ts'
 import { coursePages } from './pages/courses.routes.ts'
@@ -19,6 +20,7 @@ import { mediaPages } from './pages/media.routes.ts'
 import { ownersPages } from './pages/owners.routes.ts'
 import { twoFactorPages, twoFactorSection } from './pages/two-factor.routes.ts'
 import type { Services } from '../services.ts'
+import { avatarUrl } from '../modules/avatars/avatar-url.ts'
 import type { Site } from './site.ts'
 
 export { createSite, type Site } from './site.ts'
@@ -29,6 +31,8 @@ export interface WebPagesOptions {
   services: Services
   /** MAX_UPLOAD_BYTES. */
   maxUploadBytes: number
+  /** SUPPORT_CONTACT: whom a person whose account is disabled is told to contact; null: nobody named. */
+  supportContact: string | null
 }
 
 /**
@@ -44,8 +48,22 @@ export async function webPages(app: FastifyInstance, opts: WebPagesOptions) {
   const { accounts, credentials, resets, verification, limits, avatars, markdown, courses, ebooks, reading, admin } =
     opts.services
 
+  pages.describeViewersWith(async (userId) => {
+    const user = await accounts.findUser(userId)
+    if (!user) return null
+    return {
+      name: user.display_name || user.username,
+      avatarUrl: user.avatar_file === null ? null : avatarUrl(user.id, user.avatar_file),
+    }
+  })
   await app.register(assetRoutes, { assets: site.assets })
-  await app.register(accountPages, { pages, credentials, forms, registration: opts.services.registration })
+  await app.register(accountPages, {
+    pages,
+    credentials,
+    forms,
+    registration: opts.services.registration,
+    supportContact: opts.supportContact,
+  })
   await app.register(passwordResetPages, { pages, resets, forms })
   await app.register(invitationPages, { pages, credentials, invitations: opts.services.invitations, forms })
   await app.register(emailVerificationPages, { pages, verification })
@@ -92,6 +110,7 @@ export async function webPages(app: FastifyInstance, opts: WebPagesOptions) {
     courses: courses.catalog,
     forms,
   })
+  await app.register(importUsersPages, { pages, imports: opts.services.imports })
   await app.register(auditPages, { pages, audit: opts.services.audit })
   for (const catalog of [courses.catalog, ebooks]) {
     await app.register(contentEditorPages, { pages, catalog, forms, markdown })

@@ -57,6 +57,8 @@ export interface PageFrame {
   /** The path being shown, to mark the current link in the navigation. */
   path: string
   viewer: RequestUser | null
+  /** How the signed-in person is named in the header (display name, else username), with their picture. */
+  viewerProfile: ViewerProfile | null
   /** For the forms on the page and the `<meta name="csrf-token">` scripts read; null when none is needed. */
   csrfToken: string | null
   csrfTtlSeconds: number
@@ -74,7 +76,18 @@ export interface PageOptions {
   forms?: boolean
 }
 
+/** The signed-in person as the header shows them. */
+export interface ViewerProfile {
+  name: string
+  avatarUrl: string | null
+}
+
 export interface Pages {
+  /**
+   * Where the header finds the signed-in person's name and picture: set once by the page routes,
+   * which have the accounts service (the site is drawn before the services exist).
+   */
+  describeViewersWith(lookup: (userId: number) => Promise<ViewerProfile | null>): void
   /** Renders `view` inside the layout and sends it; the page is never cached (tokens, personal data). */
   send(
     req: FastifyRequest,
@@ -98,7 +111,11 @@ export function createPages(deps: {
 }): Pages {
   const { views, assets } = deps
   const assetUrls = { script: assets.url('app.js'), styles: assets.url('styles.css'), icon: assets.url('icon.svg') }
+  let describeViewer: (userId: number) => Promise<ViewerProfile | null> = async () => null
   return {
+    describeViewersWith(lookup) {
+      describeViewer = lookup
+    },
     async send(req, reply, view, data, options) {
       // A signed-in page always has the sign-out form in its navigation; a visitor's page needs a
       // token (and so a session) only when it has a form of its own.
@@ -107,6 +124,7 @@ export function createPages(deps: {
         title: options.title,
         path: pathOf(req.url),
         viewer: req.user,
+        viewerProfile: req.user === null ? null : await describeViewer(req.user.id),
         csrfToken: needsToken ? await req.csrfToken() : null,
         csrfTtlSeconds: Math.floor(deps.csrfTtlMs / 1000),
         assets: assetUrls,

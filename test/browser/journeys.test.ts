@@ -55,6 +55,15 @@ async function signIn(page: Page, baseUrl: string, username: string, password = 
   await submit(page, 'main form button[type="submit"]')
 }
 
+/** Where the window is scrolled to when the reader is `fraction` of the way through the chapter. */
+function scrollYAt(page: Page, fraction: number): Promise<number> {
+  return page.evaluate((f) => {
+    const article = document.querySelector<HTMLElement>('article[data-reader]')!
+    const top = article.getBoundingClientRect().top + window.scrollY
+    return Math.round(top + f * (article.offsetHeight - window.innerHeight))
+  }, fraction)
+}
+
 describe(
   'in a real browser: a learner, an instructor and an admin do everything (CONTRACT §6)',
   { skip: chromiumMissing() ?? false, timeout: SUITE_TIMEOUT_MS },
@@ -198,11 +207,7 @@ describe(
     test('reads the ebook, leaves, and comes back at the same place', STEP, async () => {
       const { page, watch } = learner
       await page.goto(`${base}/ebooks/long-read`)
-      const target = await page.evaluate(() => {
-        const article = document.querySelector<HTMLElement>('article[data-reader]')!
-        const top = article.getBoundingClientRect().top + window.scrollY
-        return Math.round(top + 0.6 * (article.offsetHeight - window.innerHeight))
-      })
+      const target = await scrollYAt(page, 0.6)
       const saved = page.waitForResponse(
         (res) => res.url().endsWith('/api/ebooks/long-read/progress') && res.request().method() === 'PUT',
       )
@@ -217,6 +222,20 @@ describe(
       await page.goto(`${base}/ebooks/long-read`)
       await page.waitForFunction((y) => Math.abs(window.scrollY - y) <= 2, target)
       await screenshot(page, 'reader-1280')
+      assert.deepEqual(watch.problems(), [])
+    })
+
+    test('scrolling back up to the chapter heading keeps the furthest place reached', STEP, async () => {
+      const { page, watch } = learner
+      await page.goto(`${base}/ebooks/long-read`)
+      const target = await scrollYAt(page, 0.6)
+      await page.waitForFunction((y) => Math.abs(window.scrollY - y) <= 2, target)
+      // Up to the heading: it stays reachable, and leaving from there saves nothing further back.
+      await page.evaluate(() => window.scrollTo(0, 0))
+      assert.ok(await page.isVisible('#chapter-heading'))
+      await page.goto(`${base}/me`)
+      await page.goto(`${base}/ebooks/long-read`)
+      await page.waitForFunction((y) => Math.abs(window.scrollY - y) <= 2, target)
       assert.deepEqual(watch.problems(), [])
     })
 

@@ -91,7 +91,7 @@ describe('pages: catalogue, courses, lessons, reader, dashboard (CONTRACT §6)',
     const lesson = await learner.open('/courses/web-fundamentals/lessons/2')
     assert.equal(lesson.statusCode, 200)
     assert.match(lesson.body, /<h1 id="lesson-heading">HTML: structure and meaning<\/h1>/)
-    assert.match(lesson.body, /<pre><code/)
+    assert.match(lesson.body, /<pre tabindex="0" role="region" aria-label="Code example"><code/)
     assert.match(lesson.body, /rel="prev">← How a page reaches you/)
     const res = await learner.submit('/courses/web-fundamentals/lessons/2/complete', {})
     assert.equal(res.statusCode, 303)

@@ -3,7 +3,14 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync }
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
-import { ConfigError, loadConfig, parseDuration, parseLimit, parseTrustProxy } from '../../src/config/index.ts'
+import {
+  ConfigError,
+  loadConfig,
+  MAX_SUPPORT_CONTACT_CHARS,
+  parseDuration,
+  parseLimit,
+  parseTrustProxy,
+} from '../../src/config/index.ts'
 import { ensureSessionSecret, SECRET_FILE_NAME } from '../../src/config/secret.ts'
 
 function configError(env: Record<string, string>): ConfigError {
@@ -252,6 +259,20 @@ describe('parsers', () => {
     assert.equal(loadConfig({ AUDIT_RETENTION_DAYS: '1' }).auditRetentionDays, 1)
     assert.equal(loadConfig({ AUDIT_RETENTION_DAYS: '90' }).auditRetentionDays, 90)
     assert.equal(loadConfig({ AUDIT_RETENTION_DAYS: '36500' }).auditRetentionDays, 36_500)
+  })
+
+  test('SUPPORT_CONTACT: unset or blank is null; one line of up to 200 characters, trimmed; else refused', () => {
+    assert.equal(loadConfig({}).supportContact, null)
+    assert.equal(loadConfig({ SUPPORT_CONTACT: '   ' }).supportContact, null)
+    assert.equal(
+      loadConfig({ SUPPORT_CONTACT: ' Ms Okafor, it-help@school.example ' }).supportContact,
+      'Ms Okafor, it-help@school.example',
+    )
+    const longest = 'é'.repeat(MAX_SUPPORT_CONTACT_CHARS)
+    assert.equal(loadConfig({ SUPPORT_CONTACT: longest }).supportContact, longest)
+    assert.equal(configError({ SUPPORT_CONTACT: `${longest}x` }).variable, 'SUPPORT_CONTACT')
+    assert.match(configError({ SUPPORT_CONTACT: 'line one\nline two' }).message, /SUPPORT_CONTACT.*one line/)
+    assert.equal(configError({ SUPPORT_CONTACT: 'help\u202edesk' }).variable, 'SUPPORT_CONTACT')
   })
 
   test('durations: 90s, 15m, 1h, 1d and bare seconds', () => {

@@ -11,6 +11,7 @@ const samples: { [K in MailKind]: TemplateData[K] } = {
   password_changed: { username: 'ann', changedAt: at },
   email_verification: { username: 'ann', token: 'v3rify', expiresAt: at },
   email_changed: { username: 'ann', changedAt: at },
+  account_created: { username: 'ann', token: 'n3w', expiresAt: at },
   invitation: { token: 'inv1te', expiresAt: at, role: 'instructor', courseTitle: 'Intro to Rust' },
 }
 
@@ -19,6 +20,7 @@ describe('email templates (CONTRACT §10, §15)', () => {
     const link = (kind: MailKind) => /https?:\/\/\S+/g.exec(renderMail(site, kind, samples[kind] as never).text)?.[0]
     assert.equal(link('password_reset'), 'https://example.org/lectern/reset-password/r3set%2Ftok%2Ben')
     assert.equal(link('email_verification'), 'https://example.org/lectern/verify-email/v3rify')
+    assert.equal(link('account_created'), 'https://example.org/lectern/reset-password/n3w')
     assert.equal(link('invitation'), 'https://example.org/lectern/invite/inv1te')
     assert.equal(link('password_changed'), 'https://example.org/lectern/forgot-password')
   })

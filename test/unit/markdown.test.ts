@@ -59,10 +59,35 @@ describe('markdown rendering', () => {
     assert.match(html, /<h2>Forms<\/h2>/)
     assert.match(html, /<strong>labels<\/strong> and <em>hints<\/em>/)
     assert.match(html, /<ul>\s*<li>one<\/li>/)
-    assert.match(html, /<pre><code class="language-html">&lt;label for="x"&gt;Name&lt;\/label&gt;/)
+    assert.match(
+      html,
+      /<pre tabindex="0" role="region" aria-label="Code example"><code class="language-html">&lt;label for="x"&gt;Name&lt;\/label&gt;/,
+    )
     assert.match(html, /<table>[\s\S]*<td>1<\/td>/)
     assert.match(html, /<a href="https:\/\/developer.mozilla.org\/" rel="noopener noreferrer">MDN<\/a>/)
     assert.match(html, /<a href="\/courses\/web\/lessons\/2">next<\/a>/, 'relative links stay, without rel')
+  })
+
+  test('headings start below the page title: a `#` document shifts down whole, a `##` one stays', () => {
+    const shifted = renderer().render('# Part\n\ntext\n\n## Detail\n\n###### Deepest\n\n<h1>raw</h1>')
+    assert.match(shifted, /<h2>Part<\/h2>/)
+    assert.match(shifted, /<h3>Detail<\/h3>/)
+    assert.match(shifted, /<h6>Deepest<\/h6>/, 'h6 is as deep as HTML goes')
+    assert.match(shifted, /<h2>raw<\/h2>/, 'raw HTML headings too')
+    assert.doesNotMatch(shifted, /<h1/)
+    const kept = renderer().render('## Section\n\n### Sub\n')
+    assert.equal(kept, '<h2>Section</h2>\n<h3>Sub</h3>\n')
+    // Text that looks like a tag is escaped text, never shifted.
+    assert.match(renderer().render('## A\n\n`<h1>` and &lt;h1&gt;'), /<code>&lt;h1&gt;<\/code> and &lt;h1&gt;/)
+  })
+
+  test('a code block is a named, focusable region (reachable and scrollable by keyboard); authors cannot set those attributes', () => {
+    const html = renderer().render('```\nx\n```\n\n<pre tabindex="-1" role="presentation" aria-label="evil">y</pre>')
+    const blocks = html.match(/<pre[^>]*>/g) ?? []
+    assert.deepEqual(blocks, [
+      '<pre tabindex="0" role="region" aria-label="Code example">',
+      '<pre tabindex="0" role="region" aria-label="Code example">',
+    ])
   })
 
   test('external links get rel="noopener noreferrer", replacing whatever rel the author wrote', () => {
@@ -94,9 +119,9 @@ describe('markdown rendering', () => {
       const payload = '# One\n\n<a href="javascript:alert(1)" onclick="x()">x</a><script>alert(1)</script>'
       const first = await md.render(payload)
       assert.equal(first, renderSafeHtml(payload))
-      assert.equal(first, '<h1>One</h1>\n<p><a>x</a></p>\n')
+      assert.equal(first, '<h2>One</h2>\n<p><a>x</a></p>\n')
       assert.equal(await md.render(payload), first)
-      assert.equal(await md.render('# Two'), '<h1>Two</h1>\n')
+      assert.equal(await md.render('# Two'), '<h2>Two</h2>\n')
     } finally {
       await md.close()
     }

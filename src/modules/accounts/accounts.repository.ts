@@ -74,6 +74,21 @@ export interface NewUser {
   emailVerified?: boolean
 }
 
+/** An account made for someone else (import-users): its role and name given, no password yet. */
+export interface NewImportedUser {
+  username: string
+  email: string
+  displayName: string
+  role: 'learner' | 'instructor'
+  nowMs: number
+}
+
+/**
+ * The stored hash of an account whose owner has not chosen a password: not an argon2 hash, so
+ * no password verifies against it (passwords.ts answers as for a wrong one, in the same time).
+ */
+export const NO_PASSWORD_HASH = '!no-password'
+
 export interface ProfileChanges {
   display_name?: string
   bio?: string
@@ -83,6 +98,33 @@ export interface ProfileChanges {
 export const lowerKey = (value: string) => value.toLowerCase()
 
 export function createAccountsRepository(db: Kysely<Database>) {
+  async function insertUser(
+    user: Omit<NewImportedUser, 'role'> & { passwordHash: string; role: UserRecord['role']; emailVerified?: boolean },
+  ): Promise<UserRecord> {
+    try {
+      return await db
+        .insertInto('users')
+        .values({
+          username: user.username,
+          username_lower: lowerKey(user.username),
+          email: user.email,
+          email_lower: lowerKey(user.email),
+          password_hash: user.passwordHash,
+          display_name: user.displayName,
+          bio: '',
+          role: user.role,
+          disabled: 0,
+          email_verified: user.emailVerified === true ? 1 : 0,
+          created_at: user.nowMs,
+          updated_at: user.nowMs,
+        })
+        .returning(USER_COLUMNS)
+        .executeTakeFirstOrThrow()
+    } catch (error) {
+      rethrowDuplicate(error)
+    }
+  }
+
   return {
     async findById(id: number): Promise<UserRecord | undefined> {
       return db.selectFrom('users').select(USER_COLUMNS).where('id', '=', id).executeTakeFirst()
@@ -104,29 +146,35 @@ export function createAccountsRepository(db: Kysely<Database>) {
     },
 
     /** Throws DuplicateUserError when a concurrent registration won the race for the name or email. */
-    async insert(user: NewUser): Promise<UserRecord> {
-      try {
-        return await db
-          .insertInto('users')
-          .values({
-            username: user.username,
-            username_lower: lowerKey(user.username),
-            email: user.email,
-            email_lower: lowerKey(user.email),
-            password_hash: user.passwordHash,
-            display_name: '',
-            bio: '',
-            role: user.role ?? 'learner',
-            disabled: 0,
-            email_verified: user.emailVerified === true ? 1 : 0,
-            created_at: user.nowMs,
-            updated_at: user.nowMs,
-          })
-          .returning(USER_COLUMNS)
-          .executeTakeFirstOrThrow()
-      } catch (error) {
-        rethrowDuplicate(error)
+    insert(user: NewUser): Promise<UserRecord> {
+      return insertUser({ ...user, displayName: '', role: user.role ?? 'learner' })
+    },
+
+    /** Throws DuplicateUserError when the name or the address is taken (a write racing the import's checks). */
+    insertImported(user: NewImportedUser): Promise<UserRecord> {
+      return insertUser({ ...user, passwordHash: NO_PASSWORD_HASH })
+    },
+
+    /** Which of these usernames and addresses (lower-cased) are registered already. */
+    async takenAmong(usernamesLower: string[], emailsLower: string[]) {
+      const usernames = new Set<string>()
+      const emails = new Set<string>()
+      if (usernamesLower.length === 0 && emailsLower.length === 0) return { usernames, emails }
+      const rows = await db
+        .selectFrom('users')
+        .select(['username_lower', 'email_lower'])
+        .where((eb) =>
+          eb.or([
+            ...(usernamesLower.length > 0 ? [eb('username_lower', 'in', usernamesLower)] : []),
+            ...(emailsLower.length > 0 ? [eb('email_lower', 'in', emailsLower)] : []),
+          ]),
+        )
+        .execute()
+      for (const row of rows) {
+        usernames.add(row.username_lower)
+        emails.add(row.email_lower)
       }
+      return { usernames, emails }
     },
 
     /** Only the given fields change; the role, the flags and the hash are out of reach here. */

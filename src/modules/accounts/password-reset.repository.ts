@@ -50,18 +50,19 @@ export function createPasswordResetRepository(db: Kysely<Database>) {
 
     /**
      * Consumes the token in one UPDATE: of two requests racing with the same token, the database
-     * lets exactly one change the row. Returns the account, or undefined when it did not work.
+     * lets exactly one change the row. Returns the account and who issued the link, or undefined
+     * when it did not work.
      */
-    async consume(tokenHash: string, nowMs: number): Promise<number | undefined> {
+    async consume(tokenHash: string, nowMs: number): Promise<{ userId: number; issuedBy: ResetIssuer } | undefined> {
       const row = await db
         .updateTable('password_reset_tokens')
         .set({ used_at: nowMs })
         .where('token_hash', '=', tokenHash)
         .where('used_at', 'is', null)
         .where('expires_at', '>', nowMs)
-        .returning('user_id')
+        .returning(['user_id', 'issued_by'])
         .executeTakeFirst()
-      return row?.user_id
+      return row && { userId: row.user_id, issuedBy: row.issued_by }
     },
 
     /** Every link of the account still outstanding stops working. Returns how many. */

@@ -4,7 +4,7 @@ import { badRequest } from '../../http/errors.ts'
 import type { Clock } from '../../lib/clock.ts'
 import { newOneTimeToken, oneTimeTokenHash } from '../../security/one-time-token.ts'
 import { passwordResetUrl, type Mailer, type Site } from '../../mail/index.ts'
-import { createAccountsRepository } from './accounts.repository.ts'
+import { createAccountsRepository, lowerKey } from './accounts.repository.ts'
 import type { AccountsService } from './accounts.service.ts'
 import { createPasswordResetRepository, type ResetIssuer } from './password-reset.repository.ts'
 
@@ -109,10 +109,13 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
       if (passwordHash === undefined) throw badRequest(INVALID_RESET_LINK_MESSAGE)
       const nowMs = clock.now()
       const consumed = await db.transaction().execute(async (trx) => {
-        const userId = await createPasswordResetRepository(trx).consume(tokenHash, nowMs)
-        if (userId === undefined) return false
-        await createAccountsRepository(trx).setPasswordHash(userId, passwordHash, nowMs)
-        await createPasswordResetRepository(trx).voidAllForUser(userId, nowMs)
+        const link = await createPasswordResetRepository(trx).consume(tokenHash, nowMs)
+        if (link === undefined) return false
+        const accountsInTrx = createAccountsRepository(trx)
+        await accountsInTrx.setPasswordHash(link.userId, passwordHash, nowMs)
+        // The link of an imported account was mailed to its address: using it proves the address.
+        if (link.issuedBy === 'import') await accountsInTrx.markEmailVerified(link.userId, lowerKey(user.email), nowMs)
+        await createPasswordResetRepository(trx).voidAllForUser(link.userId, nowMs)
         return true
       })
       if (!consumed) throw badRequest(INVALID_RESET_LINK_MESSAGE)

@@ -83,6 +83,16 @@ export function createCoursesService(deps: { db: Kysely<Database>; clock: Clock 
     return { enrolledAt, completedLessonIds, progress: progressOf(counts.get(courseId)) }
   }
 
+  /** The number of the first lesson, in course order, the learner has not completed; null when all are. */
+  async function nextLesson(userId: number, courseId: number): Promise<number | null> {
+    const [lessons, completed] = await Promise.all([
+      catalog.repository.listParts(courseId),
+      progress.completedLessonIds(userId, courseId),
+    ])
+    const index = lessons.findIndex((lesson) => !completed.has(lesson.id))
+    return index === -1 ? null : index + 1
+  }
+
   return {
     catalog,
     quizzes,
@@ -154,7 +164,9 @@ export function createCoursesService(deps: { db: Kysely<Database>; clock: Clock 
     },
 
     /** The caller's enrolled courses with progress; drafts only for staff. */
-    async mine(viewer: RequestUser): Promise<Array<{ work: WorkWithCount; enrolledAt: number; progress: Progress }>> {
+    async mine(
+      viewer: RequestUser,
+    ): Promise<Array<{ work: WorkWithCount; enrolledAt: number; progress: Progress; nextLesson: number | null }>> {
       const enrollments = await progress.enrollments(viewer.id)
       const works = (await catalog.repository.findWorksByIds(enrollments.map((e) => e.course_id))).filter(
         (work) => work.published === 1 || isStaff(viewer),
@@ -164,8 +176,14 @@ export function createCoursesService(deps: { db: Kysely<Database>; clock: Clock 
         works.map((work) => work.id),
       )
       const enrolledAt = new Map(enrollments.map((e) => [e.course_id, e.enrolled_at]))
+      const next = await Promise.all(works.map((work) => nextLesson(viewer.id, work.id)))
       return works
-        .map((work) => ({ work, enrolledAt: enrolledAt.get(work.id)!, progress: progressOf(counts.get(work.id)) }))
+        .map((work, i) => ({
+          work,
+          enrolledAt: enrolledAt.get(work.id)!,
+          progress: progressOf(counts.get(work.id)),
+          nextLesson: next[i]!,
+        }))
         .sort((a, b) => a.enrolledAt - b.enrolledAt || a.work.id - b.work.id)
     },
   }

@@ -11,7 +11,8 @@ const clamp01 = (value: number) => Math.min(1, Math.max(0, value))
  * The ebook reader remembers where one is (CONTRACT §6): the chapter's `<article data-reader>`
  * says which ebook and chapter it is and where the reader last was (`data-position`, 0..1). On
  * load the page scrolls there; as the reader scrolls, the place is saved with
- * PUT /api/ebooks/:slug/progress once scrolling pauses, and once more when the page is left.
+ * PUT /api/ebooks/:slug/progress once scrolling pauses, and once more when the page is left,
+ * whenever it is further into the chapter than the place kept.
  *
  * The position is how far through the chapter the viewport has travelled: 0 with the chapter's
  * start at the top of the screen, 1 with its end at the bottom. A fraction, so the place holds
@@ -47,9 +48,11 @@ export function enhanceReader(doc: Document, win: Window, csrf: CsrfClient): voi
   // Images may still change the chapter's height: place the reader again once all has loaded.
   win.addEventListener('load', restore, { once: true })
 
+  // The furthest point reached in the chapter is the place kept: scrolling back up to the
+  // chapter's heading (or to re-read a paragraph) does not lose it.
   const save = (keepalive: boolean) => {
     const position = Math.round(positionNow() * 10_000) / 10_000
-    if (Math.abs(position - lastSaved) < SAME_PLACE) return
+    if (position - lastSaved < SAME_PLACE) return
     lastSaved = position
     void csrf
       .fetch(url, {

@@ -24,6 +24,8 @@ export interface AccountPagesOptions {
   forms: ReturnType<typeof createFormChecks>
   /** REGISTRATION: without `open`, /register explains how accounts are made instead of a form. */
   registration: RegistrationMode
+  /** SUPPORT_CONTACT, named to a person whose account is disabled; null: not set. */
+  supportContact: string | null
 }
 
 const LOGIN_FIELDS = ['username', 'password'] as const
@@ -156,10 +158,15 @@ export async function accountPages(app: FastifyInstance, opts: AccountPagesOptio
           }
           const { message, formError, status } = SIGN_IN_REFUSALS[result.status]
           noteFormProblem(req, message, 'HttpError')
-          // Once two or fewer attempts remain before the address is paused, the person is told.
+          // Once two or fewer attempts remain before the address is paused, the person is told; someone
+          // shut out of their account learns whom to ask, when the operator said.
           const warning =
             result.status === 'invalid_credentials' ? attemptsLeftWarning(req.rateLimitDecision?.remaining) : null
-          const shown = warning ? `${formError} ${warning}` : formError
+          const support =
+            result.status === 'disabled' && opts.supportContact !== null
+              ? `To have it enabled again, contact ${opts.supportContact}.`
+              : null
+          const shown = [formError, warning, support].filter((part) => part !== null).join(' ')
           return loginPage(req, reply, { values: keptValues(req, LOGIN_FIELDS), errors: {}, formError: shown }, status)
         },
       }),

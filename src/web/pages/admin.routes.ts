@@ -11,6 +11,7 @@ import {
   type UserChanges,
 } from '../../modules/admin/admin.service.ts'
 import type { AccountsService } from '../../modules/accounts/accounts.service.ts'
+import { MAX_IMPORT_ROWS } from '../../modules/accounts/import-users.csv.ts'
 import type { PasswordResetService } from '../../modules/accounts/password-reset.service.ts'
 import type { CatalogService } from '../../modules/catalog/catalog.service.ts'
 import type { DoctorService } from '../../operations/doctor/doctor.service.ts'
@@ -121,6 +122,7 @@ export async function adminPages(app: FastifyInstance, opts: AdminPagesOptions) 
         selfId: signedIn(req).user.id,
         readiness: readinessReport,
         ...invitationsData,
+        importMaxRows: MAX_IMPORT_ROWS,
       },
       { title: 'Admin', status },
     )

@@ -25,18 +25,21 @@ export async function cataloguePages(app: FastifyInstance, opts: CataloguePagesO
   const { pages, courses, ebooks, reading, accounts, certificates } = opts
 
   app.get('/', { config: { access: 'public', html: true } }, async (req, reply) => {
-    const [courseList, ebookList, hasAdmin] = await Promise.all([
+    const [courseList, ebookList, hasAdmin, read] = await Promise.all([
       courses.catalog.list(req.user),
       ebooks.list(req.user),
       accounts.hasAdmin(),
+      req.user ? reading.mine(req.user) : [],
     ])
+    // The chapter to resume each ebook the reader has started at, for its card.
+    const resume = new Map(read.map(({ work, position }) => [work.id, position.chapter]))
     // A fresh installation: whoever set it up learns where the first admin comes from (CONTRACT §15).
     const firstRun = hasAdmin ? null : { command: CREATE_ADMIN_COMMAND }
     return pages.send(
       req,
       reply,
       'catalogue',
-      { courses: courseList, ebooks: ebookList, firstRun },
+      { courses: courseList, ebooks: ebookList, firstRun, resume },
       { title: 'Catalogue' },
     )
   })

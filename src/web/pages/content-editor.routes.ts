@@ -17,7 +17,8 @@ import {
   TITLE_MAX_CHARS,
 } from '../../modules/catalog/fields.ts'
 import type { MarkdownRenderer } from '../../modules/catalog/rendering/markdown.ts'
-import { renderOrRefuse } from '../../modules/catalog/rendering/render-refusal.ts'
+import type { MarkdownReview } from '../../modules/catalog/rendering/markdown.ts'
+import { reviewOrRefuse } from '../../modules/catalog/rendering/render-refusal.ts'
 import type { createFormChecks } from '../form-validation.ts'
 import { emptyForm, formValues, submitForm, type FormState } from '../forms.ts'
 import { seeOther, type Pages } from '../page.ts'
@@ -135,6 +136,11 @@ export async function contentEditorPages(app: FastifyInstance, opts: ContentEdit
     )
   }
 
+  /**
+   * The part's edit page. With `review`, it also shows the text rendered (a preview, or what was
+   * just saved) and names what the sanitizer removed from it, so an author learns why a tag of
+   * theirs is missing from the page.
+   */
   async function partPage(
     req: FastifyRequest,
     reply: FastifyReply,
@@ -142,6 +148,7 @@ export async function contentEditorPages(app: FastifyInstance, opts: ContentEdit
     n: number,
     form?: FormState,
     status = 200,
+    review?: { saved: boolean } & MarkdownReview,
   ) {
     const { work, part } = await catalog.source(slug, n, req.user)
     return pages.send(
@@ -156,6 +163,7 @@ export async function contentEditorPages(app: FastifyInstance, opts: ContentEdit
         form: form ?? emptyForm({ title: part.title, body: part.body_markdown, position: String(n) }),
         action: `${workPath(work.slug)}/parts/${n}`,
         base,
+        review: review && { saved: review.saved, removed: review.removed, sanitizedHtml: review.html },
       },
       { title: `Edit ${part.title}`, status },
     )
@@ -258,9 +266,12 @@ export async function contentEditorPages(app: FastifyInstance, opts: ContentEdit
         show: (form, status) => editWorkPage(req, reply, req.params.slug, { partForm: form }, status),
         async act(values) {
           const input = partInput(values)
-          await renderOrRefuse(req, opts.markdown, normalizeMarkdown(input.body))
-          await catalog.addPart(req.params.slug, input, req.user)
-          return seeOther(reply, workPath(req.params.slug), 'content-updated')
+          const review = await reviewOrRefuse(req, opts.markdown, normalizeMarkdown(input.body))
+          const added = await catalog.addPart(req.params.slug, input, req.user)
+          if (review.removed.length === 0) return seeOther(reply, workPath(req.params.slug), 'content-updated')
+          // Added, but not all of it will show: its edit page says what was removed, with the result.
+          const form = emptyForm({ ...values, position: String(added.n) })
+          return partPage(req, reply, req.params.slug, added.n, form, 201, { saved: true, ...review })
         },
       }),
   )
@@ -293,9 +304,16 @@ export async function contentEditorPages(app: FastifyInstance, opts: ContentEdit
         show: (form, status) => partPage(req, reply, slug, n, form, status),
         async act(values) {
           const input = partInput(values)
-          await renderOrRefuse(req, opts.markdown, normalizeMarkdown(input.body))
-          await catalog.updatePart(slug, n, input, req.user)
-          return seeOther(reply, workPath(slug), 'content-updated')
+          const review = await reviewOrRefuse(req, opts.markdown, normalizeMarkdown(input.body))
+          // "Preview" (the form's second button): the text rendered as learners would see it, nothing saved.
+          if (formValues(req.body, ['intent']).intent === 'preview') {
+            return partPage(req, reply, slug, n, emptyForm(values), 200, { saved: false, ...review })
+          }
+          const updated = await catalog.updatePart(slug, n, input, req.user)
+          if (review.removed.length === 0) return seeOther(reply, workPath(slug), 'content-updated')
+          // Saved, but not all of it will show: the page says what was removed, with the result.
+          const form = emptyForm({ ...values, position: String(updated.n) })
+          return partPage(req, reply, slug, updated.n, form, 200, { saved: true, ...review })
         },
       })
     },

@@ -25,6 +25,11 @@ export interface MarkdownRenderer {
    * heading opens the document it is removed from the body, so a page does not show it twice.
    */
   splitTitle(markdown: string): { title: string | null; body: string }
+  /**
+   * For the editor: the HTML a source renders to and what the sanitizer took out of it, named
+   * by kind. Not cached (an editor previews text that changes); the same budget as render().
+   */
+  review(markdown: string): Promise<MarkdownReview>
   /** Stops the render worker for good: later renders are refused. */
   close(): Promise<void>
 }
@@ -128,7 +133,69 @@ parser.renderer.rules.image = (tokens, index, options, env, self) => {
  * (render-pool.ts), under a time budget; never on the event loop with an author's text.
  */
 export function renderSafeHtml(markdown: string): string {
-  return sanitizeContentHtml(parser.render(markdown))
+  return fitForThePage(sanitizeContentHtml(parser.render(markdown)))
+}
+
+export interface MarkdownReview {
+  html: string
+  /** What the sanitizer removed, by kind (`<script> element`, `onclick attribute`), with counts; empty when nothing. */
+  removed: string[]
+}
+
+/** Every element and attribute of some HTML, counted by kind, as an HTML parser sees them (nothing filtered). */
+function inventory(html: string): Map<string, number> {
+  const kinds = new Map<string, number>()
+  const count = (kind: string) => kinds.set(kind, (kinds.get(kind) ?? 0) + 1)
+  sanitizeHtml(html, {
+    allowedTags: false,
+    allowedAttributes: false,
+    allowVulnerableTags: true,
+    allowedSchemesAppliedToAttributes: [],
+    exclusiveFilter: (frame) => {
+      count(`<${frame.tag}> element`)
+      for (const name of Object.keys(frame.attribs)) count(`${name} attribute`)
+      return false
+    },
+  })
+  return kinds
+}
+
+/** The whole render as renderSafeHtml does it, and what the sanitizer took out (the editor's review). */
+export function reviewMarkdown(markdown: string): MarkdownReview {
+  const raw = parser.render(markdown)
+  const sanitized = sanitizeContentHtml(raw)
+  const kept = inventory(sanitized)
+  const removed: string[] = []
+  for (const [kind, n] of inventory(raw)) {
+    const lost = n - (kept.get(kind) ?? 0)
+    if (lost > 0) removed.push(lost === 1 ? kind : `${kind} (${lost})`)
+  }
+  return { html: fitForThePage(sanitized), removed }
+}
+
+/** The accessible name of a code block: a region a keyboard can reach and scroll. */
+export const CODE_BLOCK_LABEL = 'Code example'
+
+/**
+ * What the page around a document needs of it, added after the sanitizer (so these attributes
+ * are ours, never an author's; in sanitized HTML every `<` of text is escaped, so the patterns
+ * below meet real tags only):
+ * - headings start one level below the page's own h1 (the title): a document whose top level is
+ *   `#` is shifted down as a whole, keeping its outline, and a `##` document stays as it is;
+ * - a code block is a focusable, named region, so a line wider than the screen can be scrolled
+ *   with the keyboard (axe's scrollable-region-focusable).
+ */
+export function fitForThePage(html: string): string {
+  let top = 7
+  for (const match of html.matchAll(/<h([1-6])[\s>]/g)) top = Math.min(top, Number(match[1]))
+  const shift = top < 2 ? 2 - top : 0
+  const shifted =
+    shift === 0
+      ? html
+      : html.replace(/<(\/?)h([1-6])(?=[\s>])/g, (_, slash: string, level: string) => {
+          return `<${slash}h${Math.min(6, Number(level) + shift)}`
+        })
+  return shifted.replaceAll('<pre>', `<pre tabindex="0" role="region" aria-label="${CODE_BLOCK_LABEL}">`)
 }
 
 /**
@@ -238,6 +305,7 @@ export function createMarkdownRenderer(opts: MarkdownRendererOptions = {}): Mark
       return pending
     },
     splitTitle,
+    review: (markdown) => pool.review(markdown),
     close: () => pool.close(),
   }
 }

@@ -10,6 +10,8 @@ import { Worker } from 'node:worker_threads'
 export interface RenderPool {
   /** Sanitized HTML, or ContentTooComplexError when the render overran its budget or memory. */
   render(markdown: string): Promise<string>
+  /** The same render, with what the sanitizer removed (markdown.ts reviewMarkdown). */
+  review(markdown: string): Promise<{ html: string; removed: string[] }>
   /** Stops the worker; renders still queued are refused with an error. */
   close(): Promise<void>
 }
@@ -35,11 +37,17 @@ const WORKER_URL = new URL('./render-worker.ts', import.meta.url)
 
 interface Job {
   markdown: string
-  resolve(html: string): void
+  review: boolean
+  resolve(result: Rendered): void
   reject(error: Error): void
 }
 
-type WorkerMessage = { ready: true } | { html: string } | { error: string }
+interface Rendered {
+  html: string
+  removed?: string[]
+}
+
+type WorkerMessage = { ready: true } | Rendered | { error: string }
 
 export function createRenderPool(opts: { budgetMs: number }): RenderPool {
   const queue: Job[] = []
@@ -49,12 +57,12 @@ export function createRenderPool(opts: { budgetMs: number }): RenderPool {
   let budgetTimer: NodeJS.Timeout | undefined
   let closed = false
 
-  function finish(outcome: { html: string } | { error: Error }) {
+  function finish(outcome: Rendered | { error: Error }) {
     clearTimeout(budgetTimer)
     const job = current
     current = null
     if (job) {
-      if ('html' in outcome) job.resolve(outcome.html)
+      if ('html' in outcome) job.resolve(outcome)
       else job.reject(outcome.error)
     }
     next()
@@ -79,7 +87,7 @@ export function createRenderPool(opts: { budgetMs: number }): RenderPool {
       if ('ready' in message) {
         ready = true
         next()
-      } else if ('html' in message) finish({ html: message.html })
+      } else if ('html' in message) finish(message)
       else finish({ error: new Error(`render failed: ${message.error}`) })
     })
     started.on('error', (error: Error & { code?: string }) => {
@@ -117,16 +125,22 @@ export function createRenderPool(opts: { budgetMs: number }): RenderPool {
       discard(running)
       finish({ error: new ContentTooComplexError('time', opts.budgetMs) })
     }, opts.budgetMs)
-    running.postMessage(job.markdown)
+    running.postMessage(job.review ? { review: job.markdown } : job.markdown)
+  }
+
+  function enqueue(markdown: string, review: boolean): Promise<Rendered> {
+    if (closed) return Promise.reject(new Error('the renderer is closed'))
+    return new Promise<Rendered>((resolve, reject) => {
+      queue.push({ markdown, review, resolve, reject })
+      next()
+    })
   }
 
   return {
-    render(markdown) {
-      if (closed) return Promise.reject(new Error('the renderer is closed'))
-      return new Promise<string>((resolve, reject) => {
-        queue.push({ markdown, resolve, reject })
-        next()
-      })
+    render: async (markdown) => (await enqueue(markdown, false)).html,
+    review: async (markdown) => {
+      const { html, removed } = await enqueue(markdown, true)
+      return { html, removed: removed ?? [] }
     },
 
     async close() {

@@ -12,8 +12,17 @@ export const CONTENT_TOO_COMPLEX_MESSAGE = 'Content too complex to render'
  * the body's size and why, never its text.
  */
 export async function renderOrRefuse(req: FastifyRequest, markdown: MarkdownRenderer, source: string): Promise<string> {
+  return refuseTooComplex(req, source, () => markdown.render(source))
+}
+
+/** The editor's review of a body (its HTML and what the sanitizer removed), or the same 400 as renderOrRefuse. */
+export async function reviewOrRefuse(req: FastifyRequest, markdown: MarkdownRenderer, source: string) {
+  return refuseTooComplex(req, source, () => markdown.review(source))
+}
+
+async function refuseTooComplex<T>(req: FastifyRequest, source: string, render: () => Promise<T>): Promise<T> {
   try {
-    return await markdown.render(source)
+    return await render()
   } catch (error) {
     if (!(error instanceof ContentTooComplexError)) throw error
     securityEvent(req, 'content_rejected', {
