@@ -80,6 +80,13 @@ describe(
         await api.post('/api/courses/web-fundamentals/lessons/1/complete')
         await api.put('/api/ebooks/http-in-brief/progress', { json: { chapter: 2, position: 0.3 } })
       }
+      // The instructor owns the demo works (CONTRACT §12): the editor and the learners report are theirs.
+      const admin = createAgent(live.t.app)
+      await admin.post('/api/login', { json: { username: 'admin', password: PASSWORD } })
+      for (const work of ['courses/web-fundamentals', 'ebooks/http-in-brief']) {
+        const res = await admin.patch(`/api/${work}`, { json: { owners: ['instructor'] } })
+        assert.equal(res.statusCode, 200, `owners of ${work}`)
+      }
       session = await launchChromium()
     })
 

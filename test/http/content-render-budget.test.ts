@@ -41,7 +41,11 @@ describe('a body too complex to render is refused, and the server keeps answerin
     url = await t.app.listen({ port: 0, host: '127.0.0.1' })
     instructor = await signedIn(t, 'instructor')
     learner = await signedIn(t, 'learner')
-    await createWork(t.database.db, 'course', { slug: 'forms', parts: [{ title: 'Forms', body: ORDINARY_LESSON }] })
+    await createWork(t.database.db, 'course', {
+      slug: 'forms',
+      parts: [{ title: 'Forms', body: ORDINARY_LESSON }],
+      owners: [instructor.id],
+    })
   })
   after(() => t.close())
 

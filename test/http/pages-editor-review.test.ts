@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { createAgent } from '../support/agent.ts'
 import { buildTestApp, type TestApp } from '../support/app.ts'
-import { MANY_USERS_ENV } from '../support/factories.ts'
+import { addOwner, MANY_USERS_ENV } from '../support/factories.ts'
 import { createPageClient, formsOf, importContent, inlineCodeIn, type PageClient } from './pages-support.ts'
 
 const PASSWORD = 'correct horse battery staple'
@@ -17,8 +17,11 @@ describe('pages: the editor previews a text and names what the sanitizer removed
     t = await buildTestApp({ env: MANY_USERS_ENV })
     await importContent(t)
     const api = createAgent(t.app)
-    await api.post('/api/register', { json: { username: 'teacher', email: 'teacher@example.com', password: PASSWORD } })
+    const registered = await api.post('/api/register', {
+      json: { username: 'teacher', email: 'teacher@example.com', password: PASSWORD },
+    })
     await t.database.db.updateTable('users').set({ role: 'instructor' }).where('username', '=', 'teacher').execute()
+    await addOwner(t.database.db, 'course', 'web-fundamentals', registered.json().user.id)
     teacher = createPageClient(t.app)
     await teacher.open('/login')
     assert.equal((await teacher.submit('/login', { username: 'teacher', password: PASSWORD })).statusCode, 303)

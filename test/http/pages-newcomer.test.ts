@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { buildTestApp, type TestApp } from '../support/app.ts'
 import { MANY_USERS_ENV } from '../support/factories.ts'
+import { DEMO_QUIZ_LESSON, demoQuizAnswers } from '../support/quizzes.ts'
 import { createPageClient, importContent, type PageClient } from './pages-support.ts'
 
 const PASSWORD = 'correct horse battery staple'
@@ -65,7 +66,12 @@ describe('pages: greeting, the person named, Continue and Resume', () => {
       '/courses/web-fundamentals/lessons/3',
       'Continue',
     ])
-    for (const n of [3, 5, 6, 7]) await browser.agent.post(`/api/courses/web-fundamentals/lessons/${n}/complete`)
+    for (const n of [3, 5, 7]) await browser.agent.post(`/api/courses/web-fundamentals/lessons/${n}/complete`)
+    // The quiz lesson is completed by passing its quiz (CONTRACT §12).
+    const quiz = await browser.agent.post(`/api/courses/web-fundamentals/lessons/${DEMO_QUIZ_LESSON}/quiz`, {
+      json: { answers: demoQuizAnswers() },
+    })
+    assert.equal(quiz.json().passed, true, quiz.body)
     const done = await browser.open('/me')
     assert.equal(link(done.body), null)
     assert.match(done.body, /Finished/)

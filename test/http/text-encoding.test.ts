@@ -53,7 +53,12 @@ describe('text that is not well-formed Unicode is refused, never stored', () => 
     t = await buildTestApp({ env: MANY_USERS_ENV })
     learner = await signedIn(t, 'learner')
     instructor = await signedIn(t, 'instructor')
-    await createWork(t.database.db, 'course', { slug: 'web', title: 'The web', parts: ['One'] })
+    await createWork(t.database.db, 'course', {
+      slug: 'web',
+      title: 'The web',
+      parts: ['One'],
+      owners: [instructor.id],
+    })
   })
   after(() => t.close())
 

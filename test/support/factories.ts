@@ -144,6 +144,16 @@ export async function createWork(
   return { id, partIds }
 }
 
+/** Makes `userId` an owner of the course or ebook at `slug` (CONTRACT §12), as an admin would name one. */
+export async function addOwner(db: Kysely<Database>, kind: ContentKind, slug: string, userId: number): Promise<void> {
+  const work = await db
+    .selectFrom(kind === 'course' ? 'courses' : 'ebooks')
+    .select('id')
+    .where('slug', '=', slug)
+    .executeTakeFirstOrThrow()
+  await createOwnersRepository(db, kind).add(work.id, userId)
+}
+
 /** A fresh folder with these files (relative path → content). Remove it with rmSync. */
 export function contentFolder(files: Record<string, string | Buffer>): string {
   const root = mkdtempSync(join(tmpdir(), 'lectern-content-'))

@@ -206,7 +206,14 @@ export async function twoFactorPages(app: FastifyInstance, opts: TwoFactorPagesO
 
   // The second step of signing in: the sign-in form sends here after a right password.
   const codePage = (req: FastifyRequest, reply: FastifyReply, form: FormState, status = 200) =>
-    pages.send(req, reply, 'login-code', { form, next: nextOf(req) }, { title: 'Enter your code', status, forms: true })
+    pages.send(
+      req,
+      reply,
+      'login-code',
+      // afterSignIn: where the passkey button's script goes once signed in (an account whose second factor is a passkey).
+      { form, next: nextOf(req), afterSignIn: nextOf(req) ?? DEFAULT_AFTER_SIGN_IN },
+      { title: 'Enter your code', status, forms: true },
+    )
 
   app.get('/login/2fa', { config: { access: 'public', html: true } }, async (req, reply) => {
     if (req.user) return seeOther(reply, nextOf(req) ?? DEFAULT_AFTER_SIGN_IN)
