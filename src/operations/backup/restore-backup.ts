@@ -158,8 +158,22 @@ export async function restoreBackup(config: Config, archive: string, opts: { env
     const manifest = parseManifest(await readFile(join(staging, MANIFEST_PATH), 'utf8'))
     verify(manifest, contents, config)
     await requireEmptyTarget(config)
-    if (config.databaseUrl) await restorePostgres(config.databaseUrl, join(staging, POSTGRES_DUMP_PATH), opts.env)
-    await writeDataDir(config, staging, contents)
+    if (!config.databaseUrl) {
+      await writeDataDir(config, staging, contents)
+      return manifest
+    }
+    await restorePostgres(config.databaseUrl, join(staging, POSTGRES_DUMP_PATH), opts.env)
+    try {
+      await writeDataDir(config, staging, contents)
+    } catch (error) {
+      // The database is no longer empty: whatever refused DATA_DIR, something was changed, and a
+      // second try is refused until the database is emptied. Said so, never as a refusal (exit 2).
+      throw new Error(
+        `the PostgreSQL database of DATABASE_URL was restored, but DATA_DIR was not (${(error as Error).message}); ` +
+          'empty the database (drop and create it) and DATA_DIR before trying again',
+        { cause: error },
+      )
+    }
     return manifest
   } finally {
     await rm(staging, { recursive: true, force: true })
