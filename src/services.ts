@@ -118,6 +118,7 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
     clock,
     publicUrl: config.publicUrl,
     emailVerificationRequired: config.requireEmailVerification,
+    mailer,
   })
   // For the two-factor module's list of second factors (SecondFactorSource).
   const passkeySecondFactor = createPasskeySecondFactor({ repository: passkeysRepository })

@@ -29,6 +29,8 @@ export interface TemplateData {
   /** Sent to the old address, so an owner whose account was taken over hears of it. */
   email_changed: { username: string; changedAt: number }
   invitation: { token: string; expiresAt: number; role: 'learner' | 'instructor'; courseTitle: string | null }
+  /** A passkey signs in on its own: an owner whose session was borrowed hears of one added. */
+  passkey_added: { username: string; addedAt: number }
 }
 
 export type MailKind = keyof TemplateData
@@ -87,6 +89,22 @@ const TEMPLATES: { [K in MailKind]: (site: Site, data: TemplateData[K]) => MailC
       '',
       `The link works until ${utc(expiresAt)}.`,
       'If you have no account there, ignore this email.',
+      '',
+      signature(site),
+    ].join('\n'),
+  }),
+  passkey_added: (site, { username, addedAt }) => ({
+    subject: `A passkey was added to your account on ${site.host}`,
+    text: [
+      `Hello ${username},`,
+      '',
+      `At ${utc(addedAt)} a passkey was added to your account on ${site.host}.`,
+      'It signs in to the account without the password.',
+      '',
+      'If this was not you, remove it now on your profile page, change your password there,',
+      'and tell an administrator of the site:',
+      '',
+      `${site.url}/profile`,
       '',
       signature(site),
     ].join('\n'),

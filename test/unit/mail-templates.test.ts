@@ -12,6 +12,7 @@ const samples: { [K in MailKind]: TemplateData[K] } = {
   email_verification: { username: 'ann', token: 'v3rify', expiresAt: at },
   email_changed: { username: 'ann', changedAt: at },
   invitation: { token: 'inv1te', expiresAt: at, role: 'instructor', courseTitle: 'Intro to Rust' },
+  passkey_added: { username: 'ann', addedAt: at },
 }
 
 describe('email templates (CONTRACT §10, §15)', () => {
@@ -21,6 +22,7 @@ describe('email templates (CONTRACT §10, §15)', () => {
     assert.equal(link('email_verification'), 'https://example.org/lectern/verify-email/v3rify')
     assert.equal(link('invitation'), 'https://example.org/lectern/invite/inv1te')
     assert.equal(link('password_changed'), 'https://example.org/lectern/forgot-password')
+    assert.equal(link('passkey_added'), 'https://example.org/lectern/profile')
   })
 
   test('every template: a one-line subject naming the site, plain text, no link elsewhere than PUBLIC_URL', () => {
