@@ -158,6 +158,10 @@ for (const { kind, postgresUrl } of databaseKinds()) {
         .logs()
         .filter((line) => line.event === 'request_complete' && String(line.path).startsWith('/certificates/'))
       assert.ok(logged.length > 0 && logged.every((line) => line.path === '/certificates/[redacted]'))
+      // The address is the credential: no link followed from the page carries it in a Referer.
+      assert.equal(page.headers['referrer-policy'], 'no-referrer')
+      const pdf = await anonymous.get(`/certificates/${certificate!.id}.pdf`)
+      assert.equal(pdf.headers['referrer-policy'], 'no-referrer')
 
       for (const id of [
         'A'.repeat(24),
