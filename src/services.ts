@@ -172,6 +172,7 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
     clock,
     publicUrl: config.publicUrl,
     emailVerificationRequired: config.requireEmailVerification,
+    mailer,
   })
 
   const doctor = createDoctorService({

@@ -31,6 +31,8 @@ export interface TemplateData {
   /** An account made for its owner by an admin (import-users): the link sets its first password. */
   account_created: { username: string; token: string; expiresAt: number }
   invitation: { token: string; expiresAt: number; role: 'learner' | 'instructor'; courseTitle: string | null }
+  /** A passkey signs in on its own: an owner whose session was borrowed hears of one added. */
+  passkey_added: { username: string; addedAt: number }
 }
 
 export type MailKind = keyof TemplateData
@@ -92,6 +94,22 @@ const TEMPLATES: { [K in MailKind]: (site: Site, data: TemplateData[K]) => MailC
       '',
       `The link works until ${utc(expiresAt)}.`,
       'If you have no account there, ignore this email.',
+      '',
+      signature(site),
+    ].join('\n'),
+  }),
+  passkey_added: (site, { username, addedAt }) => ({
+    subject: `A passkey was added to your account on ${site.host}`,
+    text: [
+      `Hello ${username},`,
+      '',
+      `At ${utc(addedAt)} a passkey was added to your account on ${site.host}.`,
+      'It signs in to the account without the password.',
+      '',
+      'If this was not you, remove it now on your profile page, change your password there,',
+      'and tell an administrator of the site:',
+      '',
+      `${site.url}/profile`,
       '',
       signature(site),
     ].join('\n'),

@@ -52,6 +52,7 @@ export const ACCESSIBLE_PAGES: AccessiblePage[] = [
   // An admin
   { path: '/admin', as: 'admin' },
   { path: '/admin/audit', as: 'admin' },
+  { path: '/admin/readiness', as: 'admin' },
   { path: '/courses/web-fundamentals/learners', as: 'admin' },
   { path: '/admin/users/:learner/delete', as: 'admin' },
   { path: '/profile', as: 'admin' },

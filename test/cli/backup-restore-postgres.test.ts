@@ -6,9 +6,10 @@
  */
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { delimiter, join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import pg from 'pg'
 import { backupCommand } from '../../src/cli/backup.ts'
@@ -33,6 +34,9 @@ async function admin<T>(use: (client: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
+/** The full path of a program on PATH. */
+const which = (program: string) => execFileSync('sh', ['-c', `command -v ${program}`], { encoding: 'utf8' }).trim()
+
 /** A new, empty database on the test server, and its URL. */
 async function createDatabase(name: string): Promise<string> {
   await admin((client) => client.query(`create database ${name}`))
@@ -44,7 +48,11 @@ async function createDatabase(name: string): Promise<string> {
 if (serverUrl) {
   describe('lectern backup and restore on PostgreSQL (CONTRACT §16)', () => {
     const suffix = randomBytes(4).toString('hex')
-    const names = { source: `lectern_backup_src_${suffix}`, target: `lectern_backup_dst_${suffix}` }
+    const names = {
+      source: `lectern_backup_src_${suffix}`,
+      target: `lectern_backup_dst_${suffix}`,
+      late: `lectern_backup_late_${suffix}`,
+    }
     let root: string
     let sourceUrl: string
     let targetUrl: string
@@ -140,6 +148,26 @@ if (serverUrl) {
       })
       assert.equal(result.code, 2)
       assert.match(result.stderr, /the PostgreSQL database of DATABASE_URL is not empty/)
+    })
+
+    test('DATA_DIR refused after the database was loaded: exit 1 saying the database was restored, never "nothing was changed"', async () => {
+      const lateUrl = await createDatabase(names.late)
+      // A pg_restore that succeeds, after which something else writes into DATA_DIR.
+      const tools = join(root, 'late-tools')
+      mkdirSync(tools)
+      writeFileSync(
+        join(tools, 'pg_restore'),
+        `#!/bin/sh\n${JSON.stringify(which('pg_restore'))} "$@" || exit $?\nmkdir -p "$DATA_DIR" && touch "$DATA_DIR/stray"\n`,
+        { mode: 0o755 },
+      )
+      const dataDir = join(root, 'late')
+      const result = await runCommand(restoreCommand, [archive], {
+        env: { PATH: `${tools}${delimiter}${process.env.PATH ?? ''}`, DATA_DIR: dataDir, DATABASE_URL: lateUrl },
+      })
+      assert.equal(result.code, 1, result.stderr)
+      assert.doesNotMatch(result.stderr, /nothing was changed/)
+      assert.match(result.stderr, /the PostgreSQL database of DATABASE_URL was restored/)
+      assert.deepEqual(readdirSync(dataDir), ['stray'], 'DATA_DIR keeps only what another wrote')
     })
 
     test('a PostgreSQL backup into a SQLite configuration is refused, and the other way round', async () => {

@@ -300,6 +300,30 @@ describe('lectern backup and restore on SQLite (CONTRACT §16)', () => {
     assert.equal(existsSync(join(root, 'escaped')), false)
   })
 
+  test('nothing is staged in the system temporary folder (often tmpfs, i.e. memory): both work with TMPDIR pointing nowhere', async () => {
+    const saved = process.env.TMPDIR
+    process.env.TMPDIR = join(root, 'no-such-temporary-folder')
+    try {
+      const file = join(root, 'without-tmp.tar.gz')
+      const made = await backup(file)
+      assert.equal(made.code, 0, made.stderr)
+      const target = fresh('without-tmp')
+      const restored = await restore(file, target)
+      assert.equal(restored.code, 0, restored.stderr)
+      assert.deepEqual(readdirSync(target).sort(), ['lectern.sqlite', 'outbox', 'session-secret'])
+      assert.equal(statSync(join(target, 'outbox', 'welcome.eml')).mode & 0o777, 0o600)
+      assert.equal(statSync(join(target, 'outbox')).mode & 0o777, 0o700)
+      assert.deepEqual(
+        readdirSync(root).filter((name) => name.startsWith('.')),
+        [],
+        'no staging left beside the archive',
+      )
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR
+      else process.env.TMPDIR = saved
+    }
+  })
+
   test('backup usage: no FILE or two are exit 2; a missing folder is exit 2; no database yet is exit 2', async () => {
     assert.equal((await runCommand(backupCommand, [], { env: { DATA_DIR: source } })).code, 2)
     assert.equal((await runCommand(backupCommand, ['a', 'b'], { env: { DATA_DIR: source } })).code, 2)

@@ -377,4 +377,21 @@ describe('doctor checks (CONTRACT §16)', () => {
       { check: 'broken', level: 'FAIL', message: 'the check failed: boom', fix: 'none' },
     ])
   })
+
+  test('a library quoting DATABASE_URL with its ?password= (read by node-postgres and libpq) shows it redacted', async () => {
+    const secret = 'pg-query-password-never-shown'
+    const url = `postgres://lectern@db.internal/lectern?sslmode=require&password=${secret}`
+    const quoting: DoctorCheck = {
+      name: 'quoting',
+      level: 'FAIL',
+      fix: 'none',
+      scope: 'any',
+      run: async () => {
+        throw new Error(`could not connect to ${url}`)
+      },
+    }
+    const [finding] = await findings(quoting, contextFor({ DATABASE_URL: url }))
+    assert.doesNotMatch(JSON.stringify(finding), new RegExp(secret))
+    assert.match(finding!.message, /password=\[redacted\]/)
+  })
 })

@@ -19,6 +19,7 @@ const FORM_ROUTES: Array<{ path: string; fields: Record<string, string> }> = [
   { path: '/profile/two-factor/enable', fields: { code: '123456' } },
   { path: '/profile/two-factor/disable', fields: { current_password: 'whatever' } },
   { path: '/admin/users/1/2fa', fields: {} },
+  { path: '/profile/passkeys/1/delete', fields: {} },
 ]
 
 describe('access is decided before any body is read or validated (CONTRACT §14)', () => {
@@ -78,6 +79,22 @@ describe('access is decided before any body is read or validated (CONTRACT §14)
     // The page editor says the same, before its (large) form is parsed.
     const page = await learner.agent.post('/admin/courses', { form: { title: 'x' }, csrfIn: 'field' })
     assert.equal(page.statusCode, 403)
+    noErrorLines()
+  })
+
+  test('signed out, the passkey and quiz API routes are 401 whatever their body or id, never 400', async () => {
+    const anonymous = createAgent(t)
+    const bodies = [{ json: { x: 1 } }, { payload: '{"broken', headers: { 'content-type': 'application/json' } }]
+    for (const url of ['/api/passkeys', '/api/passkeys/registration/options', '/api/courses/intro/lessons/1/quiz']) {
+      for (const body of bodies) {
+        const res = await anonymous.post(url, body)
+        assert.equal(res.statusCode, 401, `${url} ${JSON.stringify(body)}: ${res.body}`)
+      }
+    }
+    for (const id of ['1', 'not-a-number', '-1']) {
+      assert.equal((await anonymous.delete(`/api/passkeys/${id}`)).statusCode, 401, id)
+    }
+    assert.equal((await anonymous.get('/api/courses/intro/lessons/x/quiz/attempts')).statusCode, 401)
     noErrorLines()
   })
 

@@ -117,6 +117,23 @@ for (const { kind, postgresUrl } of databaseKinds()) {
       assert.equal(rows.length, 1)
     })
 
+    test('the last two lessons completed at once, once each, by each of a class: every learner gets exactly one', async () => {
+      // Each completion's transaction must see the other's lesson: on PostgreSQL (read committed)
+      // two transactions that each see only their own completion would both decide "not yet".
+      const slug = await course(['One.', 'Two.'])
+      const learners = await Promise.all(Array.from({ length: 12 }, () => signedIn(t)))
+      for (const learner of learners) {
+        assert.equal((await learner.agent.post(`/api/courses/${slug}/enroll`)).statusCode, 200)
+      }
+      const results = await Promise.all(
+        learners.flatMap((learner) => [complete(learner.agent, slug, 1), complete(learner.agent, slug, 2)]),
+      )
+      assert.deepEqual([...new Set(results.map((res) => res.statusCode))], [200])
+      for (const learner of learners) {
+        assert.equal((await mine(learner.agent)).length, 1, `learner ${learner.username} has one certificate`)
+      }
+    })
+
     test('the public page: name, course, date and address for anyone, noindex; unknown id → 404', async () => {
       const slug = await course(['Only.'])
       const learner = await signedIn(t)
@@ -141,6 +158,10 @@ for (const { kind, postgresUrl } of databaseKinds()) {
         .logs()
         .filter((line) => line.event === 'request_complete' && String(line.path).startsWith('/certificates/'))
       assert.ok(logged.length > 0 && logged.every((line) => line.path === '/certificates/[redacted]'))
+      // The address is the credential: no link followed from the page carries it in a Referer.
+      assert.equal(page.headers['referrer-policy'], 'no-referrer')
+      const pdf = await anonymous.get(`/certificates/${certificate!.id}.pdf`)
+      assert.equal(pdf.headers['referrer-policy'], 'no-referrer')
 
       for (const id of [
         'A'.repeat(24),

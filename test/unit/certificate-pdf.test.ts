@@ -37,4 +37,28 @@ describe('certificate PDF text (PDF standard fonts draw Windows-1252 only)', () 
       assert.ok(bytes.subarray(-6).toString('latin1').includes('%%EOF'))
     }
   })
+
+  test('one page whatever the lengths: the longest name (64) and title (200), even unbroken, are set smaller', async () => {
+    const pages = (bytes: Buffer) => bytes.toString('latin1').match(/\/Type \/Page\b/g)?.length ?? 0
+    for (const [learner_name, course_title] of [
+      ['W'.repeat(64), 'W'.repeat(200)],
+      ['Ada', 'W'.repeat(200)],
+      ['W'.repeat(64), 'Web'],
+      [Array.from({ length: 13 }, () => 'Wilma').join(' '), Array.from({ length: 34 }, () => 'Mmmmm').join(' ')],
+    ]) {
+      const bytes = await renderCertificatePdf(
+        {
+          id: 'A'.repeat(24),
+          user_id: 1,
+          course_id: 1,
+          learner_name: learner_name!,
+          course_slug: 'web',
+          course_title: course_title!,
+          issued_at: Date.UTC(2026, 0, 15),
+        },
+        { url: `https://learn.example.org/certificates/${'A'.repeat(24)}`, username: 'someone' },
+      )
+      assert.equal(pages(bytes), 1, `${learner_name!.length} + ${course_title!.length} characters`)
+    }
+  })
 })

@@ -13,6 +13,7 @@ const samples: { [K in MailKind]: TemplateData[K] } = {
   email_changed: { username: 'ann', changedAt: at },
   account_created: { username: 'ann', token: 'n3w', expiresAt: at },
   invitation: { token: 'inv1te', expiresAt: at, role: 'instructor', courseTitle: 'Intro to Rust' },
+  passkey_added: { username: 'ann', addedAt: at },
 }
 
 describe('email templates (CONTRACT §10, §15)', () => {
@@ -23,6 +24,7 @@ describe('email templates (CONTRACT §10, §15)', () => {
     assert.equal(link('account_created'), 'https://example.org/lectern/reset-password/n3w')
     assert.equal(link('invitation'), 'https://example.org/lectern/invite/inv1te')
     assert.equal(link('password_changed'), 'https://example.org/lectern/forgot-password')
+    assert.equal(link('passkey_added'), 'https://example.org/lectern/profile')
   })
 
   test('every template: a one-line subject naming the site, plain text, no link elsewhere than PUBLIC_URL', () => {

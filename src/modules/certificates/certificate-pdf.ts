@@ -37,6 +37,23 @@ export function drawableText(text: string, fallback: string): { text: string; ex
   return { text: folded.replace(/\?+/g, '').replace(/\s+/g, ' ').trim() || fallback, exact: false }
 }
 
+/** The smallest size a name or title is set at, however long it is. */
+const MIN_FONT_SIZE = 12
+
+/**
+ * The largest size up to `size` at which `text` takes at most `lines` lines of `width`, so the
+ * longest name and title (64 and 200 characters, even without a space) stay on the one page.
+ */
+function fittedSize(doc: PDFKit.PDFDocument, text: string, font: string, size: number, width: number, lines: number) {
+  let fitted = size
+  while (fitted > MIN_FONT_SIZE) {
+    doc.font(font).fontSize(fitted)
+    if (doc.heightOfString(text, { width, align: 'center' }) <= lines * doc.currentLineHeight(true)) break
+    fitted -= 1
+  }
+  return fitted
+}
+
 /** The certificate as a one-page A4 landscape PDF (bytes start `%PDF`). */
 export function renderCertificatePdf(row: CertificateRow, opts: { url: string; username: string }): Promise<Buffer> {
   const doc = new PDFDocument({
@@ -65,11 +82,13 @@ export function renderCertificatePdf(row: CertificateRow, opts: { url: string; u
   doc.moveDown(1.5)
   doc.fontSize(14).text('This certifies that', { align: 'center', width })
   doc.moveDown(0.5)
-  doc.font('Helvetica-Bold').fontSize(30).fillColor('#111').text(name.text, { align: 'center', width })
+  const nameSize = fittedSize(doc, name.text, 'Helvetica-Bold', 30, width, 2)
+  doc.font('Helvetica-Bold').fontSize(nameSize).fillColor('#111').text(name.text, { align: 'center', width })
   doc.moveDown(0.5)
   doc.font('Helvetica').fontSize(14).fillColor('#444').text('completed the course', { align: 'center', width })
   doc.moveDown(0.5)
-  doc.font('Helvetica-Bold').fontSize(22).fillColor('#111').text(title.text, { align: 'center', width })
+  const titleSize = fittedSize(doc, title.text, 'Helvetica-Bold', 22, width, 3)
+  doc.font('Helvetica-Bold').fontSize(titleSize).fillColor('#111').text(title.text, { align: 'center', width })
   doc.moveDown(1)
   doc.font('Helvetica').fontSize(12).fillColor('#444').text(`Issued on ${date}`, { align: 'center', width })
   doc.moveDown(2)

@@ -55,6 +55,8 @@ export function createCoursesService(deps: { db: Kysely<Database>; clock: Clock 
   ): Promise<CertificateRow | null> {
     const inside = createCourseProgressRepository(trx)
     await inside.enroll(viewer.id, courseId, nowMs)
+    // Before the certificate is judged: a parallel completion of another lesson must be seen.
+    await inside.lockEnrollment(viewer.id, courseId)
     await inside.complete(viewer.id, lessonId, nowMs)
     return createCertificatesRepository(trx).issueIfComplete(viewer.id, courseId, nowMs)
   }

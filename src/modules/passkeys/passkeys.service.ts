@@ -12,6 +12,7 @@ import {
 import { isUniqueViolationOf } from '../../db/errors.ts'
 import { securityEvent } from '../../http/request-context.ts'
 import type { Clock } from '../../lib/clock.ts'
+import type { Mailer } from '../../mail/mailer.ts'
 import type { UserRecord } from '../accounts/accounts.repository.ts'
 import type { ChallengePurpose, PasskeySummary, PasskeysRepository } from './passkeys.repository.ts'
 import { relyingPartyOf, type RelyingParty } from './relying-party.ts'
@@ -57,6 +58,8 @@ export interface PasskeysServiceDeps {
   publicUrl: string
   /** REQUIRE_EMAIL_VERIFICATION: an unverified account signs in with no credential, passkeys included. */
   emailVerificationRequired: boolean
+  /** Tells the owner of each passkey added (a borrowed session could add one that outlives it). */
+  mailer: Pick<Mailer, 'send'>
 }
 
 /** `via: 'form'` on the events of the pages' forms; nothing for the API. */
@@ -191,6 +194,14 @@ export function createPasskeysService(deps: PasskeysServiceDeps) {
         return { status: 'duplicate' }
       }
       securityEvent(req, 'passkey_added', { key_id: passkey.id, ...via })
+      const owner = await deps.findUser(userId)
+      if (owner) {
+        deps.mailer.send({
+          to: owner.email,
+          kind: 'passkey_added',
+          data: { username: owner.username, addedAt: passkey.created_at },
+        })
+      }
       return { status: 'added', passkey }
     },
 

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely'
+import { dialectOf } from '../../db/dialect.ts'
 import type { Database } from '../../db/schema.ts'
 
 export interface ProgressCounts {
@@ -15,6 +16,21 @@ export function createCourseProgressRepository(db: Kysely<Database>) {
         .insertInto('enrollments')
         .values({ user_id: userId, course_id: courseId, enrolled_at: nowMs })
         .onConflict((oc) => oc.columns(['user_id', 'course_id']).doNothing())
+        .execute()
+    },
+
+    /**
+     * Holds the learner's enrolment row until the transaction ends (PostgreSQL; SQLite runs one
+     * write transaction at a time anyway): two completions in one course by one learner take
+     * turns, so the second sees the first's lesson when it judges whether the course is complete.
+     */
+    async lockEnrollment(userId: number, courseId: number): Promise<void> {
+      await db
+        .selectFrom('enrollments')
+        .select('user_id')
+        .where('user_id', '=', userId)
+        .where('course_id', '=', courseId)
+        .$if(dialectOf(db) === 'postgres', (q) => q.forUpdate())
         .execute()
     },
 

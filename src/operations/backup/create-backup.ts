@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { chmod, mkdir, mkdtemp, open, rename, rm, stat, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -115,7 +114,10 @@ export async function createBackup(
     () => false,
   )
   if (!folderOk) throw new BackupError(`the folder ${folder} does not exist`)
-  const staging = await mkdtemp(join(tmpdir(), 'lectern-backup-')) // 0700: it holds password hashes
+  // Beside FILE, on the disk that must hold the archive anyway, never in the system's temporary
+  // folder (often a tmpfs: a DATA_DIR of media copied there is memory). mkdtemp makes it 0700: it
+  // holds password hashes. Its name is one exclusions() leaves out when FILE is inside DATA_DIR.
+  const staging = await mkdtemp(join(folder, `.${basename(target)}.staging-`))
   const temporary = join(folder, `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`)
   try {
     const database = await snapshotDatabase(config, staging, opts.env)

@@ -48,12 +48,17 @@ export async function findOnPath(program: string, path: string): Promise<string 
 
 /**
  * The connection for libpq's tools: the URL without its password (which a process list would
- * show) and the password in PGPASSWORD, where only this child sees it.
+ * show) and the password in PGPASSWORD, where only this child sees it. The password may be in the
+ * user part or in the query string (`?password=`, which libpq and node-postgres both read).
  */
 export function libpqConnection(databaseUrl: string, env: Env): { dbname: string; env: Env } {
   const url = new URL(databaseUrl)
-  const password = decodeURIComponent(url.password)
+  let password = decodeURIComponent(url.password)
   url.password = ''
+  if (url.searchParams.has('password')) {
+    password = url.searchParams.get('password') ?? ''
+    url.searchParams.delete('password')
+  }
   return { dbname: url.toString(), env: { ...env, ...(password ? { PGPASSWORD: password } : {}) } }
 }
 

@@ -1,5 +1,4 @@
-import { copyFile, chmod, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { sql } from 'kysely'
 import type { Config } from '../../config/index.ts'
@@ -20,8 +19,8 @@ import { readArchive, type ArchiveContents } from './read-archive.ts'
 
 type Env = Readonly<Record<string, string | undefined>>
 
-/** DATA_DIR absent, or an empty folder; anything else is refused (a restore never merges). */
-async function requireEmptyDataDir(dataDir: string): Promise<void> {
+/** DATA_DIR absent, or an empty folder (but for `ignored`); anything else is refused (a restore never merges). */
+async function requireEmptyDataDir(dataDir: string, ignored: string | null = null): Promise<void> {
   let stats
   try {
     stats = await lstat(dataDir)
@@ -30,7 +29,7 @@ async function requireEmptyDataDir(dataDir: string): Promise<void> {
     throw error
   }
   if (!stats.isDirectory()) throw new BackupError(`DATA_DIR ${dataDir} is not a folder`)
-  if ((await readdir(dataDir)).length > 0) {
+  if ((await readdir(dataDir)).some((name) => name !== ignored)) {
     throw new BackupError(`DATA_DIR ${dataDir} is not empty: restore only into an empty (or new) DATA_DIR`)
   }
 }
@@ -50,8 +49,8 @@ async function requireEmptyPostgres(databaseUrl: string): Promise<void> {
   }
 }
 
-async function requireEmptyTarget(config: Config): Promise<void> {
-  await requireEmptyDataDir(config.dataDir)
+async function requireEmptyTarget(config: Config, ignored: string | null = null): Promise<void> {
+  await requireEmptyDataDir(config.dataDir, ignored)
   if (config.databaseUrl) await requireEmptyPostgres(config.databaseUrl)
 }
 
@@ -93,55 +92,62 @@ function verify(manifest: Manifest, contents: ArchiveContents, config: Config): 
 }
 
 /**
- * DATA_DIR built whole in a hidden folder inside it, then its entries moved up one by one (a
- * rename each, on the same file system): the service user may own DATA_DIR without being able to
- * write beside it. DATA_DIR was empty, so on any failure it is emptied again (and removed if this
- * created it): nothing changed. Folders 0700, files 0600, whatever the archive or the umask say.
+ * The archive was read into `staging`, a hidden folder inside DATA_DIR, laid out as in the archive:
+ * its `data/` entries are moved up into DATA_DIR one by one (a rename each, on the same file
+ * system: the service user may own DATA_DIR without being able to write beside it), the SQLite
+ * snapshot as the live database. Folders 0700, files 0600, whatever the archive or the umask
+ * say. `moved` records what reached DATA_DIR, for the caller to take back on a failure.
  */
-async function writeDataDir(config: Config, staging: string, contents: ArchiveContents): Promise<void> {
+async function moveIntoDataDir(
+  config: Config,
+  staging: string,
+  contents: ArchiveContents,
+  moved: string[],
+): Promise<void> {
   const { dataDir } = config
-  const created = await mkdir(dataDir, { recursive: true, mode: PRIVATE_DIR_MODE })
-  const building = await mkdtemp(join(dataDir, '.restoring-'))
-  const moved: string[] = []
-  try {
-    const prefix = `${DATA_FOLDER}/`
-    const folders = contents.folders.filter((path) => path.startsWith(prefix)).sort()
-    for (const folder of folders) {
-      await mkdir(join(building, folder.slice(prefix.length)), { recursive: true, mode: PRIVATE_DIR_MODE })
-      await chmod(join(building, folder.slice(prefix.length)), PRIVATE_DIR_MODE)
+  const prefix = `${DATA_FOLDER}/`
+  const dataRoot = join(staging, DATA_FOLDER)
+  await mkdir(dataRoot, { recursive: true, mode: PRIVATE_DIR_MODE })
+  for (const folder of contents.folders.filter((path) => path.startsWith(prefix))) {
+    await chmod(join(staging, folder), PRIVATE_DIR_MODE)
+  }
+  for (const file of [...contents.files.keys()].filter((path) => path.startsWith(prefix))) {
+    await chmod(join(staging, file), PRIVATE_FILE_MODE)
+  }
+  if (!config.databaseUrl) {
+    await chmod(join(staging, SQLITE_SNAPSHOT_PATH), PRIVATE_FILE_MODE)
+    await rename(join(staging, SQLITE_SNAPSHOT_PATH), join(dataRoot, SQLITE_FILE_NAME))
+  }
+  // Something else appeared in DATA_DIR meanwhile: it is not ours to overwrite.
+  await requireEmptyDataDir(dataDir, basename(staging))
+  for (const name of await readdir(dataRoot)) {
+    await rename(join(dataRoot, name), join(dataDir, name))
+    moved.push(name)
+  }
+  await chmod(dataDir, PRIVATE_DIR_MODE)
+}
+
+/**
+ * Takes back the folders this restore made, from DATA_DIR up to `topmost`, each only while empty:
+ * what another process wrote into them meanwhile is not ours to delete.
+ */
+async function removeEmptyFolders(dataDir: string, topmost: string): Promise<void> {
+  for (let folder = dataDir; ; folder = dirname(folder)) {
+    try {
+      await rmdir(folder)
+    } catch {
+      return
     }
-    const files = [...contents.files.keys()].filter((path) => path.startsWith(prefix))
-    if (!config.databaseUrl) files.push(SQLITE_SNAPSHOT_PATH)
-    for (const path of files) {
-      const destination =
-        path === SQLITE_SNAPSHOT_PATH ? join(building, SQLITE_FILE_NAME) : join(building, path.slice(prefix.length))
-      await mkdir(dirname(destination), { recursive: true, mode: PRIVATE_DIR_MODE })
-      await copyFile(join(staging, path), destination)
-      await chmod(destination, PRIVATE_FILE_MODE)
-    }
-    // Something else appeared in DATA_DIR meanwhile: it is not ours to overwrite.
-    const others = (await readdir(dataDir)).filter((name) => name !== basename(building))
-    if (others.length > 0) {
-      throw new BackupError(`DATA_DIR ${dataDir} is not empty: restore only into an empty (or new) DATA_DIR`)
-    }
-    for (const name of await readdir(building)) {
-      await rename(join(building, name), join(dataDir, name))
-      moved.push(name)
-    }
-    await rmdir(building)
-    await chmod(dataDir, PRIVATE_DIR_MODE)
-  } catch (error) {
-    for (const name of moved) await rm(join(dataDir, name), { recursive: true, force: true })
-    await rm(building, { recursive: true, force: true })
-    if (created !== undefined) await rm(created, { recursive: true, force: true }) // the folders this made
-    throw error
+    if (folder === topmost || dirname(folder) === folder) return
   }
 }
 
 /**
  * `bin/lectern restore FILE` (CONTRACT §16): the target is checked empty, the whole archive is
  * read and verified, and only then is anything written — the PostgreSQL dump in one transaction,
- * then DATA_DIR in one rename.
+ * then DATA_DIR's entries moved into place. The archive is read into a hidden folder inside
+ * DATA_DIR, never into the system's temporary folder (often a tmpfs: memory). On any failure
+ * DATA_DIR is as it was: emptied again, and removed if this created it.
  */
 export async function restoreBackup(config: Config, archive: string, opts: { env: Env }): Promise<Manifest> {
   const archiveOk = await lstat(archive).then(
@@ -150,17 +156,38 @@ export async function restoreBackup(config: Config, archive: string, opts: { env
   )
   if (!archiveOk) throw new BackupError(`${archive} is not a file`)
   await requireEmptyTarget(config)
-  const staging = await mkdtemp(join(tmpdir(), 'lectern-restore-')) // 0700: it holds password hashes
+  const { dataDir } = config
+  const created = await mkdir(dataDir, { recursive: true, mode: PRIVATE_DIR_MODE })
+  const staging = await mkdtemp(join(dataDir, '.restoring-')) // 0700: it holds password hashes
+  const moved: string[] = []
+  let databaseRestored = false
   try {
     const contents = await readArchive(archive, staging)
     if (!contents.files.has(MANIFEST_PATH))
       throw new BackupError('the archive is not a Lectern backup: it has no manifest.json')
     const manifest = parseManifest(await readFile(join(staging, MANIFEST_PATH), 'utf8'))
     verify(manifest, contents, config)
-    await requireEmptyTarget(config)
-    if (config.databaseUrl) await restorePostgres(config.databaseUrl, join(staging, POSTGRES_DUMP_PATH), opts.env)
-    await writeDataDir(config, staging, contents)
+    await requireEmptyTarget(config, basename(staging))
+    if (config.databaseUrl) {
+      await restorePostgres(config.databaseUrl, join(staging, POSTGRES_DUMP_PATH), opts.env)
+      databaseRestored = true
+    }
+    await moveIntoDataDir(config, staging, contents, moved)
     return manifest
+  } catch (error) {
+    for (const name of moved) await rm(join(dataDir, name), { recursive: true, force: true })
+    await rm(staging, { recursive: true, force: true })
+    if (created !== undefined) await removeEmptyFolders(dataDir, created)
+    // The database is no longer empty: whatever refused DATA_DIR, something was changed, and a
+    // second try is refused until the database is emptied. Said so, never as a refusal (exit 2).
+    if (databaseRestored) {
+      throw new Error(
+        `the PostgreSQL database of DATABASE_URL was restored, but DATA_DIR was not (${(error as Error).message}); ` +
+          'empty the database (drop and create it) and DATA_DIR before trying again',
+        { cause: error },
+      )
+    }
+    throw error
   } finally {
     await rm(staging, { recursive: true, force: true })
   }

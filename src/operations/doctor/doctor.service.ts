@@ -18,31 +18,37 @@ export interface DoctorServiceDeps {
 }
 
 /**
- * The readiness checks a running server can make of itself (GET /api/admin/doctor, the /admin
- * panel): the same checks as `bin/lectern doctor` but "configuration", which the server passed
- * when it started. They look at this process: its user, its Node.js, its database and Redis.
+ * The readiness checks a running server can make of itself (GET /api/admin/doctor, the
+ * /admin/readiness page): the same checks as `bin/lectern doctor` but "configuration", which the
+ * server passed when it started. They look at this process: its user, its Node.js, its database and Redis.
  */
 export function createDoctorService(deps: DoctorServiceDeps) {
   const { config, database, clock } = deps
   const { smtp } = config
+  /** The run under way: callers arriving meanwhile (several admins, reloads) share it. */
+  let running: Promise<DoctorReport> | null = null
+  const run = () =>
+    runDoctor(
+      {
+        config,
+        database,
+        databaseError: null,
+        ...(deps.pingRedis ? { pingRedis: deps.pingRedis } : {}),
+        ...(smtp ? { verifySmtp: () => probeSmtp(smtp) } : {}),
+        adminsWithoutSecondFactor: deps.adminsWithoutSecondFactor ?? adminsWithoutSecondFactorIn(database.db),
+        require2faFor: config.require2faFor,
+        uid: process.getuid?.() ?? null,
+        now: () => new Date(clock.now()),
+        nodeVersion: process.versions.node,
+        statfs: (path) => statfs(path),
+      },
+      { scope: 'server' },
+    )
   return {
+    /** A fresh report; while one is being made, that one (the checks open connections to Redis and SMTP). */
     report(): Promise<DoctorReport> {
-      return runDoctor(
-        {
-          config,
-          database,
-          databaseError: null,
-          ...(deps.pingRedis ? { pingRedis: deps.pingRedis } : {}),
-          ...(smtp ? { verifySmtp: () => probeSmtp(smtp) } : {}),
-          adminsWithoutSecondFactor: deps.adminsWithoutSecondFactor ?? adminsWithoutSecondFactorIn(database.db),
-          require2faFor: config.require2faFor,
-          uid: process.getuid?.() ?? null,
-          now: () => new Date(clock.now()),
-          nodeVersion: process.versions.node,
-          statfs: (path) => statfs(path),
-        },
-        { scope: 'server' },
-      )
+      running ??= run().finally(() => (running = null))
+      return running
     },
   }
 }

@@ -26,8 +26,11 @@ function secretsOf(ctx: DoctorContext): string[] {
   const secrets = [config.sessionSecret, config.metricsToken, config.smtp?.auth?.pass]
   for (const url of [config.databaseUrl, config.redisUrl]) {
     if (url === null) continue
-    const password = new URL(url).password
-    if (password !== '') secrets.push(password, decodeURIComponent(password))
+    const parsed = new URL(url)
+    if (parsed.password !== '') secrets.push(parsed.password, decodeURIComponent(parsed.password))
+    // node-postgres and libpq also read a password from the query string.
+    const inQuery = parsed.searchParams.get('password')
+    if (inQuery) secrets.push(inQuery, encodeURIComponent(inQuery))
   }
   return secrets.filter((secret): secret is string => typeof secret === 'string' && secret.length > 0)
 }

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { AccountsService } from '../../modules/accounts/accounts.service.ts'
 import { renderCertificatePdf } from '../../modules/certificates/certificate-pdf.ts'
 import { certificateUrl, type CertificatesService } from '../../modules/certificates/certificates.service.ts'
-import type { Pages } from '../page.ts'
+import { noReferrer, type Pages } from '../page.ts'
 
 export interface CertificatePagesOptions {
   pages: Pages
@@ -27,6 +27,8 @@ export async function certificatePages(app: FastifyInstance, opts: CertificatePa
     '/certificates/:file',
     {
       config: { access: 'public', html: true },
+      // The address is what lets anyone read the learner's name: no Referer takes it elsewhere.
+      onSend: noReferrer,
       schema: {
         params: { type: 'object', required: ['file'], properties: { file: { type: 'string', maxLength: 200 } } },
       },
