@@ -137,10 +137,52 @@ async function raceOnPasswordChange(options: TestAppOptions) {
   }
 }
 
+/**
+ * The crowd's side of reserve before verify: a class of 40 pressing "Sign in" at once behind one
+ * school address (RATE_LIMIT_LOGIN 5/15m) while three of them mistype. Their reservations are in
+ * flight together; a right password gives its attempt back, and the others wait for that instead
+ * of being refused (in-flight.ts). Only the three typos stay counted.
+ */
+async function classSigningInAtOnce(options: TestAppOptions) {
+  const { hasher, verified } = countingHasher()
+  const { t, base } = await listening({
+    ...options,
+    env: { TRUST_PROXY: '127.0.0.1', RATE_LIMIT_REGISTER: '100/1h', ...options.env },
+    deps: { ...options.deps, passwords: hasher },
+  })
+  try {
+    const names = Array.from({ length: 40 }, (_, i) => `pupil${i}`)
+    for (const name of names) await signUp(base, name)
+    const clients = await Promise.all(names.map(() => readyClient(base, '198.51.100.40')))
+    const typos = new Set([7, 19, 33])
+    const before = verified()
+    const statuses = await Promise.all(
+      clients.map(({ post }, i) =>
+        post('/api/login', { username: names[i], password: typos.has(i) ? 'a typo' : PASSWORD }).then((r) => r.status),
+      ),
+    )
+    assert.deepEqual(counts(statuses), { 200: 37, 401: 3 })
+    assert.deepEqual(
+      [...typos].map((i) => statuses[i]),
+      [401, 401, 401],
+    )
+    assert.equal(verified() - before, 40, 'every password was verified once')
+    // The address holds the three failures only: two more attempts are processed, then 429.
+    const late = await readyClient(base, '198.51.100.40')
+    assert.equal((await late.post('/api/login', { username: 'pupil0', password: 'guess' })).status, 401)
+    assert.equal((await late.post('/api/login', { username: 'pupil0', password: 'guess' })).status, 401)
+    assert.equal((await late.post('/api/login', { username: 'pupil1', password: PASSWORD })).status, 429)
+  } finally {
+    await t.close()
+  }
+}
+
 describe('reserve before verify: parallel guesses over real sockets, in-memory counters', () => {
   test('25 guesses at once for one username (5 addresses × 5): 10 verified, 15 × 429', () => raceOnOneUsername({}))
   test('10 guesses at once from one address: 5 verified, 5 × 429', () => raceFromOneAddress({}))
   test('12 wrong current passwords at once: 5 verified, 7 × 429', () => raceOnPasswordChange({}))
+  test('a class of 40 signing in at once behind one address, three typos: 37 × 200, 3 × 401', () =>
+    classSigningInAtOnce({}))
 })
 
 const redisUrl = testRedisUrl()
@@ -163,4 +205,6 @@ describe('reserve before verify: parallel guesses over real sockets, counters in
   test('25 guesses at once for one username: 10 verified, 15 × 429', () => withRedis(raceOnOneUsername))
   test('10 guesses at once from one address: 5 verified, 5 × 429', () => withRedis(raceFromOneAddress))
   test('12 wrong current passwords at once: 5 verified, 7 × 429', () => withRedis(raceOnPasswordChange))
+  test('a class of 40 signing in at once behind one address, three typos: 37 × 200, 3 × 401', () =>
+    withRedis(classSigningInAtOnce))
 })

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import {
+  counterKey,
   PASSWORD_CHECKS_ONLY,
   POLICY_KEY_KIND,
   ROUTE_POLICIES,
@@ -8,7 +9,14 @@ import {
   type RoutePolicyName,
 } from './policies.ts'
 import type { Decision } from './policy-limiter.ts'
-import { createRateLimits, type RateLimits, type RateLimitsDeps, type Reservation } from './service.ts'
+import { createInFlightGate } from './in-flight.ts'
+import {
+  createRateLimits,
+  type RateLimits,
+  type RateLimitsDeps,
+  type Reservation,
+  type ReserveResult,
+} from './service.ts'
 import { clientKey } from '../client-key.ts'
 import { appendRouteHook, requestHook, sendHook } from '../../http/hooks.ts'
 
@@ -46,6 +54,8 @@ declare module 'fastify' {
     refundRateLimits(): Promise<void>
     /** The policy that refused this request with a 429 (which limit to explain on a page); null when none did. */
     rateLimitRefusedPolicy: PolicyName | null
+    /** The counters this request holds an attempt of while it is in flight (in-flight.ts); null once settled. */
+    rateLimitInFlight: string[] | null
   }
 }
 
@@ -69,6 +79,13 @@ function declaredPolicies(
 function defersRefusals(config: { keepFormWhenLimited?: boolean; rateLimitWaiver?: unknown } | undefined): boolean {
   return config?.keepFormWhenLimited === true || config?.rateLimitWaiver !== undefined
 }
+
+/**
+ * How long a request waits for attempts of its counter still in flight on this instance before
+ * it is counted and, if the limit is full, refused (in-flight.ts): long enough for a class's
+ * sign-ins to be verified a few at a time, short of any client's patience.
+ */
+export const IN_FLIGHT_WAIT_MS = 15_000
 
 /** GET, HEAD and OPTIONS are never limited by these policies (CONTRACT §5), whatever a route declares. */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
@@ -100,11 +117,21 @@ export const rateLimits = fp(
     app.decorateRequest('rateLimitDecision', null)
     app.decorateRequest('rateLimitReservations', null)
     app.decorateRequest('rateLimitRefusedPolicy', null)
+    app.decorateRequest('rateLimitInFlight', null)
+    const gate = createInFlightGate()
+    const settleInFlight = (req: FastifyRequest) => {
+      if (req.rateLimitInFlight === null) return
+      gate.release(req.rateLimitInFlight)
+      req.rateLimitInFlight = null
+    }
+    app.addHook('onResponse', async (req) => settleInFlight(req))
+    app.addHook('onRequestAbort', async (req) => settleInFlight(req))
     app.decorateRequest('refundRateLimits', async function refundRateLimits(this: FastifyRequest) {
       const held = this.rateLimitReservations
       if (held === null) return
       this.rateLimitReservations = null
       await limits.refund(held)
+      settleInFlight(this)
       for (const reservation of held) {
         const { decision } = reservation
         reservation.decision = { ...decision, remaining: Math.min(decision.remaining + 1, decision.limit) }
@@ -125,7 +152,7 @@ export const rateLimits = fp(
           if (value !== null) wanted.push([policy, value])
         }
         if (wanted.length === 0) return
-        const { granted, refused } = await limits.reserve(wanted)
+        const { granted, refused } = await reserveAfterInFlight(req, wanted)
         if (refused) {
           if (defersRefusals(req.routeOptions.config)) {
             deferredRefusals.set(req, refused)
@@ -137,6 +164,38 @@ export const rateLimits = fp(
         req.rateLimitDecision = tightest(granted)
       },
     )
+
+    /**
+     * Reserves the attempts, but first, while a counter is full and attempts of it are still in
+     * flight here, waits for one of them to settle (given back by a right password, or kept by a
+     * failure) and looks again: a look and a count happen one request at a time per counter.
+     */
+    async function reserveAfterInFlight(
+      req: FastifyRequest,
+      wanted: ReadonlyArray<readonly [RoutePolicyName, string]>,
+    ): Promise<ReserveResult> {
+      const keys = wanted.map(([policy, value]) => counterKey(policy, value))
+      const deadlineMs = gate.now() + IN_FLIGHT_WAIT_MS
+      let outcome: ReserveResult | null = null
+      for (;;) {
+        const waitFor = await gate.serially(keys, async () => {
+          if (gate.now() < deadlineMs) {
+            for (const [index, [policy, value]] of wanted.entries()) {
+              const key = keys[index]!
+              if (gate.held(key) > 0 && !(await limits.policies[policy].peek(value)).allowed) return key
+            }
+          }
+          outcome = await limits.reserve(wanted)
+          if (outcome.refused === null) {
+            gate.hold(keys)
+            req.rateLimitInFlight = keys
+          }
+          return null
+        })
+        if (waitFor === null) return outcome!
+        await gate.settled(waitFor, deadlineMs)
+      }
+    }
 
     // Refusals held until the body is parsed (forms that keep what was typed, routes with a
     // waiver): thrown then, before any handler works on the body, unless the waiver lets the
