@@ -15,6 +15,7 @@ import { migrateToLatest, openDatabase, sqlitePathFor, type DatabaseHandle } fro
 import { adminTwoFactorCheck } from '../../src/operations/doctor/checks/admin-two-factor.ts'
 import { adminsCheck } from '../../src/operations/doctor/checks/admins.ts'
 import { backupsCheck } from '../../src/operations/doctor/checks/backups.ts'
+import { gzipSync } from 'node:zlib'
 import { dataDirCheck } from '../../src/operations/doctor/checks/data-dir.ts'
 import { databaseFileCheck } from '../../src/operations/doctor/checks/database-file.ts'
 import { databaseCheck } from '../../src/operations/doctor/checks/database.ts'
@@ -36,6 +37,9 @@ import { setRole } from '../support/factories.ts'
 import { startTestSmtpServer } from '../support/smtp.ts'
 import { createAccountsRepository } from '../../src/modules/accounts/accounts.repository.ts'
 import { LATEST_MIGRATION } from '../../src/db/migration-status.ts'
+
+/** The start of a real archive: what the backups check looks for. */
+const GZIP_BYTES = gzipSync('a backup')
 
 const NOW = new Date('2026-03-01T12:00:00Z')
 const GIB = 1024 ** 3
@@ -350,7 +354,7 @@ describe('doctor checks (CONTRACT §16)', () => {
     const ctx = contextFor({ BACKUP_DIR: folder })
     assert.deepEqual(await levels(backupsCheck, ctx), ['WARN'])
     const older = join(folder, 'lectern-old.tar.gz')
-    writeFileSync(older, 'x')
+    writeFileSync(older, GZIP_BYTES)
     const hoursAgo = (hours: number) => new Date(NOW.getTime() - hours * 3600_000)
     utimesSync(older, hoursAgo(25), hoursAgo(25))
     writeFileSync(join(folder, 'notes.txt'), 'not a backup') // newer, but not an archive
@@ -358,9 +362,26 @@ describe('doctor checks (CONTRACT §16)', () => {
     assert.equal(stale!.level, 'WARN')
     assert.match(stale!.message, /25 hours old/)
     const newer = join(folder, 'lectern-new.tar.gz')
-    writeFileSync(newer, 'x')
+    writeFileSync(newer, GZIP_BYTES)
     utimesSync(newer, hoursAgo(23), hoursAgo(23))
     assert.deepEqual(await levels(backupsCheck, ctx), ['OK'])
+  })
+
+  test('backups: an empty file, one that is not gzip, or a dot-file being written is no backup', async () => {
+    const folder = join(root, 'backups-in-name-only')
+    mkdirSync(folder)
+    const ctx = contextFor({ BACKUP_DIR: folder })
+    writeFileSync(join(folder, 'lectern-empty.tar.gz'), '')
+    writeFileSync(join(folder, 'lectern-text.tar.gz'), 'not an archive')
+    writeFileSync(join(folder, '.lectern-running.tar.gz'), GZIP_BYTES)
+    const [none] = await findings(backupsCheck, ctx)
+    assert.equal(none!.level, 'WARN')
+    assert.match(none!.message, /no backup .* \(2 file\(s\) named like backups are empty or not gzip, ignored\)/)
+    writeFileSync(join(folder, 'lectern-real.tar.gz'), GZIP_BYTES)
+    utimesSync(join(folder, 'lectern-real.tar.gz'), NOW, NOW)
+    const [fresh] = await findings(backupsCheck, ctx)
+    assert.equal(fresh!.level, 'WARN', 'a fresh backup beside broken ones still says so')
+    assert.match(fresh!.message, /0 hours old \(2 file/)
   })
 
   test('a check that throws is a FAIL of that check, not a crash of the report', async () => {
