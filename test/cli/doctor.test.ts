@@ -8,6 +8,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
 import { Readable, Writable } from 'node:stream'
 import { after, before, describe, test } from 'node:test'
 import { createDoctorCommand } from '../../src/cli/doctor.ts'
@@ -82,7 +83,7 @@ describe('lectern doctor (CONTRACT §16)', () => {
     dataDir = join(root, 'data')
     backupDir = join(root, 'backups')
     mkdirSync(backupDir)
-    writeFileSync(join(backupDir, 'lectern-today.tar.gz'), 'a backup')
+    writeFileSync(join(backupDir, 'lectern-today.tar.gz'), gzipSync('a backup'))
     const database = openDatabase({ databaseUrl: null, sqlitePath: sqlitePathFor(dataDir) })
     await migrateToLatest(database.db)
     const admin = await createAccountsRepository(database.db).insert({
