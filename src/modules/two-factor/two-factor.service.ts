@@ -88,8 +88,11 @@ export function createTwoFactorService(deps: TwoFactorServiceDeps) {
     if (owner) deps.mailer.send({ to: owner.email, kind, data: { username: owner.username, changedAt: clock.now() } })
   }
 
-  /** What was typed, without spaces: a 6-digit TOTP code, or else a recovery code. */
-  const compact = (typed: string) => typed.replace(/\s/g, '')
+  /**
+   * What was typed, in NFKC and without spaces: a 6-digit TOTP code, or else a recovery code.
+   * NFKC makes full-width digits (a phone keyboard, an input method) the ASCII ones the code is.
+   */
+  const compact = (typed: string) => typed.normalize('NFKC').replace(/\s/g, '')
   const looksLikeTotp = (typed: string) => /^\d{6}$/.test(compact(typed))
 
   return {
