@@ -132,6 +132,7 @@ export async function createServices(app: FastifyInstance, deps: ServicesDeps) {
     sessions: app.sessions,
     secondFactors,
     clock,
+    mailer,
     issuer: totpIssuer(config.publicUrl),
   })
   // One processor, so its bounded queue covers the API's uploads and the profile page's together.

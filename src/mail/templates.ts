@@ -33,6 +33,10 @@ export interface TemplateData {
   invitation: { token: string; expiresAt: number; role: 'learner' | 'instructor'; courseTitle: string | null }
   /** A passkey signs in on its own: an owner whose session was borrowed hears of one added. */
   passkey_added: { username: string; addedAt: number }
+  /** Two-factor sign-in turned on: a borrowed session's own authenticator would lock the owner out. */
+  two_factor_enabled: { username: string; changedAt: number }
+  /** Two-factor sign-in turned off (by the owner, or an admin's removal for a lost phone). */
+  two_factor_disabled: { username: string; changedAt: number }
 }
 
 export type MailKind = keyof TemplateData
@@ -110,6 +114,39 @@ const TEMPLATES: { [K in MailKind]: (site: Site, data: TemplateData[K]) => MailC
       'and tell an administrator of the site:',
       '',
       `${site.url}/profile`,
+      '',
+      signature(site),
+    ].join('\n'),
+  }),
+  two_factor_enabled: (site, { username, changedAt }) => ({
+    subject: `Two-factor sign-in was turned on for your account on ${site.host}`,
+    text: [
+      `Hello ${username},`,
+      '',
+      `At ${utc(changedAt)} two-factor sign-in was turned on for your account on ${site.host}:`,
+      'signing in now asks for a code from an authenticator app after the password.',
+      '',
+      'If this was not you, tell an administrator of the site now: whoever has that',
+      'authenticator can keep you out of your account. Then change your password at',
+      '',
+      `${site.url}/profile`,
+      '',
+      signature(site),
+    ].join('\n'),
+  }),
+  two_factor_disabled: (site, { username, changedAt }) => ({
+    subject: `Two-factor sign-in was turned off for your account on ${site.host}`,
+    text: [
+      `Hello ${username},`,
+      '',
+      `At ${utc(changedAt)} two-factor sign-in was turned off for your account on ${site.host}:`,
+      'the password alone now signs in.',
+      '',
+      'If this was not you, change your password and turn two-factor sign-in on again at',
+      '',
+      `${site.url}/profile`,
+      '',
+      'and tell an administrator of the site.',
       '',
       signature(site),
     ].join('\n'),

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -68,6 +68,25 @@ describe('lectern reset-2fa (CONTRACT §1, §11)', () => {
     const again = await runLectern(['reset-2fa', '--username', lost.username], { env })
     assert.equal(again.code, 0)
     assert.match(again.stdout, /no second factor to remove/)
+  })
+
+  /** The messages of the outbox (no SMTP_URL) addressed to `email`. */
+  const mailTo = (email: string) => {
+    const outbox = join(dataDir, 'outbox')
+    if (!existsSync(outbox)) return []
+    return readdirSync(outbox)
+      .map((file) => readFileSync(join(outbox, file), 'utf8'))
+      .filter((text) => text.includes(`To: ${email}`))
+  }
+
+  test('the owner is mailed that two-factor sign-in was turned off, as from the admin page; nothing when none was on', async () => {
+    const lost = await accountWithTotp()
+    assert.equal((await runLectern(['reset-2fa', '--username', lost.username], { env })).code, 0)
+    const notices = mailTo(lost.email)
+    assert.equal(notices.length, 1)
+    assert.match(notices[0]!, /two-factor sign-in was turned off/i)
+    assert.equal((await runLectern(['reset-2fa', '--username', lost.username], { env })).code, 0)
+    assert.equal(mailTo(lost.email).length, 1)
   })
 
   test('an unknown user, a missing --username or a stray argument is a usage error (2); --help is 0', async () => {

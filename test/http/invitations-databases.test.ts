@@ -40,6 +40,26 @@ for (const { kind, postgresUrl } of databaseKinds()) {
       assert.match(kims[0].invited_by, /^admin/)
     })
 
+    test('the race: one address invited by 30 requests at once (a double-clicked form, two admins) is one working link', async () => {
+      const answers = await Promise.all(
+        Array.from({ length: 30 }, () =>
+          admin.post('/api/admin/invitations', { json: { emails: ['Twice@example.org'] } }),
+        ),
+      )
+      assert.deepEqual(
+        answers.map((res) => res.statusCode),
+        answers.map(() => 201),
+      )
+      const pending = (await admin.get('/api/admin/invitations')).json().invitations
+      assert.equal(pending.filter((i: { email: string }) => i.email === 'Twice@example.org').length, 1)
+      const rows = await t.database.db
+        .selectFrom('invitations')
+        .select('id')
+        .where('email_lower', '=', 'twice@example.org')
+        .execute()
+      assert.equal(rows.length, 1, 'a revoked pending invitation would leave another link working')
+    })
+
     test('accept: the account, its role, its verified address and its course, in one transaction', async () => {
       const { token } = (await invite(['jo@example.org'], { course: 'intro', role: 'instructor' }))[0]!
       const agent = createAgent(t)

@@ -14,6 +14,8 @@ const samples: { [K in MailKind]: TemplateData[K] } = {
   account_created: { username: 'ann', token: 'n3w', expiresAt: at },
   invitation: { token: 'inv1te', expiresAt: at, role: 'instructor', courseTitle: 'Intro to Rust' },
   passkey_added: { username: 'ann', addedAt: at },
+  two_factor_enabled: { username: 'ann', changedAt: at },
+  two_factor_disabled: { username: 'ann', changedAt: at },
 }
 
 describe('email templates (CONTRACT §10, §15)', () => {
@@ -25,6 +27,8 @@ describe('email templates (CONTRACT §10, §15)', () => {
     assert.equal(link('invitation'), 'https://example.org/lectern/invite/inv1te')
     assert.equal(link('password_changed'), 'https://example.org/lectern/forgot-password')
     assert.equal(link('passkey_added'), 'https://example.org/lectern/profile')
+    assert.equal(link('two_factor_enabled'), 'https://example.org/lectern/profile')
+    assert.equal(link('two_factor_disabled'), 'https://example.org/lectern/profile')
   })
 
   test('every template: a one-line subject naming the site, plain text, no link elsewhere than PUBLIC_URL', () => {

@@ -5,7 +5,7 @@ import {
   type ForgotPasswordBody,
   type ResetPasswordBody,
 } from './accounts.schemas.ts'
-import { requestResetLinkAfterAnswer, resetPasswordWithLink } from './password-reset.flows.ts'
+import { requestResetLinkAfterAnswer, resetLinkWaiver, resetPasswordWithLink } from './password-reset.flows.ts'
 import type { PasswordResetService } from './password-reset.service.ts'
 
 export interface PasswordResetRoutesOptions {
@@ -36,7 +36,13 @@ export async function passwordResetRoutes(app: FastifyInstance, opts: PasswordRe
 
   app.post<{ Body: ResetPasswordBody }>(
     '/password/reset',
-    { schema: { body: resetPasswordBodySchema }, config: limited },
+    {
+      schema: { body: resetPasswordBodySchema },
+      config: {
+        ...limited,
+        rateLimitWaiver: resetLinkWaiver(resets, (req) => (req.body as { token?: unknown } | null)?.token),
+      },
+    },
     async (req, reply) => {
       await resetPasswordWithLink(req, resets, req.body.token, req.body.new_password)
       return reply.code(204).send()

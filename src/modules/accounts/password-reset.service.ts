@@ -5,6 +5,7 @@ import type { Clock } from '../../lib/clock.ts'
 import { newOneTimeToken, oneTimeTokenHash } from '../../security/one-time-token.ts'
 import { passwordResetUrl, type Mailer, type Site } from '../../mail/index.ts'
 import { createAccountsRepository, lowerKey } from './accounts.repository.ts'
+import { LINK_TOKEN_MAX_LENGTH } from './accounts.schemas.ts'
 import type { AccountsService } from './accounts.service.ts'
 import { createPasswordResetRepository, type ResetIssuer } from './password-reset.repository.ts'
 
@@ -100,6 +101,18 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
      * is then consumed in the same transaction as the new hash is written. Throws the one
      * message for an unknown, used or expired token and for a disabled account.
      */
+    /**
+     * Whether a reset link works now (unused, unexpired, of an enabled account): such a link is
+     * no guess, so RATE_LIMIT_PASSWORD_RESET does not hold it back (the routes' rateLimitWaiver),
+     * and a class imported together can set its passwords behind one address. Changes nothing.
+     */
+    async linkWorks(token: unknown): Promise<boolean> {
+      if (typeof token !== 'string' || token === '' || token.length > LINK_TOKEN_MAX_LENGTH) return false
+      const userId = await tokens.findUsable(oneTimeTokenHash(token), clock.now())
+      const user = userId === undefined ? undefined : await accounts.findUser(userId)
+      return user !== undefined && !user.disabled
+    },
+
     async reset(token: string, newPassword: string): Promise<{ userId: number; signedOut: number }> {
       const tokenHash = oneTimeTokenHash(token)
       const candidate = await tokens.findUsable(tokenHash, clock.now())

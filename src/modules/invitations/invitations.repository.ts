@@ -1,7 +1,11 @@
-import type { Kysely } from 'kysely'
+import { sql, type Kysely } from 'kysely'
+import { dialectOf } from '../../db/dialect.ts'
 import type { Database, InvitationsTable } from '../../db/schema.ts'
 
 export type InvitedRole = InvitationsTable['role']
+
+/** The advisory lock key of issuing invitations (an arbitrary constant, unique in Lectern). */
+const INVITATIONS_ISSUING_LOCK = 0x1ec7e41
 
 export interface NewInvitation {
   tokenHash: string
@@ -51,6 +55,18 @@ export function createInvitationsRepository(db: Kysely<Database>) {
       if (emailsLower.length === 0) return new Set()
       const rows = await db.selectFrom('users').select('email_lower').where('email_lower', 'in', emailsLower).execute()
       return new Set(rows.map((row) => row.email_lower))
+    },
+
+    /**
+     * Makes the issuing transactions take turns until they end (PostgreSQL: a transaction-scoped
+     * advisory lock; SQLite runs one write transaction at a time anyway). Without it, two requests
+     * inviting one address at once (a double-clicked form, two admins) each delete the pending
+     * invitations the other cannot see yet and both insert: two working links, and revoking the
+     * one on the list would leave the other working. Issuing is rare, so one lock for all is enough.
+     */
+    async lockIssuing(): Promise<void> {
+      if (dialectOf(db) !== 'postgres') return
+      await sql`select pg_advisory_xact_lock(${INVITATIONS_ISSUING_LOCK})`.execute(db)
     },
 
     /** A new invitation supersedes the address's pending ones: one working link per address. */

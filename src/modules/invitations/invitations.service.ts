@@ -79,6 +79,7 @@ export function createInvitationsService(deps: InvitationsDeps) {
       const issued = invited.map((address) => ({ address, ...newOneTimeToken() }))
       const { ids, superseded } = await db.transaction().execute(async (trx) => {
         const inside = createInvitationsRepository(trx)
+        await inside.lockIssuing()
         const superseded = await inside.removePendingFor(invited.map((address) => address.lower))
         const ids: number[] = []
         for (const { address, tokenHash } of issued) {

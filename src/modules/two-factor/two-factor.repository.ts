@@ -118,6 +118,23 @@ export function createTwoFactorRepository(db: Kysely<Database>) {
     },
 
     /** The authenticator (on or pending) and the recovery codes go together. */
+    /**
+     * Turns the account's TOTP off when it is on; true for the one of two concurrent calls that did
+     * (the other finds no enabled row), so the owner is told once.
+     */
+    async removeEnabledTotp(userId: number): Promise<boolean> {
+      return db.transaction().execute(async (trx) => {
+        const deleted = await trx
+          .deleteFrom('totp_credentials')
+          .where('user_id', '=', userId)
+          .where('enabled_at', 'is not', null)
+          .executeTakeFirst()
+        if (Number(deleted.numDeletedRows) === 0) return false
+        await trx.deleteFrom('recovery_codes').where('user_id', '=', userId).execute()
+        return true
+      })
+    },
+
     async removeTotp(userId: number): Promise<void> {
       await db.transaction().execute(async (trx) => {
         await trx.deleteFrom('recovery_codes').where('user_id', '=', userId).execute()

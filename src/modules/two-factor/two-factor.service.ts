@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import { securityEvent } from '../../http/request-context.ts'
 import type { Clock } from '../../lib/clock.ts'
+import type { Mailer } from '../../mail/mailer.ts'
 import type { RateLimits } from '../../security/rate-limit/service.ts'
 import type { SessionAdmin } from '../../security/sessions/types.ts'
 import type { UserRecord } from '../accounts/accounts.repository.ts'
@@ -31,6 +32,8 @@ export interface TwoFactorServiceDeps {
   /** Every kind of second factor (TOTP's own source among them): what admin removal takes away. */
   secondFactors: SecondFactors
   clock: Clock
+  /** Tells the owner when two-factor sign-in is turned on or off (mail templates two_factor_*). */
+  mailer: Pick<Mailer, 'send'>
   /** The name authenticator apps show for the account (totp.ts totpIssuer). */
   issuer: string
 }
@@ -79,8 +82,17 @@ export function createTwoFactorService(deps: TwoFactorServiceDeps) {
     return repository.spendRecoveryCode(userId, deps.hashRecoveryCode(code), clock.now())
   }
 
-  /** What was typed, without spaces: a 6-digit TOTP code, or else a recovery code. */
-  const compact = (typed: string) => typed.replace(/\s/g, '')
+  /** Mails the owner that two-factor sign-in was turned on or off, so a borrowed session cannot do it unnoticed. */
+  async function tellOwner(userId: number, kind: 'two_factor_enabled' | 'two_factor_disabled'): Promise<void> {
+    const owner = await deps.accounts.findUser(userId)
+    if (owner) deps.mailer.send({ to: owner.email, kind, data: { username: owner.username, changedAt: clock.now() } })
+  }
+
+  /**
+   * What was typed, in NFKC and without spaces: a 6-digit TOTP code, or else a recovery code.
+   * NFKC makes full-width digits (a phone keyboard, an input method) the ASCII ones the code is.
+   */
+  const compact = (typed: string) => typed.normalize('NFKC').replace(/\s/g, '')
   const looksLikeTotp = (typed: string) => /^\d{6}$/.test(compact(typed))
 
   return {
@@ -136,14 +148,16 @@ export function createTwoFactorService(deps: TwoFactorServiceDeps) {
       // The confirming code's step is spent with it: it cannot sign in a second time.
       if (!(await repository.enableTotp(userId, step, hashes, clock.now()))) return { status: 'already_on' }
       securityEvent(req, 'two_factor_enabled', { method: 'totp', ...via })
+      await tellOwner(userId, 'two_factor_enabled')
       return { status: 'enabled', recoveryCodes: codes }
     },
 
     /** Turns TOTP off (the caller confirmed the password): the authenticator and the codes are gone. */
     async disable(req: FastifyRequest & { user: { id: number } }, via: Via = {}): Promise<boolean> {
-      if (!(await repository.hasEnabledTotp(req.user.id))) return false
-      await repository.removeTotp(req.user.id)
+      // One conditional delete, not check-then-remove: of two disables at once, one is logged and mailed.
+      if (!(await repository.removeEnabledTotp(req.user.id))) return false
       securityEvent(req, 'two_factor_disabled', { method: 'totp', by: 'owner', ...via })
+      await tellOwner(req.user.id, 'two_factor_disabled')
       return true
     },
 
@@ -209,6 +223,7 @@ export function createTwoFactorService(deps: TwoFactorServiceDeps) {
     async removeAllFactors(userId: number): Promise<{ removed: Array<SecondFactorSource['kind']>; signedOut: number }> {
       const removed = await deps.secondFactors.removeAll(userId)
       const signedOut = await deps.sessions.endAllForUser(userId)
+      if (removed.length > 0) await tellOwner(userId, 'two_factor_disabled')
       return { removed, signedOut }
     },
   }

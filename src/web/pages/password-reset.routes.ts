@@ -6,7 +6,11 @@ import {
   resetPasswordBodySchema,
   LINK_TOKEN_MAX_LENGTH,
 } from '../../modules/accounts/accounts.schemas.ts'
-import { requestResetLinkAfterAnswer, resetPasswordWithLink } from '../../modules/accounts/password-reset.flows.ts'
+import {
+  requestResetLinkAfterAnswer,
+  resetLinkWaiver,
+  resetPasswordWithLink,
+} from '../../modules/accounts/password-reset.flows.ts'
 import { INVALID_RESET_LINK_MESSAGE, type PasswordResetService } from '../../modules/accounts/password-reset.service.ts'
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../security/passwords.ts'
 import type { createFormChecks } from '../form-validation.ts'
@@ -123,6 +127,7 @@ export async function passwordResetPages(app: FastifyInstance, opts: PasswordRes
     {
       config: {
         ...LIMITED,
+        rateLimitWaiver: resetLinkWaiver(resets, tokenOf),
         redisplayForm: (req, reply, problem) =>
           resetPage(req, reply, { ...emptyForm(), formError: problem.message }, problem.status),
       },
