@@ -94,12 +94,16 @@ export function openDatabase(opts: OpenDatabaseOptions): DatabaseHandle {
 }
 
 /** Brings the schema up to date. Safe when several instances start at once (Kysely takes a lock). */
-export async function migrateToLatest(db: Kysely<Database>): Promise<MigrationResult[]> {
+export async function migrateToLatest(
+  db: Kysely<Database>,
+  /** Replaced by tests: what runs the migrations (Kysely's Migrator over `migrations`). */
+  migrator?: Pick<Migrator, 'migrateToLatest'>,
+): Promise<MigrationResult[]> {
   // Kysely looks for its bookkeeping tables in every schema unless told which one: another
   // installation (or test) in a different schema of the same database would make it skip
   // creating ours. On PostgreSQL they live in this connection's schema (its search_path).
   const migrationTableSchema = dialectOf(db) === 'postgres' ? await currentSchema(db) : undefined
-  const migrator = new Migrator({
+  migrator ??= new Migrator({
     db,
     provider: { getMigrations: async () => migrations },
     ...(migrationTableSchema ? { migrationTableSchema } : {}),
@@ -108,13 +112,15 @@ export async function migrateToLatest(db: Kysely<Database>): Promise<MigrationRe
     const { error, results } = await migrator.migrateToLatest()
     if (!error) return results ?? []
     // Kysely's introspector scans every schema of the database and asks has_schema_privilege()
-    // by name: a schema dropped meanwhile by someone else (another installation, a test) makes
-    // that query fail with invalid_schema_name although ours is fine. Looking again succeeds.
-    const droppedMeanwhile = (error as { code?: unknown }).code === INVALID_SCHEMA_NAME
+    // and pg_get_serial_sequence() by name: a schema or table dropped meanwhile by someone else
+    // (another installation, a test) makes that query fail with invalid_schema_name,
+    // undefined_table or undefined_column although ours is fine. Looking again succeeds.
+    const droppedMeanwhile = DROPPED_MEANWHILE.has(String((error as { code?: unknown }).code))
     if (!droppedMeanwhile || attempt >= MIGRATION_ATTEMPTS)
       throw error instanceof Error ? error : new Error(String(error))
   }
 }
 
-const INVALID_SCHEMA_NAME = '3F000'
+/** invalid_schema_name, undefined_table, undefined_column: what a concurrent DROP looks like to the introspector. */
+const DROPPED_MEANWHILE = new Set(['3F000', '42P01', '42703'])
 const MIGRATION_ATTEMPTS = 3

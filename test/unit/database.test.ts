@@ -84,6 +84,40 @@ for (const kind of kinds) {
   })
 }
 
+describe('migrations while another installation drops its tables', () => {
+  /** A migrator whose first runs fail as Kysely's introspector does when a schema or table goes meanwhile. */
+  function failingFirst(codes: string[]) {
+    let runs = 0
+    return {
+      runs: () => runs,
+      async migrateToLatest() {
+        const code = codes[runs++]
+        if (code === undefined) return { results: [] }
+        return { error: Object.assign(new Error(`introspection failed (${code})`), { code }), results: [] }
+      },
+    }
+  }
+
+  test('a schema, table or column dropped under the introspector is looked at again, up to three runs', async () => {
+    const database = openDatabase({ databaseUrl: null, sqlitePath: ':memory:' })
+    try {
+      // 42703: "column course_id of relation lessons does not exist", seen while a test dropped its schema.
+      const twice = failingFirst(['42P01', '42703'])
+      assert.deepEqual(await migrateToLatest(database.db, twice), [])
+      assert.equal(twice.runs(), 3)
+      const always = failingFirst(['3F000', '42P01', '42703'])
+      await assert.rejects(migrateToLatest(database.db, always), /42703/)
+      assert.equal(always.runs(), 3)
+      // Any other failure is a real one: no second run.
+      const broken = failingFirst(['23505'])
+      await assert.rejects(migrateToLatest(database.db, broken), /23505/)
+      assert.equal(broken.runs(), 1)
+    } finally {
+      await database.close()
+    }
+  })
+})
+
 describe('SQLite file database', () => {
   test('lives in DATA_DIR and uses write-ahead logging', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lectern-db-'))
