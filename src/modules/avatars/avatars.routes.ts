@@ -15,6 +15,7 @@ import { prepareUploadScope } from '../../http/uploads/upload-scope.ts'
 import type { UploadSlots } from '../../http/uploads/upload-slots.ts'
 import { signedIn } from '../../security/authz.ts'
 import type { AvatarsService } from './avatars.service.ts'
+import { imageUploadBody } from '../../http/uploads/image-upload-body.ts'
 
 export interface AvatarsRoutesOptions {
   avatars: AvatarsService
@@ -41,18 +42,7 @@ const uploadResponse = {
   },
 } as const
 
-/** Read by read-upload.ts, not by a body schema; described for GET /api/openapi.json. */
-const uploadBody = {
-  contentType: 'multipart/form-data',
-  schema: {
-    type: 'object',
-    required: ['avatar'],
-    properties: {
-      avatar: { type: 'string', contentMediaType: 'image/*', description: 'PNG, JPEG or GIF' },
-      csrf_token: { type: 'string', description: 'the CSRF token, when not sent as a header' },
-    },
-  },
-}
+const uploadBody = imageUploadBody('avatar')
 
 const servingParams = {
   type: 'object',

@@ -16,6 +16,7 @@ import { AVATAR_CSP, CACHE_CURRENT_AVATAR, matchesIfNoneMatch } from '../avatars
 import { uploadRejection, uploadsBusy } from '../avatars/upload-rejections.ts'
 import { MEDIA_PATH_PREFIX, parseMediaFileName } from './media-url.ts'
 import { MEDIA_FIELD, type MediaService, type StoredMedia } from './media.service.ts'
+import { imageUploadBody } from '../../http/uploads/image-upload-body.ts'
 
 export interface MediaRoutesOptions {
   media: MediaService
@@ -32,17 +33,7 @@ const uploadResponse = {
   201: { type: 'object', additionalProperties: false, required: ['url'], properties: { url: { type: 'string' } } },
 } as const
 
-const uploadBody = {
-  contentType: 'multipart/form-data',
-  schema: {
-    type: 'object',
-    required: ['file'],
-    properties: {
-      file: { type: 'string', contentMediaType: 'image/*', description: 'PNG, JPEG or GIF' },
-      csrf_token: { type: 'string', description: 'the CSRF token, when not sent as a header' },
-    },
-  },
-}
+const uploadBody = imageUploadBody('file')
 
 const servingParams = {
   type: 'object',
